@@ -1,0 +1,4 @@
+//! One module per `egovctl` subcommand.
+
+pub mod deadline;
+pub mod regulations;

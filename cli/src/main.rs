@@ -1,0 +1,32 @@
+//! `egovctl`: the operator's and integration tester's command line.
+//!
+//! Each subcommand lives in its own module under `commands/`, exposing a clap
+//! `Args` type and a `run` function; this file only dispatches.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "egovctl", version, about = "Operate and test the egov-mesh")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The regulations of the public services (regulations/ data files).
+    Regulations(commands::regulations::Args),
+    /// Due time of a service's result and of each staff step.
+    Deadline(commands::deadline::Args),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Regulations(args) => commands::regulations::run(args),
+        Command::Deadline(args) => commands::deadline::run(args),
+    }
+}

@@ -1,0 +1,1 @@
+//! The Kazakh working calendar (stub: being written).
