@@ -27,7 +27,9 @@
 //! # Rules
 //!
 //! Each rule, its source, and where the law or the seeds are silent, the
-//! reading chosen.
+//! reading chosen. "Seed 002" is `shared/seeds/002_f3b7d391424af69e.txt`
+//! (Rules and Standard of the guardians' allowance service, Russian and
+//! Kazakh), "seed 003" is `shared/seeds/003_90934a6f0a9d2464.txt`.
 //!
 //! **Holidays.** Law of the RK of 13 December 2001 No. 267-II «О праздниках в
 //! Республике Казахстан»: national holidays (art. 2: Independence Day 16
@@ -94,18 +96,19 @@
 //! **Calendar days.** N calendar days end at the close of the Nth calendar
 //! day; if that day is not a working day of the schedule, the period ends at
 //! the close of the next working day. Civil Code of the RK (General Part,
-//! 27 December 1994), chapter 6 «Исчисление сроков», the article «Окончание
-//! срока в нерабочий день» (art. 172 as we read the numbering; the official
-//! text could not be opened here to confirm the number), and for the hour,
-//! the article on acting on the last day of a period: an act to be done in an
-//! organisation may be done until the hour its business closes.
+//! 27 December 1994), chapter 6 «Исчисление сроков»: art. 172 «Окончание
+//! срока в нерабочий день» for the move, and art. 173 «Порядок совершения
+//! действий в последний день срока» for the hour (an act to be done in an
+//! organisation may be done until the hour its business closes). The article
+//! numbers are as we know them; the official text could not be opened from
+//! here to confirm them, so check them before quoting them to a user.
 //!
 //! **The day of intake is not counted** (seed 002 p. 6 and Standard row 3:
 //! «день приема документов не входит в срок оказания государственной
 //! услуги»; seed 003 p. 5): counting starts the next day — the next working
 //! day for working time and working days, the next calendar day for
 //! calendar days. The Civil Code makes this the default for periods in days
-//! (the period runs from the day after the event), but the flag is the
+//! (art. 170: the period runs from the day after the event), but the flag is the
 //! caller's: regulations that say nothing are for `egov-regulations` to
 //! read. With minutes or hours, "not counted" likewise starts the count at
 //! the next working day's opening.

@@ -1,1 +1,32 @@
-//! egov-proto
+//! The mesh's contracts, generated from `proto/` at build time.
+//!
+//! # Layout
+//! - [`envelope`]: the signed envelope every inter-system message travels in,
+//!   delivery statuses, receipts and rejections;
+//! - [`gateway`]: the gateway's gRPC API;
+//! - [`DESCRIPTOR_SET`]: the encoded descriptors, served by gRPC reflection.
+
+/// The generated modules, nested as the proto packages are (`egov.envelope.v1`
+/// refers to its siblings through `super::`).
+pub mod egov {
+    pub mod envelope {
+        pub mod v1 {
+            tonic::include_proto!("egov.envelope.v1");
+        }
+    }
+    pub mod gateway {
+        pub mod v1 {
+            tonic::include_proto!("egov.gateway.v1");
+        }
+    }
+}
+
+pub use egov::envelope::v1 as envelope;
+pub use egov::gateway::v1 as gateway;
+
+/// Encoded `FileDescriptorSet` of every file in `proto/`, for gRPC reflection.
+pub const DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("egov_descriptor");
+
+pub use prost;
+pub use prost::bytes;
+pub use prost_types;

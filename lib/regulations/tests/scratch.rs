@@ -1,0 +1,5 @@
+#[test]
+fn scratch() {
+    let r = egov_regulations::Registry::embedded();
+    match r { Ok(r) => println!("ok {}", r.len()), Err(e) => panic!("{e}") }
+}

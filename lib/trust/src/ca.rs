@@ -1,0 +1,301 @@
+//! The mesh's certification authority, standing in for НУЦ РК (the national
+//! certification centre): issues certificates to systems, citizens and
+//! employees, revokes them, and signs the revocation list.
+
+use crate::certificate::{CertError, CertificateInfo, SYSTEM_URI_PREFIX};
+use crate::iin::{Bin, Iin};
+use crate::signing::{SigningKey, pem_block, to_pem};
+use crate::system::SystemId;
+use chrono::{DateTime, Duration, Utc};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, Issuer,
+    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, RevocationReason, RevokedCertParams, SanType,
+    SerialNumber,
+};
+use std::sync::Mutex;
+
+/// OID of the X.520 serialNumber attribute (where NCA puts `IIN…`).
+const OID_SERIAL_NUMBER: &[u64] = &[2, 5, 4, 5];
+const OID_SURNAME: &[u64] = &[2, 5, 4, 4];
+const OID_GIVEN_NAME: &[u64] = &[2, 5, 4, 42];
+
+/// Who a new certificate is for.
+#[derive(Debug, Clone)]
+pub enum SubjectSpec {
+    System(SystemId),
+    Citizen {
+        iin: Iin,
+        surname: String,
+        given_name: String,
+    },
+    Employee {
+        iin: Iin,
+        bin: Bin,
+        surname: String,
+        given_name: String,
+        organisation: String,
+    },
+}
+
+/// A freshly issued certificate with its private key.
+pub struct Issued {
+    pub certificate_der: Vec<u8>,
+    /// PKCS#8 DER of the private key.
+    pub private_key_der: Vec<u8>,
+    pub info: CertificateInfo,
+}
+
+impl Issued {
+    pub fn certificate_pem(&self) -> String {
+        to_pem("CERTIFICATE", &self.certificate_der)
+    }
+    pub fn private_key_pem(&self) -> String {
+        to_pem("PRIVATE KEY", &self.private_key_der)
+    }
+    pub fn signing_key(&self) -> SigningKey {
+        SigningKey::from_pkcs8_der(&self.private_key_der).expect("key made by the CA")
+    }
+}
+
+/// One revoked certificate.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Revocation {
+    /// The certificate's serial number, hex.
+    pub serial: String,
+    pub revoked_at: DateTime<Utc>,
+    /// RFC 5280 reason, as a word: key_compromise, superseded, cessation_of_operation, unspecified.
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    #[error("certificate generation failed: {0}")]
+    Rcgen(#[from] rcgen::Error),
+    #[error("{0}")]
+    Pem(String),
+    #[error("the CA certificate is unusable: {0}")]
+    Certificate(#[from] CertError),
+    #[error("unknown revocation reason {0:?}")]
+    Reason(String),
+}
+
+pub struct CertificateAuthority {
+    issuer: Issuer<'static, KeyPair>,
+    certificate_der: Vec<u8>,
+    key_der: Vec<u8>,
+    revoked: Mutex<Vec<Revocation>>,
+}
+
+impl CertificateAuthority {
+    /// Creates a new self-signed root, valid from `now` for `validity`.
+    pub fn create(name: &str, now: DateTime<Utc>, validity: Duration) -> Result<Self, CaError> {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "egov-mesh");
+        params.distinguished_name.push(DnType::CountryName, "KZ");
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.not_before = to_time(now - Duration::minutes(5));
+        params.not_after = to_time(now + validity);
+        params.serial_number = Some(random_serial());
+        let certificate_der = params.self_signed(&key)?.der().to_vec();
+        let key_der = key.serialize_der();
+        Ok(CertificateAuthority {
+            issuer: Issuer::new(params, key),
+            certificate_der,
+            key_der,
+            revoked: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Loads a CA from its certificate and PKCS#8 key (PEM), with its
+    /// revocations.
+    pub fn from_pem(
+        certificate_pem: &str,
+        key_pem: &str,
+        revoked: Vec<Revocation>,
+    ) -> Result<Self, CaError> {
+        let certificate_der = pem_block(certificate_pem, "CERTIFICATE").map_err(CaError::Pem)?;
+        let key_der = pem_block(key_pem, "PRIVATE KEY").map_err(CaError::Pem)?;
+        let key = KeyPair::from_pem(key_pem)?;
+        let issuer = Issuer::from_ca_cert_der(&certificate_der.clone().into(), key)?;
+        Ok(CertificateAuthority {
+            issuer,
+            certificate_der,
+            key_der,
+            revoked: Mutex::new(revoked),
+        })
+    }
+
+    pub fn certificate_der(&self) -> &[u8] {
+        &self.certificate_der
+    }
+
+    pub fn certificate_pem(&self) -> String {
+        to_pem("CERTIFICATE", &self.certificate_der)
+    }
+
+    pub fn private_key_pem(&self) -> String {
+        to_pem("PRIVATE KEY", &self.key_der)
+    }
+
+    /// Issues a certificate valid over [not_before, not_after].
+    pub fn issue(
+        &self,
+        subject: &SubjectSpec,
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    ) -> Result<Issued, CaError> {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let mut params = CertificateParams::default();
+        let mut dn = rcgen::DistinguishedName::new();
+        match subject {
+            SubjectSpec::System(id) => {
+                dn.push(DnType::CommonName, id.as_str());
+                dn.push(DnType::OrganizationName, "egov-mesh");
+                let uri = format!("{SYSTEM_URI_PREFIX}{id}");
+                params.subject_alt_names = vec![SanType::URI(uri.try_into()?)];
+            }
+            SubjectSpec::Citizen {
+                iin,
+                surname,
+                given_name,
+            } => {
+                push_person(&mut dn, iin, surname, given_name);
+            }
+            SubjectSpec::Employee {
+                iin,
+                bin,
+                surname,
+                given_name,
+                organisation,
+            } => {
+                push_person(&mut dn, iin, surname, given_name);
+                dn.push(DnType::OrganizationName, organisation.as_str());
+                dn.push(DnType::OrganizationalUnitName, format!("BIN{bin}"));
+            }
+        }
+        dn.push(DnType::CountryName, "KZ");
+        params.distinguished_name = dn;
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
+        params.not_before = to_time(not_before);
+        params.not_after = to_time(not_after);
+        params.serial_number = Some(random_serial());
+        params.use_authority_key_identifier_extension = true;
+        let certificate_der = params.signed_by(&key, &self.issuer)?.der().to_vec();
+        let info = CertificateInfo::parse(&certificate_der)?;
+        Ok(Issued {
+            certificate_der,
+            private_key_der: key.serialize_der(),
+            info,
+        })
+    }
+
+    /// Revokes a certificate by serial (hex). Revoking twice keeps the first.
+    pub fn revoke(
+        &self,
+        serial_hex: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Revocation, CaError> {
+        parse_reason(reason)?;
+        let serial = serial_hex.to_ascii_lowercase();
+        let mut revoked = self.revoked.lock().expect("revocations lock");
+        if let Some(existing) = revoked.iter().find(|r| r.serial == serial) {
+            return Ok(existing.clone());
+        }
+        let revocation = Revocation {
+            serial,
+            revoked_at: at,
+            reason: reason.to_owned(),
+        };
+        revoked.push(revocation.clone());
+        Ok(revocation)
+    }
+
+    pub fn revocations(&self) -> Vec<Revocation> {
+        self.revoked.lock().expect("revocations lock").clone()
+    }
+
+    /// A CRL (DER) listing every revocation, valid from `now` for `validity`.
+    pub fn crl(&self, now: DateTime<Utc>, validity: Duration) -> Result<Vec<u8>, CaError> {
+        let revoked = self.revocations();
+        let revoked_certs = revoked
+            .iter()
+            .map(|r| {
+                Ok(RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(
+                        &hex::decode(&r.serial).map_err(|e| CaError::Pem(e.to_string()))?,
+                    ),
+                    revocation_time: to_time(r.revoked_at),
+                    reason_code: Some(parse_reason(&r.reason)?),
+                    invalidity_date: None,
+                })
+            })
+            .collect::<Result<Vec<_>, CaError>>()?;
+        let params = CertificateRevocationListParams {
+            this_update: to_time(now - Duration::seconds(1)),
+            next_update: to_time(now + validity),
+            // Monotonic per issuer: seconds since the epoch serve well enough.
+            crl_number: SerialNumber::from_slice(&now.timestamp().max(1).to_be_bytes()),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        Ok(params.signed_by(&self.issuer)?.der().to_vec())
+    }
+}
+
+fn push_person(dn: &mut rcgen::DistinguishedName, iin: &Iin, surname: &str, given_name: &str) {
+    dn.push(DnType::CommonName, format!("{surname} {given_name}"));
+    dn.push(DnType::CustomDnType(OID_SURNAME.to_vec()), surname);
+    dn.push(DnType::CustomDnType(OID_GIVEN_NAME.to_vec()), given_name);
+    dn.push(
+        DnType::CustomDnType(OID_SERIAL_NUMBER.to_vec()),
+        rcgen::DnValue::PrintableString(
+            format!("IIN{iin}")
+                .try_into()
+                .expect("IIN and digits are printable"),
+        ),
+    );
+}
+
+fn parse_reason(reason: &str) -> Result<RevocationReason, CaError> {
+    Ok(match reason {
+        "unspecified" => RevocationReason::Unspecified,
+        "key_compromise" => RevocationReason::KeyCompromise,
+        "affiliation_changed" => RevocationReason::AffiliationChanged,
+        "superseded" => RevocationReason::Superseded,
+        "cessation_of_operation" => RevocationReason::CessationOfOperation,
+        "certificate_hold" => RevocationReason::CertificateHold,
+        other => return Err(CaError::Reason(other.to_owned())),
+    })
+}
+
+/// A random positive 16-byte serial (RFC 5280 allows up to 20 octets).
+fn random_serial() -> SerialNumber {
+    let mut bytes: [u8; 16] = random_bytes();
+    bytes[0] &= 0x7f;
+    bytes[0] |= 0x01;
+    SerialNumber::from_slice(&bytes)
+}
+
+fn random_bytes() -> [u8; 16] {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("system random number generator");
+    bytes
+}
+
+fn to_time(t: DateTime<Utc>) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(t.timestamp()).expect("timestamp in range")
+}

@@ -1,0 +1,196 @@
+//! The CA kept on disk, as `egovctl pki` manages it:
+//!
+//! ```text
+//! <dir>/ca.crt.pem, ca.key.pem       the root
+//! <dir>/revoked.toml                  revocations (serial, time, reason)
+//! <dir>/systems/<id>.crt.pem|.key.pem one per system id
+//! <dir>/citizens/<iin>.crt.pem|.key.pem
+//! <dir>/employees/<iin>-<bin>.crt.pem|.key.pem
+//! ```
+//!
+//! The distribution point reads `revoked.toml` on every request, so a
+//! revocation made with `egovctl pki revoke` is served at once.
+
+use crate::ca::{CaError, CertificateAuthority, Issued, Revocation, SubjectSpec};
+use crate::crl::{CrlSource, SERVED_CRL_VALIDITY};
+use crate::signing::pem_block;
+use chrono::{DateTime, Duration, Utc};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaDirError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0} already holds a CA; pass --force to replace it")]
+    Exists(String),
+    #[error("{0} holds no CA (run `egovctl pki init` first)")]
+    Missing(String),
+    #[error("{path}: {problem}")]
+    Format { path: String, problem: String },
+    #[error(transparent)]
+    Ca(#[from] CaError),
+}
+
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct RevokedFile {
+    #[serde(default)]
+    revoked: Vec<Revocation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaDirectory {
+    root: PathBuf,
+}
+
+impl CaDirectory {
+    /// Creates a new CA in `root`.
+    pub fn init(
+        root: &Path,
+        name: &str,
+        validity: Duration,
+        force: bool,
+    ) -> Result<CaDirectory, CaDirError> {
+        let dir = CaDirectory {
+            root: root.to_owned(),
+        };
+        if dir.ca_certificate_path().exists() && !force {
+            return Err(CaDirError::Exists(root.display().to_string()));
+        }
+        let ca = CertificateAuthority::create(name, Utc::now(), validity)?;
+        dir.write(&dir.root.join("ca.key.pem"), &ca.private_key_pem(), true)?;
+        dir.write(&dir.ca_certificate_path(), &ca.certificate_pem(), false)?;
+        dir.write(&dir.root.join("revoked.toml"), "revoked = []\n", false)?;
+        Ok(dir)
+    }
+
+    pub fn open(root: &Path) -> Result<CaDirectory, CaDirError> {
+        let dir = CaDirectory {
+            root: root.to_owned(),
+        };
+        if !dir.ca_certificate_path().exists() {
+            return Err(CaDirError::Missing(root.display().to_string()));
+        }
+        Ok(dir)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn ca_certificate_path(&self) -> PathBuf {
+        self.root.join("ca.crt.pem")
+    }
+
+    pub fn ca_certificate_der(&self) -> Result<Vec<u8>, CaDirError> {
+        let path = self.ca_certificate_path();
+        pem_block(&self.read(&path)?, "CERTIFICATE").map_err(|problem| CaDirError::Format {
+            path: path.display().to_string(),
+            problem,
+        })
+    }
+
+    pub fn load(&self) -> Result<CertificateAuthority, CaDirError> {
+        let certificate = self.read(&self.ca_certificate_path())?;
+        let key = self.read(&self.root.join("ca.key.pem"))?;
+        Ok(CertificateAuthority::from_pem(
+            &certificate,
+            &key,
+            self.revocations()?,
+        )?)
+    }
+
+    pub fn revocations(&self) -> Result<Vec<Revocation>, CaDirError> {
+        let path = self.root.join("revoked.toml");
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        let file: RevokedFile =
+            toml::from_str(&self.read(&path)?).map_err(|e| CaDirError::Format {
+                path: path.display().to_string(),
+                problem: e.to_string(),
+            })?;
+        Ok(file.revoked)
+    }
+
+    /// Where a subject's certificate and key live (certificate, key).
+    pub fn paths_for(&self, subject: &SubjectSpec) -> (PathBuf, PathBuf) {
+        let stem = match subject {
+            SubjectSpec::System(id) => self.root.join("systems").join(id.as_str()),
+            SubjectSpec::Citizen { iin, .. } => self.root.join("citizens").join(iin.to_string()),
+            SubjectSpec::Employee { iin, bin, .. } => {
+                self.root.join("employees").join(format!("{iin}-{bin}"))
+            }
+        };
+        (stem.with_extension("crt.pem"), stem.with_extension("key.pem"))
+    }
+
+    /// Issues a certificate and writes it and its key next to the others.
+    pub fn issue(
+        &self,
+        subject: &SubjectSpec,
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    ) -> Result<(Issued, PathBuf, PathBuf), CaDirError> {
+        let issued = self.load()?.issue(subject, not_before, not_after)?;
+        let (cert_path, key_path) = self.paths_for(subject);
+        self.write(&key_path, &issued.private_key_pem(), true)?;
+        self.write(&cert_path, &issued.certificate_pem(), false)?;
+        Ok((issued, cert_path, key_path))
+    }
+
+    /// Revokes by serial (hex) and records it in revoked.toml.
+    pub fn revoke(&self, serial_hex: &str, reason: &str) -> Result<Revocation, CaDirError> {
+        let ca = self.load()?;
+        let revocation = ca.revoke(serial_hex, reason, Utc::now())?;
+        let file = RevokedFile {
+            revoked: ca.revocations(),
+        };
+        let text = toml::to_string(&file).map_err(|e| CaDirError::Format {
+            path: "revoked.toml".into(),
+            problem: e.to_string(),
+        })?;
+        self.write(&self.root.join("revoked.toml"), &text, false)?;
+        Ok(revocation)
+    }
+
+    fn read(&self, path: &Path) -> Result<String, CaDirError> {
+        std::fs::read_to_string(path).map_err(|source| CaDirError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Writes through a temporary file and a rename, so readers never see
+    /// half a file; private keys are readable by the owner only.
+    fn write(&self, path: &Path, contents: &str, private: bool) -> Result<(), CaDirError> {
+        let io = |source| CaDirError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, contents).map_err(io)?;
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+impl CrlSource for CaDirectory {
+    fn current_crl(&self) -> Result<Vec<u8>, String> {
+        self.load()
+            .map_err(|e| e.to_string())?
+            .crl(Utc::now(), SERVED_CRL_VALIDITY)
+            .map_err(|e| e.to_string())
+    }
+}

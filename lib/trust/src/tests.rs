@@ -1,0 +1,209 @@
+//! End-to-end checks of the trust chain: issue, sign, verify, revoke, and the
+//! revocation list fetched over real HTTP.
+
+use crate::ca::{CertificateAuthority, SubjectSpec};
+use crate::certificate::{CertError, Subject};
+use crate::crl::{CrlSettings, CrlSource, serve_crl};
+use crate::identity::Identity;
+use crate::iin::{Bin, Iin};
+use crate::system::SystemId;
+use crate::trust_store::TrustStore;
+use chrono::{Duration, Utc};
+use std::sync::Arc;
+
+fn ca() -> Arc<CertificateAuthority> {
+    Arc::new(CertificateAuthority::create("test CA", Utc::now(), Duration::days(365)).unwrap())
+}
+
+fn year() -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
+    (Utc::now() - Duration::hours(1), Utc::now() + Duration::days(365))
+}
+
+/// Starts a CRL distribution point on a free port; returns its URL.
+async fn distribution_point(source: Arc<CertificateAuthority>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/crl", listener.local_addr().unwrap());
+    let pem = source.certificate_pem();
+    let source: Arc<dyn CrlSource> = source;
+    tokio::spawn(serve_crl(listener, source, pem, std::future::pending()));
+    url
+}
+
+fn settings(url: String, ttl_ms: u64) -> CrlSettings {
+    CrlSettings {
+        url,
+        ttl: std::time::Duration::from_millis(ttl_ms),
+        max_stale: std::time::Duration::from_secs(60),
+        fetch_timeout: std::time::Duration::from_secs(5),
+    }
+}
+
+#[test]
+fn a_system_certificate_names_the_system_and_signs_verifiably() {
+    let ca = ca();
+    let (from, to) = year();
+    let issued = ca
+        .issue(&SubjectSpec::System(SystemId::Intake), from, to)
+        .unwrap();
+    assert_eq!(issued.info.subject, Subject::System(SystemId::Intake));
+    let identity = Identity::from_der(issued.certificate_der.clone(), issued.signing_key()).unwrap();
+    let signature = identity.key.sign(b"exact bytes");
+    assert!(identity.certificate.verifies(b"exact bytes", &signature));
+    assert!(!identity.certificate.verifies(b"exact bytez", &signature));
+}
+
+#[test]
+fn citizen_and_employee_certificates_carry_iin_and_bin_as_nca_does() {
+    let ca = ca();
+    let (from, to) = year();
+    let iin = Iin::parse("900101300017").unwrap();
+    let citizen = ca
+        .issue(
+            &SubjectSpec::Citizen {
+                iin,
+                surname: "Абаев".into(),
+                given_name: "Серік".into(),
+            },
+            from,
+            to,
+        )
+        .unwrap();
+    assert_eq!(
+        citizen.info.subject,
+        Subject::Citizen {
+            iin,
+            name: "Абаев Серік".into()
+        }
+    );
+    let bin = Bin::parse("123456789012").unwrap();
+    let employee = ca
+        .issue(
+            &SubjectSpec::Employee {
+                iin,
+                bin: bin.clone(),
+                surname: "Абаев".into(),
+                given_name: "Серік".into(),
+                organisation: "Білім бөлімі".into(),
+            },
+            from,
+            to,
+        )
+        .unwrap();
+    assert!(matches!(employee.info.subject, Subject::Employee { bin: b, .. } if b == bin));
+    // A person's certificate is not a system identity.
+    assert!(Identity::from_der(citizen.certificate_der.clone(), citizen.signing_key()).is_err());
+}
+
+#[tokio::test]
+async fn trust_store_tells_apart_foreign_expired_and_revoked_certificates() {
+    let ca = ca();
+    let url = distribution_point(ca.clone()).await;
+    let trust = TrustStore::new(ca.certificate_der().to_vec(), settings(url, 0)).unwrap();
+    let now = Utc::now();
+    let (from, to) = year();
+
+    let good = ca.issue(&SubjectSpec::System(SystemId::Portal), from, to).unwrap();
+    let cert = trust.parse(&good.certificate_der).unwrap();
+    trust.check(&good.certificate_der, &cert, now).await.unwrap();
+
+    let other_ca = CertificateAuthority::create("rogue", now, Duration::days(1)).unwrap();
+    let foreign = other_ca
+        .issue(&SubjectSpec::System(SystemId::Portal), from, to)
+        .unwrap();
+    let cert = trust.parse(&foreign.certificate_der).unwrap();
+    assert_eq!(
+        trust.check(&foreign.certificate_der, &cert, now).await,
+        Err(CertError::NotFromCa)
+    );
+
+    let expired = ca
+        .issue(
+            &SubjectSpec::System(SystemId::Portal),
+            now - Duration::days(10),
+            now - Duration::days(1),
+        )
+        .unwrap();
+    let cert = trust.parse(&expired.certificate_der).unwrap();
+    assert!(matches!(
+        trust.check(&expired.certificate_der, &cert, now).await,
+        Err(CertError::Expired(_))
+    ));
+
+    ca.revoke(&good.info.serial_hex(), "key_compromise", now).unwrap();
+    let cert = trust.parse(&good.certificate_der).unwrap();
+    let revoked = trust.check(&good.certificate_der, &cert, Utc::now()).await;
+    assert!(matches!(revoked, Err(CertError::Revoked { .. })), "{revoked:?}");
+    assert_eq!(revoked.unwrap_err().code(), "certificate_revoked");
+}
+
+#[tokio::test]
+async fn a_cached_crl_is_used_until_its_ttl_then_refetched() {
+    let ca = ca();
+    let url = distribution_point(ca.clone()).await;
+    let trust = TrustStore::new(ca.certificate_der().to_vec(), settings(url, 3_600_000)).unwrap();
+    let (from, to) = year();
+    let issued = ca.issue(&SubjectSpec::System(SystemId::Notary), from, to).unwrap();
+    let cert = trust.parse(&issued.certificate_der).unwrap();
+    trust.check(&issued.certificate_der, &cert, Utc::now()).await.unwrap();
+
+    ca.revoke(&issued.info.serial_hex(), "superseded", Utc::now()).unwrap();
+    // Within the TTL the cached list still says "not revoked"...
+    trust.check(&issued.certificate_der, &cert, Utc::now()).await.unwrap();
+    // ...and a refresh (what the TTL's expiry triggers) brings the revocation.
+    trust.revocation().refresh().await.unwrap();
+    assert!(matches!(
+        trust.check(&issued.certificate_der, &cert, Utc::now()).await,
+        Err(CertError::Revoked { .. })
+    ));
+}
+
+#[tokio::test]
+async fn an_unreachable_distribution_point_fails_closed_without_a_cached_list() {
+    let ca = ca();
+    // A port nobody listens on: bind, read the port, drop the listener.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let trust = TrustStore::new(
+        ca.certificate_der().to_vec(),
+        settings(format!("http://127.0.0.1:{port}/crl"), 0),
+    )
+    .unwrap();
+    let (from, to) = year();
+    let issued = ca.issue(&SubjectSpec::System(SystemId::Notary), from, to).unwrap();
+    let cert = trust.parse(&issued.certificate_der).unwrap();
+    let result = trust.check(&issued.certificate_der, &cert, Utc::now()).await;
+    assert!(matches!(result, Err(CertError::RevocationUnknown(_))), "{result:?}");
+}
+
+#[test]
+fn a_crl_signed_by_another_ca_is_refused() {
+    let ca = ca();
+    let rogue = CertificateAuthority::create("rogue", Utc::now(), Duration::days(1)).unwrap();
+    let crl = rogue.crl(Utc::now(), Duration::hours(1)).unwrap();
+    let result = crate::crl::parse_verified_crl(&crl, ca.certificate_der(), Utc::now());
+    assert!(result.is_err());
+}
+
+#[test]
+fn the_ca_directory_round_trips_certificates_and_revocations() {
+    let dir = std::env::temp_dir().join(format!("egov-ca-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cadir = crate::ca_dir::CaDirectory::init(&dir, "test", Duration::days(30), false).unwrap();
+    assert!(crate::ca_dir::CaDirectory::init(&dir, "again", Duration::days(30), false).is_err());
+    let (from, to) = year();
+    let (issued, cert_path, key_path) = cadir
+        .issue(&SubjectSpec::System(SystemId::Workstation), from, to)
+        .unwrap();
+    let identity = Identity::load(&cert_path, &key_path).unwrap();
+    assert_eq!(identity.system, SystemId::Workstation);
+    cadir.revoke(&issued.info.serial_hex(), "cessation_of_operation").unwrap();
+    let crl = cadir.current_crl().unwrap();
+    let revoked =
+        crate::crl::parse_verified_crl(&crl, &cadir.ca_certificate_der().unwrap(), Utc::now())
+            .unwrap();
+    assert!(revoked.contains_key(&issued.info.serial));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

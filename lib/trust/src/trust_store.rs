@@ -1,0 +1,105 @@
+//! The checks every receiver of a signed message makes on the signer's
+//! certificate: issued by the mesh CA, within its validity, not revoked.
+//!
+//! Parsing and the CA signature check are cached by certificate fingerprint
+//! (a system signs every message with the same certificate); validity and
+//! revocation are checked on every use.
+
+use crate::certificate::{CertError, CertificateInfo};
+use crate::crl::{CrlCache, CrlSettings};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use x509_parser::prelude::*;
+
+/// Upper bound on cached certificates; the cache is cleared when reached
+/// (the mesh has a handful of system certificates, so this only bounds abuse).
+const MAX_CACHED: usize = 10_000;
+
+pub struct TrustStore {
+    ca_der: Vec<u8>,
+    revocation: CrlCache,
+    /// Certificates already parsed and found issued by the CA.
+    issued_by_ca: Mutex<HashMap<[u8; 32], Arc<CertificateInfo>>>,
+}
+
+impl TrustStore {
+    pub fn new(ca_der: Vec<u8>, crl: CrlSettings) -> Result<TrustStore, CertError> {
+        X509Certificate::from_der(&ca_der)
+            .map_err(|e| CertError::Malformed(format!("CA certificate: {e}")))?;
+        Ok(TrustStore {
+            revocation: CrlCache::new(crl, ca_der.clone()),
+            ca_der,
+            issued_by_ca: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn ca_der(&self) -> &[u8] {
+        &self.ca_der
+    }
+
+    pub fn revocation(&self) -> &CrlCache {
+        &self.revocation
+    }
+
+    /// Parses a certificate (cached when already known to be the CA's).
+    pub fn parse(&self, der: &[u8]) -> Result<Arc<CertificateInfo>, CertError> {
+        let fingerprint = crate::signing::sha256(der);
+        if let Some(known) = self.cached(&fingerprint) {
+            return Ok(known);
+        }
+        CertificateInfo::parse(der).map(Arc::new)
+    }
+
+    /// Checks, in this order and each with its own error: issued by the mesh
+    /// CA; valid at `now`; not revoked.
+    pub async fn check(
+        &self,
+        der: &[u8],
+        cert: &Arc<CertificateInfo>,
+        now: DateTime<Utc>,
+    ) -> Result<(), CertError> {
+        self.check_issued_by_ca(der, cert)?;
+        cert.check_validity(now)?;
+        if let Some(at) = self.revocation.revoked_at(&cert.serial).await? {
+            return Err(CertError::Revoked {
+                serial: cert.serial_hex(),
+                at,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether the CA signed this certificate (cached on success).
+    pub fn check_issued_by_ca(
+        &self,
+        der: &[u8],
+        cert: &Arc<CertificateInfo>,
+    ) -> Result<(), CertError> {
+        if self.cached(&cert.fingerprint).is_some() {
+            return Ok(());
+        }
+        let (_, ca) = X509Certificate::from_der(&self.ca_der)
+            .map_err(|e| CertError::Malformed(format!("CA certificate: {e}")))?;
+        let (_, parsed) =
+            X509Certificate::from_der(der).map_err(|e| CertError::Malformed(e.to_string()))?;
+        if parsed.issuer() != ca.subject() || parsed.verify_signature(Some(ca.public_key())).is_err()
+        {
+            return Err(CertError::NotFromCa);
+        }
+        let mut cache = self.issued_by_ca.lock().expect("certificate cache lock");
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(cert.fingerprint, cert.clone());
+        Ok(())
+    }
+
+    fn cached(&self, fingerprint: &[u8; 32]) -> Option<Arc<CertificateInfo>> {
+        self.issued_by_ca
+            .lock()
+            .expect("certificate cache lock")
+            .get(fingerprint)
+            .cloned()
+    }
+}
