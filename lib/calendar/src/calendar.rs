@@ -342,7 +342,14 @@ impl Calendar {
         schedule: Schedule,
     ) -> Result<NaiveDateTime, CalendarError> {
         let mut now = begin;
-        let mut remaining = TimeDelta::seconds(i64::try_from(seconds).unwrap_or(i64::MAX));
+        // u32 hours fit easily; the check only keeps this total.
+        let mut remaining = i64::try_from(seconds)
+            .ok()
+            .and_then(TimeDelta::try_seconds)
+            .ok_or_else(|| CalendarError::BadSpan {
+                input: format!("{seconds} s"),
+                what: "too long to count".to_owned(),
+            })?;
         loop {
             if remaining <= TimeDelta::zero() {
                 return Ok(now);

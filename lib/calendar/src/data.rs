@@ -75,7 +75,8 @@ pub(crate) fn parse_year_file(
     let table: Table = text.parse().map_err(|e: toml::de::Error| {
         let line = e
             .span()
-            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            .and_then(|span| text.get(..span.start))
+            .map(|before| before.matches('\n').count() + 1);
         CalendarError::BadDataFile {
             file: file.to_owned(),
             field: line.map_or("(syntax)".to_owned(), |l| format!("line {l}")),

@@ -401,11 +401,8 @@ fn a_broken_file_names_its_file_and_field() {
     let cases: &[(&str, String, &str, &str)] = &[
         (
             "syntax",
-            GOOD.replace(
-                "kind = \"state\"\n\n[[holiday]]",
-                "kind = \"state\n\n[[holiday]]",
-            ),
-            "line ",
+            GOOD.replace("name = \"8 March\"", "name = \"8 March"),
+            "line 14",
             "",
         ),
         (
