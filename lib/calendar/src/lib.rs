@@ -60,8 +60,9 @@
 //! working day and its `to` day a day off, for a working week only where
 //! `from` is that week's rest day: Saturday 4 May 2024 worked and Wednesday
 //! 8 May off for the provider, while the State Corporation kept its normal
-//! week (the 2023 decree said so in terms: five-day week only); the Sunday
-//! transfer of 5 January 2025 applies to both weeks.
+//! week (the 2023 decree was reported as applying to the five-day week
+//! only); the Sunday transfer of 5 January 2025 applies to both weeks (the
+//! Ministry: six-day week off 1–3 January).
 //!
 //! **Working hours** (seed 002, Standard row 7 «График работы»; the Russian
 //! original is the authority, the Kazakh text omits "Monday to Friday"):
