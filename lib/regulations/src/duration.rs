@@ -1,28 +1,10 @@
-//! TEMPORARY local stand-in until egov-calendar has its Span (being written).
+//! Durations are the calendar's spans: "30 min", "28 calendar days",
+//! "1 working day", "2 hours". The working calendar (`egov-calendar`) owns
+//! their syntax; this module only names the one parse the loader uses.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Minutes,
-    Hours,
-    WorkingDays,
-    CalendarDays,
-}
+pub use egov_calendar::{Span, Unit};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    pub amount: u32,
-    pub unit: Unit,
-}
-
+/// Parses a duration as written in a regulation file.
 pub fn parse(text: &str) -> Result<Span, String> {
-    let (amount, unit) = text.trim().split_once(' ').ok_or("expected `<amount> <unit>`")?;
-    let amount: u32 = amount.parse().map_err(|_| format!("`{amount}` is not a number"))?;
-    let unit = match unit {
-        "min" | "minutes" | "minute" => Unit::Minutes,
-        "hour" | "hours" => Unit::Hours,
-        "working day" | "working days" => Unit::WorkingDays,
-        "calendar day" | "calendar days" => Unit::CalendarDays,
-        other => return Err(format!("unknown unit `{other}`")),
-    };
-    Ok(Span { amount, unit })
+    text.parse::<Span>().map_err(|error| error.to_string())
 }

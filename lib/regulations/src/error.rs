@@ -30,14 +30,14 @@ pub(crate) fn from_toml(file: &str, text: &str, error: &toml::de::Error) -> Load
     };
     // serde reports a missing field at the table that lacks it: name the
     // field itself, so the path says exactly what is missing.
-    if let Some(missing) = missing_field(&problem) {
-        if !field.ends_with(&format!(".{missing}")) {
-            field = if field.is_empty() {
-                missing.to_owned()
-            } else {
-                format!("{field}.{missing}")
-            };
-        }
+    if let Some(missing) = missing_field(&problem)
+        && !field.ends_with(&format!(".{missing}"))
+    {
+        field = if field.is_empty() {
+            missing.to_owned()
+        } else {
+            format!("{field}.{missing}")
+        };
     }
     if field.is_empty() {
         field = "(file)".to_owned();
@@ -62,7 +62,6 @@ pub(crate) fn path_at(text: &str, offset: usize) -> String {
     let mut current_key: Option<String> = None;
     let mut position = 0;
     for line in text.split_inclusive('\n') {
-        let start = position;
         position += line.len();
         let trimmed = line.trim();
         if let Some(name) = trimmed
@@ -90,13 +89,11 @@ pub(crate) fn path_at(text: &str, offset: usize) -> String {
             let on_header = trimmed.starts_with('[');
             let mut path = render(&header);
             // A key whose value spans lines (an array) keeps its name.
-            if !on_header && (offset >= start || current_key.is_some()) {
-                if let Some(key) = &current_key {
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(key);
+            if !on_header && let Some(key) = &current_key {
+                if !path.is_empty() {
+                    path.push('.');
                 }
+                path.push_str(key);
             }
             return path;
         }
@@ -165,6 +162,9 @@ mod tests {
         assert_eq!(at("code"), "code");
         assert_eq!(at("duration"), "steps[1].duration");
         assert_eq!(at("kind = \"q\""), "diagrams[1].elements[1].kind");
-        assert_eq!(at("[[diagrams.elements]]\nkind = \"p\"\n[[diagrams.elements]]"), "diagrams[1].elements[0]");
+        assert_eq!(
+            at("[[diagrams.elements]]\nkind = \"p\"\n[[diagrams.elements]]"),
+            "diagrams[1].elements[0]"
+        );
     }
 }

@@ -57,7 +57,7 @@
 mod duration;
 mod error;
 mod model;
-// mod plan;
+mod plan;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -66,10 +66,59 @@ use std::path::Path;
 pub use duration::{Span, Unit, parse as parse_duration};
 pub use error::LoadError;
 pub use model::*;
-// pub use plan::{DeadlinePlan, PlanError, PlannedStep, plan};
+pub use plan::{DeadlinePlan, PlanError, PlannedStep, actor_schedule, channel_schedule, plan};
 
 /// The files compiled into the binary, so it works from any directory.
-const EMBEDDED: [(&str, &str); 2] = [("002.toml", include_str!("../../../regulations/002.toml")),("003.toml", include_str!("../../../regulations/003.toml"))];
+const EMBEDDED: [(&str, &str); 15] = [
+    ("000.toml", include_str!("../../../regulations/000.toml")),
+    ("001.toml", include_str!("../../../regulations/001.toml")),
+    ("002.toml", include_str!("../../../regulations/002.toml")),
+    ("003.toml", include_str!("../../../regulations/003.toml")),
+    (
+        "004-01.toml",
+        include_str!("../../../regulations/004-01.toml"),
+    ),
+    (
+        "004-02.toml",
+        include_str!("../../../regulations/004-02.toml"),
+    ),
+    (
+        "004-03.toml",
+        include_str!("../../../regulations/004-03.toml"),
+    ),
+    (
+        "004-04.toml",
+        include_str!("../../../regulations/004-04.toml"),
+    ),
+    (
+        "004-05.toml",
+        include_str!("../../../regulations/004-05.toml"),
+    ),
+    (
+        "004-06.toml",
+        include_str!("../../../regulations/004-06.toml"),
+    ),
+    (
+        "004-07.toml",
+        include_str!("../../../regulations/004-07.toml"),
+    ),
+    (
+        "004-08.toml",
+        include_str!("../../../regulations/004-08.toml"),
+    ),
+    (
+        "004-09.toml",
+        include_str!("../../../regulations/004-09.toml"),
+    ),
+    (
+        "004-10.toml",
+        include_str!("../../../regulations/004-10.toml"),
+    ),
+    (
+        "004-11.toml",
+        include_str!("../../../regulations/004-11.toml"),
+    ),
+];
 
 /// All loaded regulations, by code.
 #[derive(Debug, Clone, Default)]
@@ -117,7 +166,8 @@ impl Registry {
 /// calendar's, are not regulations).
 pub fn load_dir(dir: impl AsRef<Path>) -> Result<Registry, LoadError> {
     let dir = dir.as_ref();
-    let unreadable = |problem: String| LoadError::new(&dir.display().to_string(), "(file)", problem);
+    let unreadable =
+        |problem: String| LoadError::new(&dir.display().to_string(), "(file)", problem);
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| unreadable(e.to_string()))? {
         let path = entry.map_err(|e| unreadable(e.to_string()))?.path();
@@ -132,7 +182,11 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Registry, LoadError> {
         }
     }
     files.sort();
-    Registry::from_files(files.iter().map(|(name, text)| (name.as_str(), text.as_str())))
+    Registry::from_files(
+        files
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_str())),
+    )
 }
 
 /// Parses and validates one regulation file named `file` (e.g. `003.toml`).
@@ -140,7 +194,8 @@ pub fn parse(file: &str, text: &str) -> Result<Regulation, LoadError> {
     let raw = toml::Value::Table(
         toml::from_str::<toml::Table>(text).map_err(|e| error::from_toml(file, text, &e))?,
     );
-    let regulation: Regulation = toml::from_str(text).map_err(|e| error::from_toml(file, text, &e))?;
+    let regulation: Regulation =
+        toml::from_str(text).map_err(|e| error::from_toml(file, text, &e))?;
     validate::regulation(file, &raw, &regulation)?;
     Ok(regulation)
 }

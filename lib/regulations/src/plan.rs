@@ -74,7 +74,9 @@ pub fn channel_schedule(channel: Channel) -> Schedule {
 /// Which schedule an actor works on.
 pub fn actor_schedule(actor: Actor) -> Schedule {
     match actor {
-        Actor::StateCorporationOperator | Actor::StateCorporationCourier => Schedule::StateCorporation,
+        Actor::StateCorporationOperator | Actor::StateCorporationCourier => {
+            Schedule::StateCorporation
+        }
         Actor::Recipient => Schedule::Portal,
         Actor::OfficeClerk | Actor::Head | Actor::Specialist | Actor::ResponsiblePerson => {
             Schedule::Provider
@@ -103,7 +105,8 @@ pub fn plan(
             problem,
         })
     };
-    let calendar_error = |error: egov_calendar::CalendarError| PlanError::Calendar(error.to_string());
+    let calendar_error =
+        |error: egov_calendar::CalendarError| PlanError::Calendar(error.to_string());
 
     let mut steps = Vec::with_capacity(regulation.steps.len());
     let mut previous_due = intake;
@@ -119,7 +122,9 @@ pub fn plan(
             actor: step.actor,
             action: step.action.clone(),
             duration: step.duration.clone(),
-            starts: calendar.next_working_moment(previous_due, schedule),
+            starts: calendar
+                .next_working_moment(previous_due, schedule)
+                .map_err(calendar_error)?,
             due,
         });
         previous_due = due;
@@ -131,7 +136,12 @@ pub fn plan(
         let length = span(format!("channels.{channel}.deadline"), &rule.deadline)?;
         Some(
             calendar
-                .due(intake, length, channel_schedule(channel), rule.intake_day_counts)
+                .due(
+                    intake,
+                    length,
+                    channel_schedule(channel),
+                    rule.intake_day_counts,
+                )
                 .map_err(calendar_error)?,
         )
     };

@@ -10,27 +10,40 @@ use crate::error::LoadError;
 use crate::model::{Channel, ElementKind, NOT_STATED, NoteKind, Regulation, Stage};
 
 /// Validates `regulation`, loaded from `file` whose parsed TOML is `raw`.
-pub(crate) fn regulation(file: &str, raw: &toml::Value, regulation: &Regulation) -> Result<(), LoadError> {
+pub(crate) fn regulation(
+    file: &str,
+    raw: &toml::Value,
+    regulation: &Regulation,
+) -> Result<(), LoadError> {
     let fail = |field: String, problem: String| Err(LoadError::new(file, field, problem));
 
     let stem = file.strip_suffix(".toml").unwrap_or(file);
     if regulation.code != stem {
         return fail(
             "code".into(),
-            format!("code `{}` does not match the file name `{file}`", regulation.code),
+            format!(
+                "code `{}` does not match the file name `{file}`",
+                regulation.code
+            ),
         );
     }
     if !is_regulation_code(&regulation.code) {
         return fail(
             "code".into(),
-            format!("code `{}` is not of the form 003 or 004-01", regulation.code),
+            format!(
+                "code `{}` is not of the form 003 or 004-01",
+                regulation.code
+            ),
         );
     }
     let seed = &regulation.code[..3];
     if !regulation.act.seed_file.starts_with(seed) || !regulation.act.seed_file.ends_with(".txt") {
         return fail(
             "act.seed_file".into(),
-            format!("`{}` is not a seed file of seed {seed}", regulation.act.seed_file),
+            format!(
+                "`{}` is not a seed file of seed {seed}",
+                regulation.act.seed_file
+            ),
         );
     }
     let ru_origin = &regulation.names.ru_origin;
@@ -44,9 +57,11 @@ pub(crate) fn regulation(file: &str, raw: &toml::Value, regulation: &Regulation)
     channels(regulation).map_err(|(field, problem)| LoadError::new(file, field, problem))?;
     steps(regulation).map_err(|(field, problem)| LoadError::new(file, field, problem))?;
     documents(regulation).map_err(|(field, problem)| LoadError::new(file, field, problem))?;
-    results_and_forms(regulation).map_err(|(field, problem)| LoadError::new(file, field, problem))?;
+    results_and_forms(regulation)
+        .map_err(|(field, problem)| LoadError::new(file, field, problem))?;
     diagrams(regulation).map_err(|(field, problem)| LoadError::new(file, field, problem))?;
-    citations_and_notes(raw, regulation).map_err(|(field, problem)| LoadError::new(file, field, problem))?;
+    citations_and_notes(raw, regulation)
+        .map_err(|(field, problem)| LoadError::new(file, field, problem))?;
     Ok(())
 }
 
@@ -108,7 +123,11 @@ fn channels(regulation: &Regulation) -> Check {
         }
         duration(format!("channels[{i}].deadline"), &rule.deadline, true)?;
         for (j, limit) in rule.limits.iter().enumerate() {
-            duration(format!("channels[{i}].limits[{j}].duration"), &limit.duration, false)?;
+            duration(
+                format!("channels[{i}].limits[{j}].duration"),
+                &limit.duration,
+                false,
+            )?;
         }
     }
     if !regulation.channels.iter().any(|rule| rule.intake) {
@@ -139,20 +158,23 @@ fn steps(regulation: &Regulation) -> Check {
         }
         duration(format!("steps[{i}].duration"), &step.duration, false)?;
         if step.stages.is_empty() {
-            return problem(format!("steps[{i}].stages"), "a step covers at least one stage");
+            return problem(
+                format!("steps[{i}].stages"),
+                "a step covers at least one stage",
+            );
         }
         for stage in &step.stages {
-            if let Some(last) = last_stage {
-                if *stage < last || (*stage == last && step.stages.first() != Some(stage)) {
-                    return problem(
-                        format!("steps[{i}].stages"),
-                        format!(
-                            "stage `{}` comes after `{}`: stages go register, assign, examine, sign, issue",
-                            stage.code(),
-                            last.code()
-                        ),
-                    );
-                }
+            if let Some(last) = last_stage
+                && (*stage < last || (*stage == last && step.stages.first() != Some(stage)))
+            {
+                return problem(
+                    format!("steps[{i}].stages"),
+                    format!(
+                        "stage `{}` comes after `{}`: stages go register, assign, examine, sign, issue",
+                        stage.code(),
+                        last.code()
+                    ),
+                );
             }
             last_stage = Some(*stage);
         }
@@ -277,7 +299,10 @@ fn results_and_forms(regulation: &Regulation) -> Check {
         if let Some(form) = &result.form {
             // A bare code names a form of this file; prose points elsewhere.
             if is_code(form) && !forms.contains(form.as_str()) {
-                return problem(format!("results[{i}].form"), format!("unknown form `{form}`"));
+                return problem(
+                    format!("results[{i}].form"),
+                    format!("unknown form `{form}`"),
+                );
             }
         }
         for (j, channel) in result.channels.iter().enumerate() {
@@ -289,12 +314,13 @@ fn results_and_forms(regulation: &Regulation) -> Check {
             }
         }
     }
-    if let Some(refusal) = &regulation.refusal_to_accept {
-        if let Some(form) = &refusal.form {
-            if !forms.contains(form.as_str()) {
-                return problem("refusal_to_accept.form", format!("unknown form `{form}`"));
-            }
-        }
+    if let Some(form) = regulation
+        .refusal_to_accept
+        .as_ref()
+        .and_then(|refusal| refusal.form.as_ref())
+        && !forms.contains(form.as_str())
+    {
+        return problem("refusal_to_accept.form", format!("unknown form `{form}`"));
     }
     Ok(())
 }
@@ -311,7 +337,10 @@ fn diagrams(regulation: &Regulation) -> Check {
         if !channel_in(regulation, diagram.channel) {
             return problem(
                 format!("diagrams[{i}].channel"),
-                format!("channel `{}` is not a channel of this regulation", diagram.channel),
+                format!(
+                    "channel `{}` is not a channel of this regulation",
+                    diagram.channel
+                ),
             );
         }
         let mut ids = HashSet::new();
@@ -447,7 +476,11 @@ const SECTIONS: [&str; 7] = [
 ];
 
 /// Calls `visit(path, key, value)` for every value under `value`.
-fn walk(value: &toml::Value, path: String, visit: &mut dyn FnMut(&str, Option<&str>, &toml::Value)) {
+fn walk(
+    value: &toml::Value,
+    path: String,
+    visit: &mut dyn FnMut(&str, Option<&str>, &toml::Value),
+) {
     match value {
         toml::Value::Table(table) => {
             for (key, child) in table {

@@ -1,5 +1,0 @@
-#[test]
-fn scratch() {
-    let r = egov_regulations::Registry::embedded();
-    match r { Ok(r) => println!("ok {}", r.len()), Err(e) => panic!("{e}") }
-}
