@@ -53,6 +53,38 @@
 //! Where the seed is silent about a required value the file says
 //! `"not stated"` and a silent note about that field explains it; the loader
 //! refuses one without the other.
+//!
+//! # Refinements of the agreed format, and why
+//!
+//! - `stages` on each step: the seeds fold the head's signature into the
+//!   specialist's step (seed 004) or split review and signature (seed 003);
+//!   the workstation needs to know which step examines, signs and issues
+//!   whatever the wording. Exactly one step examines; stages never go back.
+//! - `[[results]]` is a list: seed 004 services 3, 7 and 9 have several
+//!   results (three certificates; an agreement at the office but a
+//!   notification on the portal), and a reasoned refusal is a result too.
+//! - `[[forms]]` holds the seed's forms with typed fields (seed 002's
+//!   application, refusal receipt and decision; seed 003's acceptance
+//!   receipt); a result or the refusal to accept points at a form by code.
+//! - `[refusal_to_accept]` is apart from `[[refusal_grounds]]`: refusing an
+//!   incomplete package at the counter is not a refusal of the service.
+//! - `[[channels.limits]]` keeps the seeds' other times (waiting, courier,
+//!   one month of storage) without mixing them with the deadline.
+//! - Diagram elements have `system_stated` (many seeds do not say who forms a
+//!   refusal message) and the kinds `prestep` (portal registration before
+//!   process 1) and `step` (numbered sequences with no processes: seed 000
+//!   §7, seed 003 §9). Diagrams are numbered as DESIGN.md cites them (1 State
+//!   Corporation, 2 portal) even where the seed leaves them unnumbered.
+//! - Actor `state_corporation_courier` (seed 003 §9 step 5) joins the set;
+//!   the legal-entities registry (ЗТ МДБ, seed 004) is not a system: the
+//!   files note why.
+//!
+//! # The deadline plan
+//!
+//! [`plan`] chains the staff steps on the provider's schedule from the intake
+//! time (the first step honours the channel's "day of intake not counted")
+//! and counts the channel's deadline from intake on the channel's schedule
+//! (portal, State Corporation, provider), using `egov-calendar`.
 
 mod duration;
 mod error;

@@ -539,7 +539,7 @@ impl NoteKind {
 #[serde(deny_unknown_fields)]
 pub struct Note {
     pub kind: NoteKind,
-    /// The field the note is about, as a path ("channels[0].deadline").
+    /// The field the note is about, as a path (`channels[0].deadline`).
     #[serde(default)]
     pub about: Option<String>,
     pub text: String,
