@@ -1,1 +1,22 @@
-//! egov-runtime
+//! What every service of the mesh runs on.
+//!
+//! # Layout
+//! - [`settings`]: layered, typed, validated settings (file, then `EGOV__…`,
+//!   then `EGOV_<SERVICE>__…` environment variables);
+//! - [`telemetry`]: tracing with an OpenTelemetry layer, exported over OTLP
+//!   when an endpoint is configured;
+//! - [`propagation`]: the W3C trace context in AMQP headers and gRPC metadata;
+//! - [`shutdown`]: SIGTERM / SIGINT to a cancellation token;
+//! - [`grpc`]: health and reflection, served beside each service's API;
+//! - [`database`]: a PostgreSQL pool confined to the service's own schema;
+//! - [`trust`]: the service's identity and trust store from settings.
+
+pub mod database;
+pub mod grpc;
+pub mod propagation;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+pub mod trust;
+
+pub use tokio_util::sync::CancellationToken;
