@@ -1,1 +1,26 @@
-//! egov-testkit
+//! Fixtures for tests that cross a system boundary, on the real PostgreSQL and
+//! RabbitMQ: nothing is mocked, every test gets its own database and its own
+//! broker namespace, and both are removed when the fixture is dropped.
+//!
+//! # Layout
+//! - [`database`]: a fresh PostgreSQL database per test.
+
+pub mod database;
+
+/// The PostgreSQL server tests use; `EGOV_TEST_DATABASE_URL` overrides it.
+pub fn admin_database_url() -> String {
+    std::env::var("EGOV_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The RabbitMQ broker tests use; `EGOV_TEST_AMQP_URL` overrides it.
+pub fn amqp_url() -> String {
+    std::env::var("EGOV_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// A short random name for a test's database or broker namespace.
+pub fn unique_name(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}{}", &id[..12])
+}

@@ -1,0 +1,1 @@
+//! ЖТ МДБ, the state database of individuals (ГБД ФЛ) (being written).

@@ -1,0 +1,1 @@
+//! БНАЖ, the unified notary system (ЕНИС) (being written).
