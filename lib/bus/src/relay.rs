@@ -1,0 +1,164 @@
+//! The relay: sends what this system owes the gateway once its transactions
+//! have committed — receipts (delivered, processed, retrying, dead-lettered)
+//! and the messages in the outbox. Woken after each commit, and by a slow
+//! sweep so that rows left by a crash go out too.
+
+use crate::amqp;
+use crate::client::Shared;
+use crate::envelope::{self, Outgoing};
+use crate::publisher;
+use egov_proto::envelope::{DeliveryStatus, Envelope, Kind, Receipts, StatusChange};
+use egov_proto::prost::Message;
+use egov_trust::SystemId;
+use sqlx::Row;
+use std::sync::Arc;
+
+/// Most processed-message receipts or outbox rows taken in one batch.
+const BATCH: i64 = 500;
+
+pub(crate) async fn run(shared: Arc<Shared>) {
+    loop {
+        tokio::select! {
+            _ = shared.relay_woken() => {}
+            _ = tokio::time::sleep(shared.settings.relay_sweep) => {}
+            _ = shared.stopping().cancelled(), if !shared.stopping().is_cancelled() => {}
+        }
+        if !shared.stopping().is_cancelled() {
+            // Let a few more receipts gather into the same envelope.
+            tokio::time::sleep(shared.settings.receipt_flush).await;
+        }
+        let drained = shared.drained();
+        if let Err(error) = flush_receipts(&shared).await {
+            tracing::warn!(%error, "Could not send receipts to the gateway; will retry.");
+        }
+        if let Err(error) = flush_outbox(&shared).await {
+            tracing::warn!(%error, "Could not send the outbox; will retry.");
+        }
+        if drained {
+            break;
+        }
+    }
+}
+
+async fn flush_receipts(shared: &Arc<Shared>) -> anyhow::Result<()> {
+    loop {
+        let mut receipts = shared.take_receipts();
+        let mut claim = None;
+        if let Some(pool) = shared.pool() {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query(
+                "SELECT message_id, service, processed_at FROM bus_processed_messages
+                 WHERE receipt_pending ORDER BY processed_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+            )
+            .bind(BATCH)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut ids = Vec::with_capacity(rows.len());
+            for row in rows {
+                let id: uuid::Uuid = row.get("message_id");
+                let at: chrono::DateTime<chrono::Utc> = row.get("processed_at");
+                receipts.push(StatusChange {
+                    message_id: id.to_string(),
+                    status: DeliveryStatus::Processed as i32,
+                    at: Some(envelope::timestamp(at)),
+                    receiver: shared.identity.system.to_string(),
+                    service: row.get("service"),
+                    ..StatusChange::default()
+                });
+                ids.push(id);
+            }
+            claim = Some((tx, ids));
+        }
+        if receipts.is_empty() {
+            return Ok(());
+        }
+        let full = claim.as_ref().is_some_and(|(_, ids)| ids.len() as i64 == BATCH);
+        let message = Outgoing::raw(
+            SystemId::Gateway,
+            "receipts",
+            Kind::Receipt,
+            Receipts {
+                receipts: receipts.clone(),
+            }
+            .encode_to_vec(),
+        );
+        let header = message.header(shared.identity.system, chrono::Utc::now(), "");
+        let properties = amqp::properties(&header, None, 1);
+        let sealed = envelope::seal(&shared.identity, header, message.payload);
+        let in_memory: Vec<StatusChange> = receipts
+            .into_iter()
+            .filter(|r| r.status != DeliveryStatus::Processed as i32)
+            .collect();
+        match shared
+            .publish_to(&shared.names.ingress(), &sealed.encode_to_vec(), properties)
+            .await
+        {
+            Ok(()) => {
+                if let Some((mut tx, ids)) = claim {
+                    sqlx::query(
+                        "UPDATE bus_processed_messages SET receipt_pending = false
+                         WHERE message_id = ANY($1)",
+                    )
+                    .bind(&ids)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                }
+            }
+            Err(error) => {
+                shared.return_receipts(in_memory);
+                return Err(error.into());
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+async fn flush_outbox(shared: &Arc<Shared>) -> anyhow::Result<()> {
+    let Some(pool) = shared.pool() else {
+        return Ok(());
+    };
+    loop {
+        let mut tx = pool.begin().await?;
+        let rows = sqlx::query(
+            "SELECT id, envelope FROM bus_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let session = shared
+            .connector()
+            .session(shared.settings.publish_timeout)
+            .await?;
+        let queue = shared.names.ingress();
+        let mut confirms = Vec::with_capacity(rows.len());
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let bytes: Vec<u8> = row.get("envelope");
+            let header = Envelope::decode(bytes.as_slice())
+                .ok()
+                .and_then(|e| envelope::open_envelope(e).ok())
+                .map(|o| o.header)
+                .unwrap_or_default();
+            let properties = amqp::properties(&header, None, 1);
+            confirms.push(session.publisher.start(&queue, &bytes, properties).await?);
+            ids.push(row.get::<i64, _>("id"));
+        }
+        for confirm in confirms {
+            publisher::finish(&queue, confirm).await?;
+        }
+        sqlx::query("DELETE FROM bus_outbox WHERE id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        if (ids.len() as i64) < BATCH {
+            return Ok(());
+        }
+    }
+}
