@@ -9,6 +9,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "egov/envelope/v1/envelope.proto",
         "egov/gateway/v1/gateway.proto",
+        "egov/individuals/v1/individuals.proto",
+        "egov/notary/v1/notary.proto",
+        "egov/registry/v1/admin.proto",
     ];
     let descriptors = protox::compile(files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

@@ -63,16 +63,30 @@ struct ConnectorInner {
 pub struct Unavailable(pub Duration);
 
 impl Connector {
-    /// Starts the supervisor; it connects in the background.
-    pub fn start(settings: ConnectorSettings, hooks: Vec<Arc<dyn OnConnect>>) -> Connector {
+    /// A connector that has not connected yet; [`Connector::run`] starts it.
+    /// (Two steps, so the hooks can hold things that hold the connector.)
+    pub fn new(settings: ConnectorSettings) -> Connector {
         let (session, _) = watch::channel(None);
-        let inner = Arc::new(ConnectorInner {
-            settings,
-            session,
-            closing: CancellationToken::new(),
-        });
-        tokio::spawn(supervise(inner.clone(), hooks));
-        Connector { inner }
+        Connector {
+            inner: Arc::new(ConnectorInner {
+                settings,
+                session,
+                closing: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// Starts the supervisor; it connects in the background, runs `hooks` on
+    /// every new connection, and reconnects until [`Connector::close`].
+    pub fn run(&self, hooks: Vec<Arc<dyn OnConnect>>) {
+        tokio::spawn(supervise(self.inner.clone(), hooks));
+    }
+
+    /// `new` and `run` in one.
+    pub fn start(settings: ConnectorSettings, hooks: Vec<Arc<dyn OnConnect>>) -> Connector {
+        let connector = Connector::new(settings);
+        connector.run(hooks);
+        connector
     }
 
     /// The current session, waiting up to `wait` for one.

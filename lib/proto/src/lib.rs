@@ -19,10 +19,28 @@ pub mod egov {
             tonic::include_proto!("egov.gateway.v1");
         }
     }
+    pub mod individuals {
+        pub mod v1 {
+            tonic::include_proto!("egov.individuals.v1");
+        }
+    }
+    pub mod notary {
+        pub mod v1 {
+            tonic::include_proto!("egov.notary.v1");
+        }
+    }
+    pub mod registry {
+        pub mod v1 {
+            tonic::include_proto!("egov.registry.v1");
+        }
+    }
 }
 
 pub use egov::envelope::v1 as envelope;
 pub use egov::gateway::v1 as gateway;
+pub use egov::individuals::v1 as individuals;
+pub use egov::notary::v1 as notary;
+pub use egov::registry::v1 as registry;
 
 /// Encoded `FileDescriptorSet` of every file in `proto/`, for gRPC reflection.
 pub const DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("egov_descriptor");

@@ -1,0 +1,246 @@
+//! The gateway's gRPC API (proto/egov/gateway/v1/gateway.proto).
+
+use crate::gateway::Gateway;
+use crate::pipeline::{Admission, Admitted, Origin};
+use crate::store;
+use crate::verify::Refusal;
+use egov_bus::envelope;
+use egov_proto::envelope::{DeliveryStatus, Kind};
+use egov_proto::gateway::{
+    CallRequest, CallResponse, GetStatusRequest, ListRoutesRequest, ListRoutesResponse,
+    MessageStatus, Mode, Route, SendRequest, SendResponse, TraceEntry, TraceRequest,
+    TraceResponse, VerifyLogRequest, VerifyLogResponse, gateway_server,
+};
+use egov_proto::prost::Message;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tonic::{Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Where gateway errors say they come from (as X-Road's error origin).
+const DOMAIN: &str = "gateway.egov-mesh";
+const TRACE_LIMIT: i64 = 1000;
+
+pub struct GatewayApi {
+    pub gateway: Arc<Gateway>,
+}
+
+impl GatewayApi {
+    async fn admit(&self, raw: Vec<u8>, bridge: bool) -> Result<Admitted, Status> {
+        let pipeline = self
+            .gateway
+            .pipeline()
+            .ok_or_else(|| Status::unavailable("gateway_stopping: the gateway is shutting down"))?;
+        let (done, answer) = oneshot::channel();
+        let admission = Admission {
+            raw,
+            origin: Origin::Grpc { done, bridge },
+            span: tracing::Span::current(),
+        };
+        if !pipeline.submit(admission).await {
+            return Err(Status::unavailable("gateway_stopping: the gateway is shutting down"));
+        }
+        answer
+            .await
+            .map_err(|_| Status::internal("internal_error: the pipeline dropped the message"))
+    }
+}
+
+fn refused(refusal: Refusal) -> Status {
+    let code = refusal.code.as_str();
+    Status::with_error_details(
+        refusal.code.grpc_code(),
+        format!("{code}: {}", refusal.detail),
+        ErrorDetails::with_error_info(code, DOMAIN, std::collections::HashMap::<String, String>::new()),
+    )
+}
+
+fn unavailable(detail: String) -> Status {
+    Status::with_error_details(
+        tonic::Code::Unavailable,
+        format!("gateway_unavailable: {detail}"),
+        ErrorDetails::with_error_info("gateway_unavailable", DOMAIN, std::collections::HashMap::<String, String>::new()),
+    )
+}
+
+fn database(error: sqlx::Error) -> Status {
+    tracing::error!(%error, "Database error in the gRPC API.");
+    Status::internal("database_error: the gateway's database failed; see its log")
+}
+
+fn ts(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<egov_proto::prost_types::Timestamp> {
+    t.map(envelope::timestamp)
+}
+
+#[tonic::async_trait]
+impl gateway_server::Gateway for GatewayApi {
+    async fn send(&self, request: Request<SendRequest>) -> Result<Response<SendResponse>, Status> {
+        let envelope = request
+            .into_inner()
+            .envelope
+            .ok_or_else(|| Status::invalid_argument("malformed_envelope: envelope is missing"))?;
+        match self.admit(envelope.encode_to_vec(), false).await? {
+            Admitted::Accepted { message_id, log_sequence } => Ok(Response::new(SendResponse {
+                message_id,
+                status: DeliveryStatus::Queued as i32,
+                log_sequence,
+            })),
+            Admitted::Refused(refusal) => Err(refused(refusal)),
+            Admitted::Unavailable(detail) => Err(unavailable(detail)),
+        }
+    }
+
+    async fn call(&self, request: Request<CallRequest>) -> Result<Response<CallResponse>, Status> {
+        let envelope = request
+            .into_inner()
+            .envelope
+            .ok_or_else(|| Status::invalid_argument("malformed_envelope: envelope is missing"))?;
+        let raw = envelope.encode_to_vec();
+        // An envelope that does not open is refused by the pipeline with its reason.
+        let opened = envelope::open_envelope(envelope).ok();
+        if let Some(opened) = &opened
+            && opened.kind() != Kind::Request
+        {
+            return Err(Status::invalid_argument(
+                "malformed_envelope: Call takes a KIND_REQUEST envelope; use Send for others",
+            ));
+        }
+        let request_id = opened.as_ref().map(|o| o.header.message_id.clone()).unwrap_or_default();
+        let deadline = opened
+            .as_ref()
+            .and_then(|o| o.expires_at())
+            .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default())
+            .unwrap_or(self.gateway.tuning.default_call_deadline);
+        let answer = self.gateway.bridge.wait_for(&request_id);
+        let admitted = self.admit(raw, true).await;
+        match admitted {
+            Ok(Admitted::Accepted { .. }) => {}
+            other => {
+                self.gateway.bridge.forget(&request_id);
+                return Err(match other {
+                    Ok(Admitted::Refused(refusal)) => refused(refusal),
+                    Ok(Admitted::Unavailable(detail)) => unavailable(detail),
+                    Err(status) => status,
+                    Ok(Admitted::Accepted { .. }) => unreachable!(),
+                });
+            }
+        }
+        match tokio::time::timeout(deadline, answer).await {
+            Ok(Ok(Ok(response))) => Ok(Response::new(CallResponse {
+                response: Some(response),
+            })),
+            Ok(Ok(Err((code, detail)))) => Err(Status::with_error_details(
+                if code == "message_expired" {
+                    tonic::Code::DeadlineExceeded
+                } else {
+                    tonic::Code::FailedPrecondition
+                },
+                format!("{code}: {detail}"),
+                ErrorDetails::with_error_info(code, DOMAIN, std::collections::HashMap::<String, String>::new()),
+            )),
+            Ok(Err(_)) | Err(_) => {
+                self.gateway.bridge.forget(&request_id);
+                Err(Status::with_error_details(
+                    tonic::Code::DeadlineExceeded,
+                    format!("call_timeout: no answer within {deadline:?}; the request expires and is not delivered later"),
+                    ErrorDetails::with_error_info("call_timeout", DOMAIN, std::collections::HashMap::<String, String>::new()),
+                ))
+            }
+        }
+    }
+
+    async fn get_status(&self, request: Request<GetStatusRequest>) -> Result<Response<MessageStatus>, Status> {
+        let id = request.into_inner().message_id;
+        let uuid: uuid::Uuid = id
+            .parse()
+            .map_err(|_| Status::invalid_argument(format!("message_id {id:?} is not a UUID")))?;
+        let view = store::status(&self.gateway.pool, uuid)
+            .await
+            .map_err(database)?
+            .ok_or_else(|| Status::not_found(format!("no message {id} has passed through the gateway")))?;
+        Ok(Response::new(MessageStatus {
+            message_id: id,
+            status: view.status as i32,
+            code: view.code,
+            detail: view.detail,
+            sender: view.sender,
+            receiver: view.receiver,
+            service: view.service,
+            conversation_id: view.conversation_id,
+            attempts: view.attempts.max(1) as u32,
+            queued_at: ts(view.queued_at),
+            delivered_at: ts(view.delivered_at),
+            processed_at: ts(view.processed_at),
+            updated_at: ts(view.updated_at),
+        }))
+    }
+
+    async fn trace(&self, request: Request<TraceRequest>) -> Result<Response<TraceResponse>, Status> {
+        let conversation = request.into_inner().conversation_id;
+        if conversation.is_empty() {
+            return Err(Status::invalid_argument("conversation_id is empty"));
+        }
+        let rows = store::trace(&self.gateway.pool, &conversation, TRACE_LIMIT)
+            .await
+            .map_err(database)?;
+        Ok(Response::new(TraceResponse {
+            entries: rows
+                .into_iter()
+                .map(|r| TraceEntry {
+                    log_sequence: r.seq as u64,
+                    logged_at: ts(Some(r.logged_at)),
+                    message_id: r.message_id.map(|id| id.to_string()).unwrap_or_default(),
+                    kind: i32::from(r.kind),
+                    sender: r.sender,
+                    receiver: r.receiver,
+                    service: r.service,
+                    correlation_id: r.correlation_id,
+                    verdict: r.verdict,
+                    status: r.status.unwrap_or(DeliveryStatus::Unspecified) as i32,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn list_routes(&self, _: Request<ListRoutesRequest>) -> Result<Response<ListRoutesResponse>, Status> {
+        Ok(Response::new(ListRoutesResponse {
+            routes: self
+                .gateway
+                .routes
+                .routes()
+                .iter()
+                .map(|r| Route {
+                    sender: r.sender.to_string(),
+                    receiver: r.receiver.to_string(),
+                    service: r.service.clone(),
+                    mode: match r.mode {
+                        crate::routes::Mode::Sync => Mode::Sync,
+                        crate::routes::Mode::Async => Mode::Async,
+                    } as i32,
+                    description: r.description.clone(),
+                    seed: r.seed.clone(),
+                    diagram: r.diagram.clone(),
+                    process: r.process.clone(),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn verify_log(&self, request: Request<VerifyLogRequest>) -> Result<Response<VerifyLogResponse>, Status> {
+        let r = request.into_inner();
+        if r.to_sequence != 0 && r.to_sequence < r.from_sequence {
+            return Err(Status::invalid_argument("to_sequence is before from_sequence"));
+        }
+        let report = crate::log::verify(&self.gateway.pool, r.from_sequence, r.to_sequence)
+            .await
+            .map_err(database)?;
+        Ok(Response::new(VerifyLogResponse {
+            intact: report.intact,
+            rows_checked: report.rows_checked,
+            first_bad_sequence: report.first_bad_sequence,
+            problem: report.problem,
+            head_sequence: report.head_sequence,
+            head_hash: report.head_hash.into(),
+        }))
+    }
+}

@@ -1,0 +1,202 @@
+//! The state every part of the gateway shares.
+
+use crate::notify::{Notice, Notifier};
+use crate::pipeline::Pipeline;
+use crate::routes::RoutingTable;
+use crate::settings::Tuning;
+use crate::store::{self, Applied, Change};
+use crate::verify::{RejectCode, Verifier};
+use egov_bus::Names;
+use egov_bus::connection::Connector;
+use egov_proto::envelope::{DeliveryStatus, Envelope, StatusChange};
+use egov_trust::{Identity, SystemId, TrustStore};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+pub struct Gateway {
+    pub tuning: Tuning,
+    pub names: Names,
+    pub identity: Arc<Identity>,
+    pub trust: Arc<TrustStore>,
+    pub routes: Arc<RoutingTable>,
+    pub pool: sqlx::PgPool,
+    pub connector: Connector,
+    pub notifier: Notifier,
+    pub bridge: Bridge,
+    /// Delays between attempts to deliver into a receiver's queue.
+    pub retry_delays: Vec<Duration>,
+    pub publish_timeout: Duration,
+    /// Ingress messages worked on at once.
+    pub prefetch: u16,
+    pub metrics: Metrics,
+    /// The pipeline's entrance while the gateway accepts messages; taken at
+    /// shutdown so the pipeline can drain and stop.
+    pub(crate) entrance: Mutex<Option<Pipeline>>,
+}
+
+impl Gateway {
+    pub fn verifier(&self) -> Verifier<'_> {
+        Verifier {
+            trust: &self.trust,
+            routes: &self.routes,
+            max_envelope_bytes: self.tuning.max_envelope_bytes,
+            max_clock_skew: self.tuning.max_clock_skew,
+        }
+    }
+
+    /// The pipeline's entrance, unless shutting down.
+    pub fn pipeline(&self) -> Option<Pipeline> {
+        self.entrance.lock().expect("entrance lock").clone()
+    }
+
+    pub(crate) fn close_entrance(&self) {
+        self.entrance.lock().expect("entrance lock").take();
+    }
+
+    /// Records one status change made by the gateway itself (expired in a
+    /// queue, delivery retried or dead-lettered) and tells the sender.
+    pub async fn record_change(&self, change: Change) -> bool {
+        let status = change.status;
+        let result = async {
+            let mut tx = self.pool.begin().await?;
+            let applied = store::apply(&mut tx, &[change]).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(applied)
+        }
+        .await;
+        match result {
+            Ok(applied) => {
+                match status {
+                    DeliveryStatus::Retrying => self.metrics.retried.fetch_add(1, Ordering::Relaxed),
+                    DeliveryStatus::DeadLettered => self.metrics.dead_lettered.fetch_add(1, Ordering::Relaxed),
+                    DeliveryStatus::Expired => self.metrics.expired.fetch_add(1, Ordering::Relaxed),
+                    _ => 0,
+                };
+                for change in applied {
+                    self.notify_applied(&change);
+                }
+                true
+            }
+            Err(error) => {
+                tracing::error!(%error, "Could not record a status change.");
+                false
+            }
+        }
+    }
+
+    /// Tells a sender about a change: an asynchronous message's sender in its
+    /// inbox; a waiting caller only of failures, on its reply queue.
+    pub fn notify_applied(&self, applied: &Applied) {
+        let Some(sender) = SystemId::parse(&applied.sender) else {
+            return;
+        };
+        let status = applied.change.status;
+        let failure = matches!(
+            status,
+            DeliveryStatus::Rejected | DeliveryStatus::Expired | DeliveryStatus::DeadLettered
+        );
+        let queue = match &applied.reply_queue {
+            Some(queue) if failure => queue.clone(),
+            Some(_) => return,
+            None if applied.notify_sender => self.names.inbox(sender),
+            None => return,
+        };
+        let change = &applied.change;
+        self.notifier.notify(Notice {
+            queue,
+            sender,
+            change: StatusChange {
+                message_id: change.message_id.to_string(),
+                status: status as i32,
+                at: Some(egov_bus::envelope::timestamp(change.at)),
+                code: change.code.clone(),
+                detail: change.detail.clone(),
+                attempt: change.attempt.max(1) as u32,
+                receiver: applied.receiver.clone(),
+                service: applied.service.clone(),
+                conversation_id: applied.conversation_id.clone(),
+                correlation_id: applied.correlation_id.clone(),
+            },
+        });
+    }
+}
+
+/// Answers to requests made through the gRPC Call, which come back to this
+/// instance's own reply queue.
+pub struct Bridge {
+    queue: String,
+    waiting: Mutex<HashMap<String, oneshot::Sender<BridgeAnswer>>>,
+}
+
+pub type BridgeAnswer = Result<Envelope, (String, String)>;
+
+impl Bridge {
+    pub fn new(queue: String) -> Bridge {
+        Bridge {
+            queue,
+            waiting: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn queue(&self) -> &str {
+        &self.queue
+    }
+
+    pub fn wait_for(&self, request_id: &str) -> oneshot::Receiver<BridgeAnswer> {
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(request_id.to_owned(), tx);
+        rx
+    }
+
+    pub fn forget(&self, request_id: &str) {
+        self.lock().remove(request_id);
+    }
+
+    pub fn answer(&self, request_id: &str, answer: BridgeAnswer) {
+        if let Some(waiting) = self.lock().remove(request_id) {
+            let _ = waiting.send(answer);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<BridgeAnswer>>> {
+        self.waiting.lock().expect("bridge lock")
+    }
+}
+
+/// Counters an operator reads in the periodic log line and at shutdown.
+#[derive(Default)]
+pub struct Metrics {
+    pub accepted: AtomicU64,
+    pub delivered: AtomicU64,
+    pub retried: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub expired: AtomicU64,
+    refused: Mutex<HashMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    pub fn refused(&self, code: RejectCode) {
+        *self
+            .refused
+            .lock()
+            .expect("metrics lock")
+            .entry(code.as_str())
+            .or_default() += 1;
+    }
+
+    pub fn log(&self) {
+        let refused = self.refused.lock().expect("metrics lock").clone();
+        tracing::info!(
+            accepted = self.accepted.load(Ordering::Relaxed),
+            delivered = self.delivered.load(Ordering::Relaxed),
+            retried = self.retried.load(Ordering::Relaxed),
+            dead_lettered = self.dead_lettered.load(Ordering::Relaxed),
+            expired = self.expired.load(Ordering::Relaxed),
+            refused = ?refused,
+            "Gateway counters."
+        );
+    }
+}

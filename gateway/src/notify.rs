@@ -1,0 +1,103 @@
+//! Status messages to senders: every change of a message's delivery status
+//! is reported to its sender, gathered for a few milliseconds per
+//! destination into one signed StatusReport, so status traffic does not
+//! multiply the message count. Best effort: a notice lost with a crash is
+//! still answered by GetStatus.
+
+use egov_bus::Outgoing;
+use egov_bus::amqp;
+use egov_bus::connection::Connector;
+use egov_bus::envelope;
+use egov_bus::publisher;
+use egov_proto::envelope::{Kind, StatusChange, StatusReport};
+use egov_proto::prost::Message;
+use egov_trust::{Identity, SystemId};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// One change, for one sender, to one queue (its inbox, or the reply
+/// queue of a waiting caller).
+#[derive(Debug)]
+pub struct Notice {
+    pub queue: String,
+    pub sender: SystemId,
+    pub change: StatusChange,
+}
+
+#[derive(Clone)]
+pub struct Notifier {
+    tx: mpsc::UnboundedSender<Notice>,
+}
+
+const MAX_PER_REPORT: usize = 1000;
+
+impl Notifier {
+    pub fn start(
+        identity: Arc<Identity>,
+        connector: Connector,
+        flush: Duration,
+        publish_timeout: Duration,
+    ) -> (Notifier, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(rx, identity, connector, flush, publish_timeout));
+        (Notifier { tx }, task)
+    }
+
+    pub fn notify(&self, notice: Notice) {
+        let _ = self.tx.send(notice);
+    }
+}
+
+async fn run(
+    mut rx: mpsc::UnboundedReceiver<Notice>,
+    identity: Arc<Identity>,
+    connector: Connector,
+    flush: Duration,
+    publish_timeout: Duration,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let until = tokio::time::Instant::now() + flush;
+        while batch.len() < MAX_PER_REPORT * 4 {
+            match tokio::time::timeout_at(until, rx.recv()).await {
+                Ok(Some(notice)) => batch.push(notice),
+                _ => break,
+            }
+        }
+        let mut by_queue: HashMap<(String, SystemId), Vec<StatusChange>> = HashMap::new();
+        for notice in batch {
+            by_queue
+                .entry((notice.queue, notice.sender))
+                .or_default()
+                .push(notice.change);
+        }
+        let Ok(session) = connector.session(publish_timeout).await else {
+            tracing::warn!("No broker connection; status notices dropped (GetStatus still answers).");
+            continue;
+        };
+        let mut confirms = Vec::new();
+        for ((queue, sender), changes) in by_queue {
+            for chunk in changes.chunks(MAX_PER_REPORT) {
+                let report = StatusReport {
+                    changes: chunk.to_vec(),
+                };
+                let message = Outgoing::raw(sender, "delivery-status", Kind::DeliveryStatus, report.encode_to_vec());
+                let header = message.header(SystemId::Gateway, chrono::Utc::now(), "");
+                let properties = amqp::properties(&header, None, 1);
+                let sealed = envelope::seal(&identity, header, message.payload);
+                match session.publisher.start(&queue, &sealed.encode_to_vec(), properties).await {
+                    Ok(confirm) => confirms.push((queue.clone(), confirm)),
+                    Err(error) => tracing::warn!(%error, queue, "Could not send a status report."),
+                }
+            }
+        }
+        for (queue, confirm) in confirms {
+            if let Err(error) = publisher::finish(&queue, confirm).await {
+                // A caller's reply queue disappears when it stops waiting.
+                tracing::debug!(%error, queue, "A status report was not delivered.");
+            }
+        }
+    }
+}

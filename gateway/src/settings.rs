@@ -1,0 +1,129 @@
+//! The gateway's settings: `config/gateway.toml` (or the file given with
+//! `--config`), then `EGOV__…` and `EGOV_GATEWAY__…` environment variables.
+
+use egov_bus::BusSettings;
+use egov_runtime::database::DatabaseSettings;
+use egov_runtime::settings::{FieldErrors, Validate, duration};
+use egov_runtime::telemetry::TelemetrySettings;
+use egov_runtime::trust::TrustSettings;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub grpc: GrpcSettings,
+    /// The broker; `bus.retry_delays` are the gateway's delays between
+    /// attempts to deliver into a receiver's queue, and `bus.prefetch` is
+    /// how many ingress messages it works on at once.
+    pub bus: BusSettings,
+    pub database: DatabaseSettings,
+    pub trust: TrustSettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
+    #[serde(default)]
+    pub gateway: Tuning,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcSettings {
+    /// Where the gRPC API listens; port 0 picks a free port.
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tuning {
+    /// The routing table; none means the one built in (gateway/routes.toml).
+    #[serde(default)]
+    pub routes: Option<PathBuf>,
+    /// Most messages written to the log in one transaction.
+    #[serde(default = "default_batch_max")]
+    pub batch_max: usize,
+    /// Messages verified in parallel.
+    #[serde(default = "default_verify_concurrency")]
+    pub verify_concurrency: usize,
+    /// Status changes to one sender are gathered for at most this long.
+    #[serde(with = "duration", default = "default_status_flush")]
+    pub status_flush: Duration,
+    /// Deadline of a gRPC Call whose request carries no expires_at.
+    #[serde(with = "duration", default = "default_call_deadline")]
+    pub default_call_deadline: Duration,
+    /// Largest envelope accepted, in bytes.
+    #[serde(default = "default_max_envelope")]
+    pub max_envelope_bytes: usize,
+    /// How far in the future a message's created_at may be (clock skew).
+    #[serde(with = "duration", default = "default_clock_skew")]
+    pub max_clock_skew: Duration,
+    /// How long shutdown waits for in-flight messages.
+    #[serde(with = "duration", default = "default_grace")]
+    pub shutdown_grace: Duration,
+}
+
+fn default_batch_max() -> usize {
+    512
+}
+fn default_verify_concurrency() -> usize {
+    64
+}
+fn default_status_flush() -> Duration {
+    Duration::from_millis(20)
+}
+fn default_call_deadline() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_max_envelope() -> usize {
+    4 * 1024 * 1024
+}
+fn default_clock_skew() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_grace() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            routes: None,
+            batch_max: default_batch_max(),
+            verify_concurrency: default_verify_concurrency(),
+            status_flush: default_status_flush(),
+            default_call_deadline: default_call_deadline(),
+            max_envelope_bytes: default_max_envelope(),
+            max_clock_skew: default_clock_skew(),
+            shutdown_grace: default_grace(),
+        }
+    }
+}
+
+impl Validate for Settings {
+    fn validate(&self, errors: &mut FieldErrors) {
+        self.bus.validate(errors);
+        self.database.validate(errors);
+        self.trust.validate(errors);
+        self.telemetry.validate(errors);
+        let t = &self.gateway;
+        errors.check(t.batch_max > 0, "gateway.batch_max", "must be at least 1");
+        errors.check(
+            t.verify_concurrency > 0,
+            "gateway.verify_concurrency",
+            "must be at least 1",
+        );
+        errors.check(
+            t.max_envelope_bytes >= 1024,
+            "gateway.max_envelope_bytes",
+            "must be at least 1024",
+        );
+        if let Some(path) = &t.routes {
+            errors.check(
+                path.is_file(),
+                "gateway.routes",
+                format!("{} is not a readable file", path.display()),
+            );
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The "person-by-iin" rules, as the inbox handler calls them: the IIN is
+//! parsed and the access checked before any database access; then the
+//! record is read, or a definite "not found" given.
+
+use crate::refusal::Refusal;
+use crate::storage;
+use egov_proto::individuals::{PersonByIinRequest, PersonRecord};
+use egov_trust::iin::Iin;
+use sqlx::PgPool;
+
+/// The operation's name in the envelope header and the routing table.
+pub const SERVICE: &str = "person-by-iin";
+
+/// Answers one look-up. `consent_reference` is the envelope header's
+/// (empty counts as absent); `allowed_legal_bases` comes from settings.
+///
+/// Order: a malformed IIN is refused first (`invalid_iin`: there is no
+/// subject whose consent could matter), then a request with neither consent
+/// nor an accepted legal basis (`consent_required`, gateway-anchors.md §3.5);
+/// only then is the database read. A valid IIN that is not registered is
+/// `not_found`: condition 1's negative branch, process 4 "data cannot be
+/// obtained" (seed 001 §9, diagram 1; seed 004 para 9).
+pub async fn person_by_iin(
+    pool: &PgPool,
+    request: &PersonByIinRequest,
+    consent_reference: Option<&str>,
+    allowed_legal_bases: &[String],
+) -> Result<PersonRecord, Refusal> {
+    let iin = Iin::parse(&request.iin).map_err(|error| Refusal::invalid_iin("iin", &error))?;
+    check_access(request, consent_reference, allowed_legal_bases)?;
+    match storage::person_details(pool, &iin).await {
+        Ok(Some(details)) => Ok(details.to_record()),
+        Ok(None) => Err(Refusal::not_found(
+            "iin",
+            "ЖТ МДБ has no person with this IIN",
+        )),
+        Err(error) => {
+            tracing::error!(error = %error, "Person look-up failed in storage.");
+            Err(Refusal::registry_failure())
+        }
+    }
+}
+
+/// Consent (any non-empty reference; the mesh has no consent service to ask
+/// whether it is genuine) or a legal basis from the configured list.
+pub fn check_access(
+    request: &PersonByIinRequest,
+    consent_reference: Option<&str>,
+    allowed_legal_bases: &[String],
+) -> Result<(), Refusal> {
+    if consent_reference.is_some_and(|c| !c.trim().is_empty()) {
+        return Ok(());
+    }
+    let basis = request.legal_basis.trim();
+    if basis.is_empty() {
+        return Err(Refusal::consent_required(
+            "the subject's consent reference (envelope header consent_reference) \
+             or an accepted legal basis is required",
+        ));
+    }
+    if allowed_legal_bases.iter().any(|allowed| allowed == basis) {
+        Ok(())
+    } else {
+        Err(Refusal {
+            field: Some("legal_basis"),
+            ..Refusal::consent_required(format!(
+                "legal basis {basis:?} is not accepted without the subject's consent"
+            ))
+        })
+    }
+}

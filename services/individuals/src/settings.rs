@@ -1,0 +1,141 @@
+//! The registry's settings, loaded with `egov_runtime::settings::load`
+//! ("individuals": file, then `EGOV__…`, then `EGOV_INDIVIDUALS__…`).
+//!
+//! The bus and gRPC sections are added by the wiring; until then an unknown
+//! section is an error, as everywhere in the mesh.
+
+use egov_runtime::database::DatabaseSettings;
+use egov_runtime::settings::{FieldErrors, Validate};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Where the mesh's database is when nothing else is configured.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/egov";
+/// The registry's own schema (DESIGN.md: one schema per system).
+pub const SCHEMA: &str = "individuals";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The registry's database; default: `DEFAULT_DATABASE_URL`, schema
+    /// `individuals`.
+    #[serde(default = "default_database")]
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub lookup: LookupSettings,
+    #[serde(default)]
+    pub fault: FaultSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSettings {
+    /// Codes a caller may give as `legal_basis` instead of the subject's
+    /// consent ("unless the laws of the Republic of Kazakhstan provide
+    /// otherwise", seed 004 para 10; seed 002 Rules p.9). Default:
+    /// [`default_legal_bases`].
+    #[serde(default = "default_legal_bases")]
+    pub allowed_legal_bases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSettings {
+    /// Seed of the draws of fault modes `error` and `flaky`, so a test run's
+    /// failures repeat. Default 1.
+    #[serde(default = "default_fault_seed")]
+    pub seed: u64,
+}
+
+/// The regulations whose own procedure has the provider read the
+/// recipient's record from ЖТ МДБ, with no consent step in that flow: seed
+/// 003 §11, the provider's flow, process 5 ("sends a request for the
+/// recipient's data" to ЖТ МДБ). The State Corporation's flows (seed 001 §9;
+/// seed 004 services 1-4, para 9-10) take the recipient's consent instead,
+/// and the portal acts for the citizen who registers. Operators extend the
+/// list in settings.
+pub fn default_legal_bases() -> Vec<String> {
+    vec!["003".to_owned()]
+}
+
+fn default_fault_seed() -> u64 {
+    1
+}
+
+pub fn default_database() -> DatabaseSettings {
+    DatabaseSettings {
+        url: DEFAULT_DATABASE_URL.to_owned(),
+        schema: SCHEMA.to_owned(),
+        max_connections: 8,
+        acquire_timeout: Duration::from_secs(10),
+    }
+}
+
+impl Default for LookupSettings {
+    fn default() -> LookupSettings {
+        LookupSettings {
+            allowed_legal_bases: default_legal_bases(),
+        }
+    }
+}
+
+impl Default for FaultSettings {
+    fn default() -> FaultSettings {
+        FaultSettings {
+            seed: default_fault_seed(),
+        }
+    }
+}
+
+impl Validate for Settings {
+    fn validate(&self, errors: &mut FieldErrors) {
+        self.database.validate(errors);
+        for code in &self.lookup.allowed_legal_bases {
+            errors.check(
+                !code.is_empty() && !code.chars().any(char::is_whitespace),
+                "lookup.allowed_legal_bases",
+                format!("{code:?} is not a code (empty or with spaces)"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egov_runtime::settings::{SettingsSource, load};
+
+    fn source(pairs: &[(&str, &str)]) -> SettingsSource {
+        SettingsSource {
+            file: None,
+            env: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn defaults_need_no_settings_at_all() {
+        let settings: Settings = load("individuals", &source(&[])).unwrap();
+        assert_eq!(settings.database.schema, "individuals");
+        assert_eq!(settings.database.url, DEFAULT_DATABASE_URL);
+        assert_eq!(settings.lookup.allowed_legal_bases, vec!["003"]);
+    }
+
+    #[test]
+    fn the_environment_overrides_and_bad_codes_are_reported() {
+        let settings: Settings = load(
+            "individuals",
+            &source(&[("EGOV_INDIVIDUALS__FAULT__SEED", "9")]),
+        )
+        .unwrap();
+        assert_eq!(settings.fault.seed, 9);
+
+        let mut bad = settings.clone();
+        bad.lookup.allowed_legal_bases = vec!["a b".into()];
+        let mut errors = FieldErrors::default();
+        bad.validate(&mut errors);
+        assert!(!errors.is_empty());
+    }
+}
