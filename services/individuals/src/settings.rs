@@ -18,7 +18,8 @@ pub const SCHEMA: &str = "individuals";
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The registry's database; default: `DEFAULT_DATABASE_URL`, schema
-    /// `individuals`.
+    /// `individuals`. A section given in settings replaces the whole
+    /// default, so it names `url` and `schema` together.
     #[serde(default = "default_database")]
     pub database: DatabaseSettings,
     #[serde(default)]

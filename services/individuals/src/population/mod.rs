@@ -32,7 +32,7 @@
 //! birth certificates before that; a conclusion on an adoption application
 //! within 15 calendar days (seed 004 service 9, ¶5: 1 + 13 + 1 days).
 
-mod names;
+pub mod names;
 mod places;
 
 pub use names::{Ethnicity, PatronymicStyle};

@@ -1,0 +1,54 @@
+use egov_individuals::population::{default_as_of, Generator, PopulationConfig};
+use egov_notary::population::{powers_of_attorney, PoaShares};
+use egov_notary::storage::{self, Written};
+use egov_runtime::database::DatabaseSettings;
+use egov_testkit::database::TestDatabase;
+use sqlx::PgPool;
+use std::time::Duration;
+
+/// A fresh database with the registry's schema migrated.
+pub struct Registry {
+    pub pool: PgPool,
+    // Dropped last: removes the database.
+    _database: TestDatabase,
+}
+
+pub async fn registry() -> Registry {
+    let database = TestDatabase::create().await;
+    let settings = DatabaseSettings {
+        url: database.url().to_owned(),
+        schema: "notary".to_owned(),
+        max_connections: 4,
+        acquire_timeout: Duration::from_secs(10),
+    };
+    let pool = settings.connect().await.expect("connect to the test database");
+    storage::migrate(&pool).await.expect("migrations");
+    Registry {
+        pool,
+        _database: database,
+    }
+}
+
+/// Writes the powers of attorney of a population, batch by batch, as
+/// `egovctl seed` does.
+pub async fn seed(pool: &PgPool, seed: u64, people: usize) -> Written {
+    let mut written = Written::default();
+    for batch in Generator::new(PopulationConfig::new(seed, people)).expect("valid shares") {
+        let rows = powers_of_attorney(seed, default_as_of(), &batch, &PoaShares::default());
+        written += storage::write_rows(pool, &rows).await.expect("write batch");
+    }
+    written
+}
+
+/// A catalogued case: number, representative and the service to ask about.
+pub async fn case(pool: &PgPool, kind: &str) -> (String, String, String) {
+    sqlx::query_as(
+        "SELECT c.number, p.representative_iin, c.service_code \
+         FROM cases c JOIN powers_of_attorney p USING (number) \
+         WHERE c.kind = $1 ORDER BY c.number LIMIT 1",
+    )
+    .bind(kind)
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("no case {kind}: {e}"))
+}
