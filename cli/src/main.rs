@@ -20,6 +20,8 @@ enum Command {
     Regulations(commands::regulations::Args),
     /// Due time of a service's result and of each staff step.
     Deadline(commands::deadline::Args),
+    /// Load the synthetic population into the registries (individuals, notary).
+    Seed(commands::seed::Args),
 }
 
 #[tokio::main]
@@ -28,5 +30,6 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Regulations(args) => commands::regulations::run(args),
         Command::Deadline(args) => commands::deadline::run(args),
+        Command::Seed(args) => commands::seed::run(args).await,
     }
 }

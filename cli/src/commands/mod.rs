@@ -2,3 +2,4 @@
 
 pub mod deadline;
 pub mod regulations;
+pub mod seed;

@@ -288,7 +288,12 @@ impl FaultSwitch {
             FLAKY_MIX.slow_min.as_millis() as u64,
             FLAKY_MIX.slow_max.as_millis() as u64,
         );
-        Duration::from_millis(self.rng.lock().expect("fault switch lock").between(low, high))
+        Duration::from_millis(
+            self.rng
+                .lock()
+                .expect("fault switch lock")
+                .between(low, high),
+        )
     }
 }
 
@@ -370,17 +375,24 @@ mod tests {
         switch.set(FaultMode::Flaky).unwrap();
         let actions = draw_many(&switch, 4_000).await;
         let share = |wanted: fn(&FaultAction) -> bool| count(&actions, wanted) as f64 / 4_000.0;
-        let normal = share(|a| *a == FaultAction::Proceed { delay: Duration::ZERO });
+        let normal = share(|a| {
+            *a == FaultAction::Proceed {
+                delay: Duration::ZERO,
+            }
+        });
         let slow = share(|a| matches!(a, FaultAction::Proceed { delay } if !delay.is_zero()));
         let failed = share(|a| *a == FaultAction::Fail);
         let silent = share(|a| *a == FaultAction::NoAnswer);
         assert!((normal - FLAKY_MIX.normal).abs() < 0.03, "normal {normal}");
         assert!((slow - FLAKY_MIX.slow).abs() < 0.03, "slow {slow}");
         assert!((failed - FLAKY_MIX.error).abs() < 0.02, "failed {failed}");
-        assert!((silent - FLAKY_MIX.no_answer).abs() < 0.015, "silent {silent}");
+        assert!(
+            (silent - FLAKY_MIX.no_answer).abs() < 0.015,
+            "silent {silent}"
+        );
         assert!(actions.iter().all(|a| match a {
-            FaultAction::Proceed { delay } => delay.is_zero()
-                || (FLAKY_MIX.slow_min..=FLAKY_MIX.slow_max).contains(delay),
+            FaultAction::Proceed { delay } =>
+                delay.is_zero() || (FLAKY_MIX.slow_min..=FLAKY_MIX.slow_max).contains(delay),
             _ => true,
         }));
     }

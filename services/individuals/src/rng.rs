@@ -110,18 +110,24 @@ mod tests {
 
     #[test]
     fn streams_of_one_seed_differ_and_repeat() {
-        let a: Vec<u64> = (0..4).map({
-            let mut r = Rng::for_stream(7, 1);
-            move |_| r.next_u64()
-        }).collect();
-        let b: Vec<u64> = (0..4).map({
-            let mut r = Rng::for_stream(7, 2);
-            move |_| r.next_u64()
-        }).collect();
-        let again: Vec<u64> = (0..4).map({
-            let mut r = Rng::for_stream(7, 1);
-            move |_| r.next_u64()
-        }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::for_stream(7, 1);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::for_stream(7, 2);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let again: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::for_stream(7, 1);
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_ne!(a, b);
         assert_eq!(a, again);
     }
@@ -139,7 +145,9 @@ mod tests {
                 NaiveDate::from_ymd_opt(2020, 2, 28).unwrap(),
                 NaiveDate::from_ymd_opt(2020, 3, 1).unwrap(),
             );
-            assert!(d.to_string().as_str() >= "2020-02-28" && d.to_string().as_str() <= "2020-03-01");
+            assert!(
+                d.to_string().as_str() >= "2020-02-28" && d.to_string().as_str() <= "2020-03-01"
+            );
         }
         assert_eq!(rng.weighted(&[0, 5, 0]), 1);
     }

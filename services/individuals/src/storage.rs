@@ -50,8 +50,7 @@ pub async fn write_rows(pool: &PgPool, rows: &RegistryRows) -> Result<Written, s
         persons: insert_persons(&mut tx, &rows.persons).await?,
         family_links: insert_family_links(&mut tx, &rows.family_links).await?,
         care_arrangements: insert_care_arrangements(&mut tx, &rows.care_arrangements).await?,
-        adoption_candidates: insert_adoption_candidates(&mut tx, &rows.adoption_candidates)
-            .await?,
+        adoption_candidates: insert_adoption_candidates(&mut tx, &rows.adoption_candidates).await?,
         cases: insert_cases(&mut tx, &rows.cases).await?,
     };
     tx.commit().await?;
@@ -89,7 +88,12 @@ pub async fn insert_persons(
     .bind(column(|p| p.iin.to_string()))
     .bind(column(|p| p.surname.clone()))
     .bind(column(|p| p.given_name.clone()))
-    .bind(persons.iter().map(|p| p.patronymic.clone()).collect::<Vec<_>>())
+    .bind(
+        persons
+            .iter()
+            .map(|p| p.patronymic.clone())
+            .collect::<Vec<_>>(),
+    )
     .bind(dates(|p| p.birth_date))
     .bind(column(|p| sex_text(p.sex).to_owned()))
     .bind(column(|p| p.citizenship.clone()))
@@ -122,9 +126,24 @@ pub async fn insert_family_links(
              $6::text[], $7::date[]) \
          ON CONFLICT DO NOTHING",
     )
-    .bind(links.iter().map(|l| l.parent.to_string()).collect::<Vec<_>>())
-    .bind(links.iter().map(|l| l.child.to_string()).collect::<Vec<_>>())
-    .bind(links.iter().map(|l| l.parent_role.as_str()).collect::<Vec<_>>())
+    .bind(
+        links
+            .iter()
+            .map(|l| l.parent.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        links
+            .iter()
+            .map(|l| l.child.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        links
+            .iter()
+            .map(|l| l.parent_role.as_str())
+            .collect::<Vec<_>>(),
+    )
     .bind(links.iter().map(|l| l.origin.as_str()).collect::<Vec<_>>())
     .bind(links.iter().map(|l| l.established_on).collect::<Vec<_>>())
     .bind(links.iter().map(|l| l.status.as_str()).collect::<Vec<_>>())
@@ -146,10 +165,30 @@ pub async fn insert_care_arrangements(
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::date[]) \
          ON CONFLICT DO NOTHING",
     )
-    .bind(arrangements.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>())
-    .bind(arrangements.iter().map(|a| a.carer.to_string()).collect::<Vec<_>>())
-    .bind(arrangements.iter().map(|a| a.child.to_string()).collect::<Vec<_>>())
-    .bind(arrangements.iter().map(|a| a.established_on).collect::<Vec<_>>())
+    .bind(
+        arrangements
+            .iter()
+            .map(|a| a.kind.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        arrangements
+            .iter()
+            .map(|a| a.carer.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        arrangements
+            .iter()
+            .map(|a| a.child.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        arrangements
+            .iter()
+            .map(|a| a.established_on)
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected())
@@ -167,16 +206,34 @@ pub async fn insert_adoption_candidates(
          SELECT * FROM UNNEST($1::text[], $2::date[], $3::text[], $4::date[]) \
          ON CONFLICT DO NOTHING",
     )
-    .bind(candidates.iter().map(|c| c.iin.to_string()).collect::<Vec<_>>())
+    .bind(
+        candidates
+            .iter()
+            .map(|c| c.iin.to_string())
+            .collect::<Vec<_>>(),
+    )
     .bind(candidates.iter().map(|c| c.applied_on).collect::<Vec<_>>())
-    .bind(candidates.iter().map(|c| c.status.as_str()).collect::<Vec<_>>())
-    .bind(candidates.iter().map(|c| c.concluded_on).collect::<Vec<_>>())
+    .bind(
+        candidates
+            .iter()
+            .map(|c| c.status.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        candidates
+            .iter()
+            .map(|c| c.concluded_on)
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected())
 }
 
-pub async fn insert_cases(conn: &mut PgConnection, cases: &[CaseEntry]) -> Result<u64, sqlx::Error> {
+pub async fn insert_cases(
+    conn: &mut PgConnection,
+    cases: &[CaseEntry],
+) -> Result<u64, sqlx::Error> {
     if cases.is_empty() {
         return Ok(0);
     }
@@ -187,7 +244,12 @@ pub async fn insert_cases(conn: &mut PgConnection, cases: &[CaseEntry]) -> Resul
     )
     .bind(cases.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>())
     .bind(cases.iter().map(|c| c.iin.to_string()).collect::<Vec<_>>())
-    .bind(cases.iter().map(|c| c.related.map(|i| i.to_string())).collect::<Vec<_>>())
+    .bind(
+        cases
+            .iter()
+            .map(|c| c.related.map(|i| i.to_string()))
+            .collect::<Vec<_>>(),
+    )
     .bind(cases.iter().map(|c| c.since).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
@@ -195,7 +257,10 @@ pub async fn insert_cases(conn: &mut PgConnection, cases: &[CaseEntry]) -> Resul
 }
 
 /// The person with this IIN and everything linked to them, or None.
-pub async fn person_details(pool: &PgPool, iin: &Iin) -> Result<Option<PersonDetails>, sqlx::Error> {
+pub async fn person_details(
+    pool: &PgPool,
+    iin: &Iin,
+) -> Result<Option<PersonDetails>, sqlx::Error> {
     let key = iin.to_string();
     let mut conn = pool.acquire().await?;
     let row = sqlx::query(
@@ -262,11 +327,10 @@ pub async fn person_details(pool: &PgPool, iin: &Iin) -> Result<Option<PersonDet
 pub async fn table_counts(pool: &PgPool) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
     let mut counts = Vec::new();
     for table in TABLES {
-        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT count(*) FROM {table}"
-        )))
-        .fetch_one(pool)
-        .await?;
+        let count: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(pool)
+                .await?;
         counts.push((table, count));
     }
     Ok(counts)
@@ -300,7 +364,11 @@ fn iin_column(row: &PgRow, column: &str) -> Result<Iin, sqlx::Error> {
     Iin::parse(&text).map_err(|e| decode_error(column, e))
 }
 
-fn text_column<T>(row: &PgRow, column: &str, parse: fn(&str) -> Option<T>) -> Result<T, sqlx::Error> {
+fn text_column<T>(
+    row: &PgRow,
+    column: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, sqlx::Error> {
     let text: String = row.try_get(column)?;
     parse(&text).ok_or_else(|| decode_error(column, format!("unknown value {text:?}")))
 }

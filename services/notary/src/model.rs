@@ -156,12 +156,24 @@ mod tests {
     #[test]
     fn the_last_day_is_in_force_and_a_general_power_covers_any_service() {
         let general = power(&[ANY_SERVICE], "2026-06-01", None);
-        assert_eq!(general.status_on("004-11", date("2026-06-01")), Status::Valid);
+        assert_eq!(
+            general.status_on("004-11", date("2026-06-01")),
+            Status::Valid
+        );
         assert_eq!(general.status_on("", date("2026-06-01")), Status::Valid);
-        assert_eq!(general.status_on("003", date("2026-06-02")), Status::Expired);
+        assert_eq!(
+            general.status_on("003", date("2026-06-02")),
+            Status::Expired
+        );
         // A revocation takes effect on its date, not before.
         let revoked_later = power(&["003"], "2028-01-09", Some("2026-07-01"));
-        assert_eq!(revoked_later.status_on("003", date("2026-06-30")), Status::Valid);
-        assert_eq!(revoked_later.status_on("003", date("2026-07-01")), Status::Revoked);
+        assert_eq!(
+            revoked_later.status_on("003", date("2026-06-30")),
+            Status::Valid
+        );
+        assert_eq!(
+            revoked_later.status_on("003", date("2026-07-01")),
+            Status::Revoked
+        );
     }
 }

@@ -9,11 +9,11 @@
 //! attorney (at most three years here, one to three for expired ones) is a
 //! modelling choice, not taken from the seeds.
 
-use crate::model::{NotaryRows, PoaCase, PoaCaseKind, PowerOfAttorney, ANY_SERVICE};
+use crate::model::{ANY_SERVICE, NotaryRows, PoaCase, PoaCaseKind, PowerOfAttorney};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use egov_individuals::model::{LinkStatus, Person};
 use egov_individuals::population::names::{self, Ethnicity, PatronymicStyle};
-use egov_individuals::population::{age_on, Batch};
+use egov_individuals::population::{Batch, age_on};
 use egov_individuals::rng::Rng;
 use egov_trust::iin::{Iin, Sex};
 use std::collections::{HashMap, HashSet};
@@ -76,7 +76,9 @@ impl PoaShares {
             return Err("every share must be between 0 and 1".into());
         }
         if self.expired + self.revoked + self.out_of_scope > 1.0 {
-            return Err("the expired, revoked and out-of-scope shares add up to more than 1".into());
+            return Err(
+                "the expired, revoked and out-of-scope shares add up to more than 1".into(),
+            );
         }
         Ok(())
     }
@@ -109,7 +111,9 @@ pub fn powers_of_attorney(
     let principals: Vec<Iin> = rows
         .family_links
         .iter()
-        .filter(|l| l.status == LinkStatus::Normal && age_on(people[&l.child].birth_date, as_of) < 18)
+        .filter(|l| {
+            l.status == LinkStatus::Normal && age_on(people[&l.child].birth_date, as_of) < 18
+        })
         .map(|l| l.parent)
         .chain(rows.care_arrangements.iter().map(|c| c.carer))
         .filter(|iin| able(iin) && seen.insert(*iin))
@@ -168,11 +172,13 @@ struct Terms {
 }
 
 fn years_before(date: NaiveDate, years: u32) -> NaiveDate {
-    date.checked_sub_months(Months::new(years * 12)).expect("in range")
+    date.checked_sub_months(Months::new(years * 12))
+        .expect("in range")
 }
 
 fn years_after(date: NaiveDate, years: u32) -> NaiveDate {
-    date.checked_add_months(Months::new(years * 12)).expect("in range")
+    date.checked_add_months(Months::new(years * 12))
+        .expect("in range")
 }
 
 fn draw_terms(rng: &mut Rng, shares: &PoaShares, as_of: NaiveDate) -> Terms {
@@ -191,7 +197,8 @@ fn draw_terms(rng: &mut Rng, shares: &PoaShares, as_of: NaiveDate) -> Terms {
 
     let (issued_on, valid_until) = if kind == PoaCaseKind::Expired || also_expired {
         let term = rng.between(1, 3) as u32;
-        let issued_on = rng.date_between(years_before(as_of, 6), years_before(as_of, term) - day(30));
+        let issued_on =
+            rng.date_between(years_before(as_of, 6), years_before(as_of, term) - day(30));
         (issued_on, years_after(issued_on, term) - day(1))
     } else if kind == PoaCaseKind::Revoked {
         let issued_on = rng.date_between(years_before(as_of, 2), as_of - day(60));
@@ -262,8 +269,13 @@ fn notary(rng: &mut Rng) -> (String, String) {
     } else {
         Ethnicity::Russian
     };
-    let sex = if rng.chance(0.6) { Sex::Female } else { Sex::Male };
-    let surname = names::surname_for(*rng.pick(names::surnames(ethnicity)), sex);
+    let sex = if rng.chance(0.6) {
+        Sex::Female
+    } else {
+        Sex::Male
+    };
+    let surname_root: &&str = rng.pick(names::surnames(ethnicity));
+    let surname = names::surname_for(surname_root, sex);
     let given = match sex {
         Sex::Male => rng.pick(names::male_names(ethnicity)).name,
         Sex::Female => rng.pick(names::female_names(ethnicity)),
@@ -280,7 +292,7 @@ fn notary(rng: &mut Rng) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use egov_individuals::population::{default_as_of, Generator, PopulationConfig};
+    use egov_individuals::population::{Generator, PopulationConfig, default_as_of};
 
     fn notary_rows(seed: u64, people: usize) -> (Vec<Batch>, NotaryRows) {
         let batches: Vec<Batch> = Generator::new(PopulationConfig::new(seed, people))
@@ -303,7 +315,11 @@ mod tests {
             .iter()
             .map(|p| (p.number.as_str(), p))
             .collect();
-        assert_eq!(by_number.len(), rows.powers_of_attorney.len(), "numbers repeat");
+        assert_eq!(
+            by_number.len(),
+            rows.powers_of_attorney.len(),
+            "numbers repeat"
+        );
         let mut kinds = HashSet::new();
         for case in &rows.cases {
             let power = by_number[case.number.as_str()];
@@ -316,12 +332,17 @@ mod tests {
             kinds.insert(case.kind);
         }
         assert_eq!(kinds.len(), PoaCaseKind::ALL.len());
-        assert!(rows.powers_of_attorney.len() > 100, "{}", rows.powers_of_attorney.len());
+        assert!(
+            rows.powers_of_attorney.len() > 100,
+            "{}",
+            rows.powers_of_attorney.len()
+        );
         // Some revoked powers have also expired since, and answer revoked.
-        assert!(rows
-            .powers_of_attorney
-            .iter()
-            .any(|p| p.revoked_on.is_some() && p.valid_until < default_as_of()));
+        assert!(
+            rows.powers_of_attorney
+                .iter()
+                .any(|p| p.revoked_on.is_some() && p.valid_until < default_as_of())
+        );
     }
 
     #[test]
@@ -340,7 +361,11 @@ mod tests {
                 assert!(age_on(person.birth_date, power.issued_on) >= 18);
             }
             assert!(power.valid_until > power.issued_on);
-            assert!(power.revoked_on.is_none_or(|r| r > power.issued_on && r < default_as_of()));
+            assert!(
+                power
+                    .revoked_on
+                    .is_none_or(|r| r > power.issued_on && r < default_as_of())
+            );
         }
     }
 

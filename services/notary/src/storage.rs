@@ -63,10 +63,30 @@ pub async fn insert_powers_of_attorney(
          ON CONFLICT DO NOTHING",
     )
     .bind(powers.iter().map(|p| p.number.clone()).collect::<Vec<_>>())
-    .bind(powers.iter().map(|p| p.principal.to_string()).collect::<Vec<_>>())
-    .bind(powers.iter().map(|p| p.representative.to_string()).collect::<Vec<_>>())
-    .bind(powers.iter().map(|p| p.notary_name.clone()).collect::<Vec<_>>())
-    .bind(powers.iter().map(|p| p.notary_licence.clone()).collect::<Vec<_>>())
+    .bind(
+        powers
+            .iter()
+            .map(|p| p.principal.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        powers
+            .iter()
+            .map(|p| p.representative.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        powers
+            .iter()
+            .map(|p| p.notary_name.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        powers
+            .iter()
+            .map(|p| p.notary_licence.clone())
+            .collect::<Vec<_>>(),
+    )
     .bind(powers.iter().map(|p| p.issued_on).collect::<Vec<_>>())
     .bind(powers.iter().map(|p| p.valid_until).collect::<Vec<_>>())
     .bind(powers.iter().map(|p| p.scope.join(",")).collect::<Vec<_>>())
@@ -87,7 +107,12 @@ pub async fn insert_cases(conn: &mut PgConnection, cases: &[PoaCase]) -> Result<
     )
     .bind(cases.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>())
     .bind(cases.iter().map(|c| c.number.clone()).collect::<Vec<_>>())
-    .bind(cases.iter().map(|c| c.service_code.clone()).collect::<Vec<_>>())
+    .bind(
+        cases
+            .iter()
+            .map(|c| c.service_code.clone())
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected())
@@ -111,11 +136,10 @@ pub async fn power_of_attorney(
 pub async fn table_counts(pool: &PgPool) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
     let mut counts = Vec::new();
     for table in TABLES {
-        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT count(*) FROM {table}"
-        )))
-        .fetch_one(pool)
-        .await?;
+        let count: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(pool)
+                .await?;
         counts.push((table, count));
     }
     Ok(counts)

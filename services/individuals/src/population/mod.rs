@@ -277,6 +277,27 @@ struct Identity {
     address: Address,
 }
 
+/// Whether a person has died or been declared missing, and when.
+#[derive(Clone, Copy, Default)]
+struct Fate {
+    deceased_on: Option<NaiveDate>,
+    declared_missing_on: Option<NaiveDate>,
+}
+
+impl Fate {
+    const ALIVE: Fate = Fate {
+        deceased_on: None,
+        declared_missing_on: None,
+    };
+
+    fn died(on: Option<NaiveDate>) -> Fate {
+        Fate {
+            deceased_on: on,
+            declared_missing_on: None,
+        }
+    }
+}
+
 /// A family's shared traits.
 #[derive(Clone)]
 struct Family {
@@ -421,9 +442,17 @@ impl Generator {
             return IdentityDocument {
                 kind: DocumentKind::BirthCertificate,
                 // Bijective on 0..10^7, so numbers never repeat.
-                number: format!("{:07}", (self.birth_certificates * 3_986_711 + 1_234_567) % 10_000_000),
+                number: format!(
+                    "{:07}",
+                    (self.birth_certificates * 3_986_711 + 1_234_567) % 10_000_000
+                ),
                 // Seed 002: ИС "Регистрационный пункт ЗАГС" / "АХАЖ тіркеу пункті".
-                issuer: if russian_issuer { "ЗАГС" } else { "АХАЖ" }.to_owned(),
+                issuer: if russian_issuer {
+                    "ЗАГС"
+                } else {
+                    "АХАЖ"
+                }
+                .to_owned(),
                 issued_on,
                 expires_on: None,
             };
@@ -438,22 +467,24 @@ impl Generator {
         IdentityDocument {
             kind: DocumentKind::IdCard,
             // Bijective on 0..10^9 (the factor is prime to 10).
-            number: format!("{:09}", (self.id_cards * 387_420_489 + 40_000_000) % 1_000_000_000),
-            issuer: if russian_issuer { "МВД РК" } else { "ҚР ІІМ" }.to_owned(),
+            number: format!(
+                "{:09}",
+                (self.id_cards * 387_420_489 + 40_000_000) % 1_000_000_000
+            ),
+            issuer: if russian_issuer {
+                "МВД РК"
+            } else {
+                "ҚР ІІМ"
+            }
+            .to_owned(),
             issued_on,
             expires_on: Some(years_after(issued_on, 10)),
         }
     }
 
-    fn person(
-        &mut self,
-        rows: &mut RegistryRows,
-        identity: Identity,
-        deceased_on: Option<NaiveDate>,
-        declared_missing_on: Option<NaiveDate>,
-    ) -> Iin {
+    fn person(&mut self, rows: &mut RegistryRows, identity: Identity, fate: Fate) -> Iin {
         let iin = self.iin(identity.birth, identity.sex);
-        let document = self.document(identity.birth, deceased_on);
+        let document = self.document(identity.birth, fate.deceased_on);
         // A few Russian-named adults hold Russian citizenship (with an IIN
         // as residents).
         let citizenship = if identity.ethnicity == Ethnicity::Russian
@@ -474,8 +505,8 @@ impl Generator {
             citizenship: citizenship.to_owned(),
             address: identity.address,
             document,
-            deceased_on,
-            declared_missing_on,
+            deceased_on: fate.deceased_on,
+            declared_missing_on: fate.declared_missing_on,
         });
         iin
     }
@@ -499,8 +530,7 @@ impl Generator {
         sex: Sex,
         birth: NaiveDate,
         own_surname: bool,
-        deceased_on: Option<NaiveDate>,
-        declared_missing_on: Option<NaiveDate>,
+        fate: Fate,
     ) -> (Iin, &'static MaleName) {
         let own_father = self.rng.pick(names::male_names(family.ethnicity));
         let given: &'static MaleName = self.rng.pick(names::male_names(family.ethnicity));
@@ -522,7 +552,7 @@ impl Generator {
             ethnicity: family.ethnicity,
             address: family.address.clone(),
         };
-        let iin = self.person(rows, identity, deceased_on, declared_missing_on);
+        let iin = self.person(rows, identity, fate);
         (iin, given)
     }
 
@@ -563,7 +593,7 @@ impl Generator {
             address: address.clone(),
         };
         let deceased_on = self.natural_death(birth);
-        self.person(rows, identity, deceased_on, None)
+        self.person(rows, identity, Fate::died(deceased_on))
     }
 
     fn link(
@@ -587,7 +617,12 @@ impl Generator {
 
     /// Birth dates of up to `count` children of a mother, from her 19th
     /// birthday to her 42nd or `latest`, at least ten months apart.
-    fn child_births(&mut self, mother_birth: NaiveDate, count: usize, latest: NaiveDate) -> Vec<NaiveDate> {
+    fn child_births(
+        &mut self,
+        mother_birth: NaiveDate,
+        count: usize,
+        latest: NaiveDate,
+    ) -> Vec<NaiveDate> {
         let limit = years_after(mother_birth, 42).min(latest);
         let mut births = Vec::new();
         let mut earliest = years_after(mother_birth, 19);
@@ -610,20 +645,39 @@ impl Generator {
         let sex = self.sex();
         let birth = self.birth_for_age(18, 90);
         let deceased_on = self.natural_death(birth);
-        self.adult(rows, &family, sex, birth, false, deceased_on, None);
+        self.adult(rows, &family, sex, birth, false, Fate::died(deceased_on));
     }
 
     /// A couple (the wife took the husband's surname in most families).
-    fn couple(&mut self, rows: &mut RegistryRows, family: &Family, husband_birth: NaiveDate) -> (Father, Iin, NaiveDate) {
+    fn couple(
+        &mut self,
+        rows: &mut RegistryRows,
+        family: &Family,
+        husband_birth: NaiveDate,
+    ) -> (Father, Iin, NaiveDate) {
         let wife_birth = self
             .rng
             .date_between(husband_birth, years_after(husband_birth, 6))
             .min(years_before(self.as_of(), 19));
         let husband_dies = self.natural_death(husband_birth);
         let wife_dies = self.natural_death(wife_birth);
-        let (husband, name) = self.adult(rows, family, Sex::Male, husband_birth, false, husband_dies, None);
+        let (husband, name) = self.adult(
+            rows,
+            family,
+            Sex::Male,
+            husband_birth,
+            false,
+            Fate::died(husband_dies),
+        );
         let keeps_own_surname = self.rng.chance(0.3);
-        let (wife, _) = self.adult(rows, family, Sex::Female, wife_birth, keeps_own_surname, wife_dies, None);
+        let (wife, _) = self.adult(
+            rows,
+            family,
+            Sex::Female,
+            wife_birth,
+            keeps_own_surname,
+            Fate::died(wife_dies),
+        );
         (Father { iin: husband, name }, wife, wife_birth)
     }
 
@@ -641,20 +695,41 @@ impl Generator {
                 family.address.clone()
             };
             let child = self.child(rows, &family, Some(father.name), birth, &address);
-            Self::link(rows, father.iin, child, ParentRole::Father, LinkStatus::Normal, None);
-            Self::link(rows, mother, child, ParentRole::Mother, LinkStatus::Normal, None);
+            Self::link(
+                rows,
+                father.iin,
+                child,
+                ParentRole::Father,
+                LinkStatus::Normal,
+                None,
+            );
+            Self::link(
+                rows,
+                mother,
+                child,
+                ParentRole::Mother,
+                LinkStatus::Normal,
+                None,
+            );
         }
     }
 
     fn single_mother(&mut self, rows: &mut RegistryRows) {
         let family = self.family();
         let mother_birth = self.birth_for_age(20, 50);
-        let (mother, _) = self.adult(rows, &family, Sex::Female, mother_birth, false, None, None);
+        let (mother, _) = self.adult(rows, &family, Sex::Female, mother_birth, false, Fate::ALIVE);
         let count = 1 + self.rng.weighted(&[55, 35, 10]);
         let latest = days_before(self.as_of(), 30);
         for birth in self.child_births(mother_birth, count, latest) {
             let child = self.child(rows, &family, None, birth, &family.address);
-            Self::link(rows, mother, child, ParentRole::Mother, LinkStatus::Normal, None);
+            Self::link(
+                rows,
+                mother,
+                child,
+                ParentRole::Mother,
+                LinkStatus::Normal,
+                None,
+            );
         }
     }
 
@@ -676,22 +751,34 @@ impl Generator {
             if earliest > latest {
                 break;
             }
-            births.push(self.rng.date_between(earliest, years_after(earliest, 4).min(latest)));
+            births.push(
+                self.rng
+                    .date_between(earliest, years_after(earliest, 4).min(latest)),
+            );
         }
         let youngest = *births.last().expect("one birth");
         // The loss happened after the youngest was born, at least 30 days
         // before as_of, so a placement can follow it.
-        let loss_on = self.rng.date_between(days_after(youngest, 30), days_before(as_of, 30));
+        let loss_on = self
+            .rng
+            .date_between(days_after(youngest, 30), days_before(as_of, 30));
 
         // The parents; in a quarter of the cases the father is not recorded.
-        let mother_birth = self.rng.date_between(years_before(eldest, 38), years_before(eldest, 19));
-        let father_birth = self.rng.date_between(years_before(mother_birth, 6), mother_birth);
+        let mother_birth = self
+            .rng
+            .date_between(years_before(eldest, 38), years_before(eldest, 19));
+        let father_birth = self
+            .rng
+            .date_between(years_before(mother_birth, 6), mother_birth);
         let with_father = self.rng.chance(0.75);
         let (status, kind) = match loss {
             Loss::Death => (LinkStatus::Normal, CaseKind::Orphan),
             Loss::Missing => (LinkStatus::Normal, CaseKind::ParentsMissing),
             Loss::Deprivation => {
-                if self.rng.chance(self.config.shares.restricted_instead_of_deprived) {
+                if self
+                    .rng
+                    .chance(self.config.shares.restricted_instead_of_deprived)
+                {
                     (LinkStatus::Restricted, CaseKind::ParentsRestricted)
                 } else {
                     (LinkStatus::Deprived, CaseKind::ParentsDeprived)
@@ -700,24 +787,38 @@ impl Generator {
         };
         // Parents who died: the last death is the loss; the other parent
         // died between the youngest's birth and then.
-        let mut parent_fates = Vec::new();
-        for _ in 0..(1 + usize::from(with_father)) {
-            let (deceased, missing) = match loss {
-                Loss::Death => (Some(loss_on), None),
-                Loss::Missing => (None, Some(loss_on)),
-                Loss::Deprivation => (None, None),
-            };
-            parent_fates.push((deceased, missing));
-        }
+        let fate = match loss {
+            Loss::Death => Fate::died(Some(loss_on)),
+            Loss::Missing => Fate {
+                declared_missing_on: Some(loss_on),
+                ..Fate::ALIVE
+            },
+            Loss::Deprivation => Fate::ALIVE,
+        };
+        let mut parent_fates = [fate; 2];
         if loss == Loss::Death && with_father {
             let earlier = self.rng.date_between(days_after(youngest, 1), loss_on);
             let first = usize::from(self.rng.chance(0.5));
-            parent_fates[first].0 = Some(earlier);
+            parent_fates[first].deceased_on = Some(earlier);
         }
         let court_date = (status != LinkStatus::Normal).then_some(loss_on);
-        let (mother, _) = self.adult(rows, &family, Sex::Female, mother_birth, false, parent_fates[0].0, parent_fates[0].1);
+        let (mother, _) = self.adult(
+            rows,
+            &family,
+            Sex::Female,
+            mother_birth,
+            false,
+            parent_fates[0],
+        );
         let father = if with_father {
-            let (iin, name) = self.adult(rows, &family, Sex::Male, father_birth, false, parent_fates[1].0, parent_fates[1].1);
+            let (iin, name) = self.adult(
+                rows,
+                &family,
+                Sex::Male,
+                father_birth,
+                false,
+                parent_fates[1],
+            );
             Some(Father { iin, name })
         } else {
             None
@@ -750,10 +851,23 @@ impl Generator {
 
         let mut carer_cases_written = Vec::new();
         for birth in births {
-            let child = self.child(rows, &family, father.as_ref().map(|f| f.name), birth, &address);
+            let child = self.child(
+                rows,
+                &family,
+                father.as_ref().map(|f| f.name),
+                birth,
+                &address,
+            );
             Self::link(rows, mother, child, ParentRole::Mother, status, court_date);
             if let Some(father) = &father {
-                Self::link(rows, father.iin, child, ParentRole::Father, status, court_date);
+                Self::link(
+                    rows,
+                    father.iin,
+                    child,
+                    ParentRole::Father,
+                    status,
+                    court_date,
+                );
             }
             rows.cases.push(CaseEntry {
                 kind,
@@ -817,23 +931,36 @@ impl Generator {
 
     /// A grandparent, aunt or uncle who becomes guardian or trustee, at
     /// their own address.
-    fn relative_carer(&mut self, rows: &mut RegistryRows, family: &Family, mother_birth: NaiveDate) -> (Iin, Address) {
+    fn relative_carer(
+        &mut self,
+        rows: &mut RegistryRows,
+        family: &Family,
+        mother_birth: NaiveDate,
+    ) -> (Iin, Address) {
         let relative = Family {
             address: self.address(),
             ..family.clone()
         };
         let grandparent = self.rng.chance(0.5);
         let birth = if grandparent {
-            self.rng.date_between(years_before(mother_birth, 30), years_before(mother_birth, 20))
+            self.rng.date_between(
+                years_before(mother_birth, 30),
+                years_before(mother_birth, 20),
+            )
         } else {
-            self.rng.date_between(years_before(mother_birth, 8), years_after(mother_birth, 8))
+            self.rng
+                .date_between(years_before(mother_birth, 8), years_after(mother_birth, 8))
         }
         .min(years_before(self.as_of(), 25));
         // Most guardians in practice are women: grandmothers and aunts.
-        let sex = if self.rng.chance(0.75) { Sex::Female } else { Sex::Male };
+        let sex = if self.rng.chance(0.75) {
+            Sex::Female
+        } else {
+            Sex::Male
+        };
         // Half the aunts and grandmothers have another surname by marriage.
         let own_surname = sex == Sex::Female && self.rng.chance(0.5);
-        let (carer, _) = self.adult(rows, &relative, sex, birth, own_surname, None, None);
+        let (carer, _) = self.adult(rows, &relative, sex, birth, own_surname, Fate::ALIVE);
         (carer, relative.address)
     }
 
@@ -848,13 +975,28 @@ impl Generator {
             let count = self.rng.weighted(&[40, 35, 25]);
             for birth in self.child_births(mother_birth, count, days_before(self.as_of(), 30)) {
                 let child = self.child(rows, &family, Some(father.name), birth, &family.address);
-                Self::link(rows, father.iin, child, ParentRole::Father, LinkStatus::Normal, None);
-                Self::link(rows, mother, child, ParentRole::Mother, LinkStatus::Normal, None);
+                Self::link(
+                    rows,
+                    father.iin,
+                    child,
+                    ParentRole::Father,
+                    LinkStatus::Normal,
+                    None,
+                );
+                Self::link(
+                    rows,
+                    mother,
+                    child,
+                    ParentRole::Mother,
+                    LinkStatus::Normal,
+                    None,
+                );
             }
             mother
         } else {
             let birth = self.birth_for_age(30, 60);
-            self.adult(rows, &family, Sex::Female, birth, false, None, None).0
+            self.adult(rows, &family, Sex::Female, birth, false, Fate::ALIVE)
+                .0
         };
         (carer, family.address)
     }
@@ -868,14 +1010,19 @@ impl Generator {
             vec![father.iin, mother]
         } else {
             let birth = self.birth_for_age(25, 50);
-            vec![self.adult(rows, &family, Sex::Female, birth, false, None, None).0]
+            vec![
+                self.adult(rows, &family, Sex::Female, birth, false, Fate::ALIVE)
+                    .0,
+            ]
         };
         // A quarter applied in the last 14 days and wait for the conclusion.
         let as_of = self.as_of();
         let applied_on = if self.rng.chance(0.25) {
-            self.rng.date_between(days_before(as_of, 14), days_before(as_of, 1))
+            self.rng
+                .date_between(days_before(as_of, 14), days_before(as_of, 1))
         } else {
-            self.rng.date_between(years_before(as_of, 2), days_before(as_of, 16))
+            self.rng
+                .date_between(years_before(as_of, 2), days_before(as_of, 16))
         };
         let (status, concluded_on) = self.conclusion(applied_on);
         for iin in applicants {
@@ -921,12 +1068,13 @@ impl Generator {
             days_after(years_before(as_of, 18), 1),
             days_before(as_of, 150),
         );
-        let adopted_on = self.rng.date_between(days_after(child_birth, 90), days_before(as_of, 30));
+        let adopted_on = self
+            .rng
+            .date_between(days_after(child_birth, 90), days_before(as_of, 30));
         // They were approved candidates before they adopted.
-        let applied_on = self.rng.date_between(
-            days_before(adopted_on, 730),
-            days_before(adopted_on, 30),
-        );
+        let applied_on = self
+            .rng
+            .date_between(days_before(adopted_on, 730), days_before(adopted_on, 30));
         let concluded_on = days_after(applied_on, self.rng.between(5, 15));
         for iin in [father.iin, mother] {
             rows.adoption_candidates.push(AdoptionCandidate {
@@ -939,17 +1087,63 @@ impl Generator {
 
         // The birth parents, who died before the adoption.
         let birth_family = self.family();
-        let birth_mother_birth = self.rng.date_between(years_before(child_birth, 40), years_before(child_birth, 18));
-        let mother_died = self.rng.date_between(days_after(child_birth, 1), days_before(adopted_on, 60).max(days_after(child_birth, 1)));
-        let (birth_mother, _) = self.adult(rows, &birth_family, Sex::Female, birth_mother_birth, false, Some(mother_died), None);
-        let birth_father_birth = self.rng.date_between(years_before(birth_mother_birth, 5), birth_mother_birth);
-        let father_died = self.rng.date_between(days_after(child_birth, 1), mother_died);
-        let (birth_father, _) = self.adult(rows, &birth_family, Sex::Male, birth_father_birth, false, Some(father_died), None);
+        let birth_mother_birth = self
+            .rng
+            .date_between(years_before(child_birth, 40), years_before(child_birth, 18));
+        let mother_died = self.rng.date_between(
+            days_after(child_birth, 1),
+            days_before(adopted_on, 60).max(days_after(child_birth, 1)),
+        );
+        let (birth_mother, _) = self.adult(
+            rows,
+            &birth_family,
+            Sex::Female,
+            birth_mother_birth,
+            false,
+            Fate::died(Some(mother_died)),
+        );
+        let birth_father_birth = self
+            .rng
+            .date_between(years_before(birth_mother_birth, 5), birth_mother_birth);
+        let father_died = self
+            .rng
+            .date_between(days_after(child_birth, 1), mother_died);
+        let (birth_father, _) = self.adult(
+            rows,
+            &birth_family,
+            Sex::Male,
+            birth_father_birth,
+            false,
+            Fate::died(Some(father_died)),
+        );
 
-        let child = self.child(rows, &family, Some(father.name), child_birth, &family.address);
-        Self::link(rows, birth_mother, child, ParentRole::Mother, LinkStatus::Normal, None);
-        Self::link(rows, birth_father, child, ParentRole::Father, LinkStatus::Normal, None);
-        for (parent, role) in [(father.iin, ParentRole::Father), (mother, ParentRole::Mother)] {
+        let child = self.child(
+            rows,
+            &family,
+            Some(father.name),
+            child_birth,
+            &family.address,
+        );
+        Self::link(
+            rows,
+            birth_mother,
+            child,
+            ParentRole::Mother,
+            LinkStatus::Normal,
+            None,
+        );
+        Self::link(
+            rows,
+            birth_father,
+            child,
+            ParentRole::Father,
+            LinkStatus::Normal,
+            None,
+        );
+        for (parent, role) in [
+            (father.iin, ParentRole::Father),
+            (mother, ParentRole::Mother),
+        ] {
             rows.family_links.push(FamilyLink {
                 parent,
                 child,

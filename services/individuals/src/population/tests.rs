@@ -9,16 +9,22 @@ fn all_rows(batches: &[Batch]) -> RegistryRows {
     let mut all = RegistryRows::default();
     for batch in batches {
         all.persons.extend(batch.rows.persons.iter().cloned());
-        all.family_links.extend(batch.rows.family_links.iter().cloned());
-        all.care_arrangements.extend(batch.rows.care_arrangements.iter().cloned());
-        all.adoption_candidates.extend(batch.rows.adoption_candidates.iter().cloned());
+        all.family_links
+            .extend(batch.rows.family_links.iter().cloned());
+        all.care_arrangements
+            .extend(batch.rows.care_arrangements.iter().cloned());
+        all.adoption_candidates
+            .extend(batch.rows.adoption_candidates.iter().cloned());
         all.cases.extend(batch.rows.cases.iter().cloned());
     }
     all
 }
 
 fn default_population() -> RegistryRows {
-    all_rows(&generate(PopulationConfig::new(DEFAULT_SEED, DEFAULT_PEOPLE)))
+    all_rows(&generate(PopulationConfig::new(
+        DEFAULT_SEED,
+        DEFAULT_PEOPLE,
+    )))
 }
 
 #[test]
@@ -169,19 +175,33 @@ fn children_without_parental_care_have_lost_them_as_their_case_says() {
     let rows = default_population();
     let people: HashMap<Iin, &Person> = rows.persons.iter().map(|p| (p.iin, p)).collect();
     let parents_of = |child: Iin| -> Vec<&FamilyLink> {
-        rows.family_links.iter().filter(|l| l.child == child).collect()
+        rows.family_links
+            .iter()
+            .filter(|l| l.child == child)
+            .collect()
     };
     for case in &rows.cases {
         let links = parents_of(case.iin);
         match case.kind {
             CaseKind::Orphan => {
                 assert!(!links.is_empty());
-                assert!(links.iter().all(|l| people[&l.parent].deceased_on.is_some()));
-                let last = links.iter().filter_map(|l| people[&l.parent].deceased_on).max();
+                assert!(
+                    links
+                        .iter()
+                        .all(|l| people[&l.parent].deceased_on.is_some())
+                );
+                let last = links
+                    .iter()
+                    .filter_map(|l| people[&l.parent].deceased_on)
+                    .max();
                 assert_eq!(last, case.since);
             }
             CaseKind::ParentsMissing => {
-                assert!(links.iter().all(|l| people[&l.parent].declared_missing_on == case.since));
+                assert!(
+                    links
+                        .iter()
+                        .all(|l| people[&l.parent].declared_missing_on == case.since)
+                );
             }
             CaseKind::ParentsDeprived => {
                 assert!(links.iter().all(|l| l.status == LinkStatus::Deprived));
@@ -190,11 +210,19 @@ fn children_without_parental_care_have_lost_them_as_their_case_says() {
                 assert!(links.iter().all(|l| l.status == LinkStatus::Restricted));
             }
             CaseKind::AdoptedChild => {
-                assert_eq!(links.iter().filter(|l| l.origin == LinkOrigin::Adoption).count(), 2);
-                assert!(links
-                    .iter()
-                    .filter(|l| l.origin == LinkOrigin::Birth)
-                    .all(|l| people[&l.parent].deceased_on.is_some()));
+                assert_eq!(
+                    links
+                        .iter()
+                        .filter(|l| l.origin == LinkOrigin::Adoption)
+                        .count(),
+                    2
+                );
+                assert!(
+                    links
+                        .iter()
+                        .filter(|l| l.origin == LinkOrigin::Birth)
+                        .all(|l| people[&l.parent].deceased_on.is_some())
+                );
             }
             _ => {}
         }
@@ -228,16 +256,35 @@ fn both_naming_traditions_and_patronymic_styles_occur() {
     let kazakh_form = rows
         .persons
         .iter()
-        .filter(|p| p.patronymic.as_deref().is_some_and(|s| s.ends_with("ұлы") || s.ends_with("қызы")))
+        .filter(|p| {
+            p.patronymic
+                .as_deref()
+                .is_some_and(|s| s.ends_with("ұлы") || s.ends_with("қызы"))
+        })
         .count();
     let russian_form = rows
         .persons
         .iter()
-        .filter(|p| p.patronymic.as_deref().is_some_and(|s| s.ends_with("вич") || s.ends_with("вна")))
+        .filter(|p| {
+            p.patronymic
+                .as_deref()
+                .is_some_and(|s| s.ends_with("вич") || s.ends_with("вна"))
+        })
         .count();
-    let none = rows.persons.iter().filter(|p| p.patronymic.is_none()).count();
-    assert!(kazakh_form > 500 && russian_form > 3_000 && none > 50, "{kazakh_form} {russian_form} {none}");
-    let regions: HashSet<&str> = rows.persons.iter().map(|p| p.address.region.as_str()).collect();
+    let none = rows
+        .persons
+        .iter()
+        .filter(|p| p.patronymic.is_none())
+        .count();
+    assert!(
+        kazakh_form > 500 && russian_form > 3_000 && none > 50,
+        "{kazakh_form} {russian_form} {none}"
+    );
+    let regions: HashSet<&str> = rows
+        .persons
+        .iter()
+        .map(|p| p.address.region.as_str())
+        .collect();
     assert_eq!(regions.len(), places::REGIONS.len());
 }
 

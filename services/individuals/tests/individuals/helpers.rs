@@ -20,7 +20,10 @@ pub async fn registry() -> Registry {
         max_connections: 4,
         acquire_timeout: Duration::from_secs(10),
     };
-    let pool = settings.connect().await.expect("connect to the test database");
+    let pool = settings
+        .connect()
+        .await
+        .expect("connect to the test database");
     storage::migrate(&pool).await.expect("migrations");
     Registry {
         pool,
@@ -32,7 +35,9 @@ pub async fn registry() -> Registry {
 pub async fn seed(pool: &PgPool, config: PopulationConfig) -> Written {
     let mut written = Written::default();
     for batch in Generator::new(config).expect("valid shares") {
-        written += storage::write_rows(pool, &batch.rows).await.expect("write batch");
+        written += storage::write_rows(pool, &batch.rows)
+            .await
+            .expect("write batch");
     }
     written
 }

@@ -11,7 +11,11 @@ async fn seeding_twice_with_one_seed_changes_nothing() {
     let before = fingerprint(&registry.pool).await;
 
     let second = seed(&registry.pool, config).await;
-    assert_eq!(second, storage::Written::default(), "the second run wrote rows");
+    assert_eq!(
+        second,
+        storage::Written::default(),
+        "the second run wrote rows"
+    );
     assert_eq!(fingerprint(&registry.pool).await, before);
 
     let counts = storage::table_counts(&registry.pool).await.unwrap();

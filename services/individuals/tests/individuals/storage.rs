@@ -28,14 +28,20 @@ async fn a_ward_and_a_guardian_see_the_same_arrangement_from_either_end() {
     let ward = Iin::parse(&ward).unwrap();
     let guardian = Iin::parse(&guardian.expect("a guardian")).unwrap();
 
-    let child = storage::person_details(&registry.pool, &ward).await.unwrap().unwrap();
+    let child = storage::person_details(&registry.pool, &ward)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(child.carers.len(), 1);
     assert_eq!(child.carers[0].carer, guardian);
     assert_eq!(child.carers[0].kind, CareKind::Guardianship);
     assert!(!child.parents.is_empty());
     assert!(child.children.is_empty() && child.wards.is_empty());
 
-    let carer = storage::person_details(&registry.pool, &guardian).await.unwrap().unwrap();
+    let carer = storage::person_details(&registry.pool, &guardian)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(carer.wards.iter().any(|w| w.child == ward));
     assert!(carer.carers.is_empty());
 }
@@ -50,12 +56,23 @@ async fn deprivation_and_adoption_are_on_the_links() {
         .await
         .unwrap()
         .unwrap();
-    assert!(child.parents.iter().all(|l| l.status == LinkStatus::Deprived
-        && l.status_since.is_some()));
+    assert!(
+        child
+            .parents
+            .iter()
+            .all(|l| l.status == LinkStatus::Deprived && l.status_since.is_some())
+    );
     let parent = child.parents[0].parent;
-    let parent = storage::person_details(&registry.pool, &parent).await.unwrap().unwrap();
-    assert!(parent.children.iter().any(|l| l.child == child.person.iin
-        && l.status == LinkStatus::Deprived));
+    let parent = storage::person_details(&registry.pool, &parent)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        parent
+            .children
+            .iter()
+            .any(|l| l.child == child.person.iin && l.status == LinkStatus::Deprived)
+    );
 
     let (adopted, adoptive_mother) = case(&registry.pool, "adopted_child").await;
     let adopted = storage::person_details(&registry.pool, &Iin::parse(&adopted).unwrap())
@@ -68,7 +85,11 @@ async fn deprivation_and_adoption_are_on_the_links() {
         .filter(|l| l.origin == LinkOrigin::Adoption)
         .collect();
     assert_eq!(adoptive.len(), 2);
-    assert!(adoptive.iter().any(|l| Some(l.parent.to_string()) == adoptive_mother));
+    assert!(
+        adoptive
+            .iter()
+            .any(|l| Some(l.parent.to_string()) == adoptive_mother)
+    );
     let mother = storage::person_details(&registry.pool, &adoptive[0].parent)
         .await
         .unwrap()
@@ -80,5 +101,10 @@ async fn deprivation_and_adoption_are_on_the_links() {
 async fn an_unknown_iin_reads_as_nothing() {
     let registry = registry().await;
     let unknown = Iin::parse("900101300017").unwrap();
-    assert!(storage::person_details(&registry.pool, &unknown).await.unwrap().is_none());
+    assert!(
+        storage::person_details(&registry.pool, &unknown)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

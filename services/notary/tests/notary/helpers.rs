@@ -1,5 +1,5 @@
-use egov_individuals::population::{default_as_of, Generator, PopulationConfig};
-use egov_notary::population::{powers_of_attorney, PoaShares};
+use egov_individuals::population::{Generator, PopulationConfig, default_as_of};
+use egov_notary::population::{PoaShares, powers_of_attorney};
 use egov_notary::storage::{self, Written};
 use egov_runtime::database::DatabaseSettings;
 use egov_testkit::database::TestDatabase;
@@ -21,7 +21,10 @@ pub async fn registry() -> Registry {
         max_connections: 4,
         acquire_timeout: Duration::from_secs(10),
     };
-    let pool = settings.connect().await.expect("connect to the test database");
+    let pool = settings
+        .connect()
+        .await
+        .expect("connect to the test database");
     storage::migrate(&pool).await.expect("migrations");
     Registry {
         pool,

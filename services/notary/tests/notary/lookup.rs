@@ -4,8 +4,8 @@ use egov_individuals::population::default_as_of;
 use egov_individuals::refusal::RefusalCode;
 use egov_notary::lookup::power_of_attorney;
 use egov_notary::storage;
-use egov_proto::notary::power_of_attorney_answer::Status;
 use egov_proto::notary::PowerOfAttorneyRequest;
+use egov_proto::notary::power_of_attorney_answer::Status;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 
@@ -40,8 +40,13 @@ async fn each_catalogued_case_is_answered_as_catalogued() {
         .await
         .unwrap();
         assert_eq!(status(&answer), expected, "{kind} {number}");
-        let power = answer.power_of_attorney.expect("shown to its representative");
-        assert_eq!((power.number, power.representative_iin), (number, representative));
+        let power = answer
+            .power_of_attorney
+            .expect("shown to its representative");
+        assert_eq!(
+            (power.number, power.representative_iin),
+            (number, representative)
+        );
     }
 }
 
@@ -72,7 +77,10 @@ async fn a_valid_power_expires_the_day_after_its_last_day() {
     let registry = registry().await;
     seed(&registry.pool, 2, 6_000).await;
     let (number, representative, service) = case(&registry.pool, "valid").await;
-    let power = storage::power_of_attorney(&registry.pool, &number).await.unwrap().unwrap();
+    let power = storage::power_of_attorney(&registry.pool, &number)
+        .await
+        .unwrap()
+        .unwrap();
     let on = |today| {
         let pool = registry.pool.clone();
         let request = request(&number, &representative, &service);
@@ -112,17 +120,25 @@ async fn a_malformed_representative_iin_is_refused_before_any_database_access() 
         .acquire_timeout(Duration::from_secs(2))
         .connect_lazy("postgres://postgres@127.0.0.1:1/nothing")
         .unwrap();
-    let refusal = power_of_attorney(&pool, &request("2025-1", "900101300018", "003"), default_as_of())
-        .await
-        .unwrap_err();
+    let refusal = power_of_attorney(
+        &pool,
+        &request("2025-1", "900101300018", "003"),
+        default_as_of(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(refusal.code, RefusalCode::InvalidIin);
     let rejection = refusal.to_rejection();
     assert_eq!(rejection.code, "invalid_iin");
     assert_eq!(rejection.field, "representative_iin");
     assert!(rejection.message.starts_with("iin_check_digit: "));
 
-    let refusal = power_of_attorney(&pool, &request("2025-1", "900101300017", "003"), default_as_of())
-        .await
-        .unwrap_err();
+    let refusal = power_of_attorney(
+        &pool,
+        &request("2025-1", "900101300017", "003"),
+        default_as_of(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(refusal.code, RefusalCode::RegistryFailure);
 }
