@@ -172,6 +172,7 @@ async fn write_stage(gateway: Arc<Gateway>, mut input: mpsc::Receiver<Item>) {
         if decisions.is_empty() {
             continue;
         }
+        tracing::debug!(size = decisions.len(), "Logged a batch.");
         let gateway = gateway.clone();
         deliveries.spawn(async move { deliver(&gateway, batch, decisions).await });
     }
@@ -675,6 +676,7 @@ fn notify_refusal(gateway: &Gateway, opened: &envelope::Opened, refusal: &Refusa
 /// the confirms, then acknowledge or answer each message.
 async fn deliver(gateway: &Arc<Gateway>, batch: Vec<Item>, decisions: Vec<Decision>) {
     let session = gateway.connector.session(gateway.publish_timeout).await.ok();
+    tracing::debug!(size = batch.len(), connected = session.is_some(), "Delivering a batch.");
     let mut in_flight = Vec::new();
     let mut done = Vec::new();
     for ((admission, checked), decision) in batch.into_iter().zip(decisions) {

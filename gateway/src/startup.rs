@@ -125,7 +125,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let (health, health_service, reflection) = grpc::standard_services();
         health
-            .set_serving::<GatewayServer<GatewayApi>>()
+            .set_not_serving::<GatewayServer<GatewayApi>>()
             .await;
         let api = GatewayServer::new(GatewayApi {
             gateway: self.gateway.clone(),
@@ -137,7 +137,21 @@ impl Application {
             .add_service(api);
         let grpc_stop = CancellationToken::new();
         let server = tokio::spawn(grpc::serve(router, self.listener, grpc_stop.clone()));
-        tracing::info!(address = %self.address, namespace = %self.gateway.names.namespace(), "Gateway ready.");
+        tracing::info!(address = %self.address, "Gateway gRPC API listening; connecting to the broker.");
+        // Serving (health SERVING, "Gateway ready.") once the broker connection
+        // is up and the queues are consumed.
+        let readiness = {
+            let gateway = self.gateway.clone();
+            let health = health.clone();
+            let address = self.address;
+            tokio::spawn(async move {
+                while gateway.connector.session(Duration::from_secs(60)).await.is_err() {
+                    tracing::warn!("Still no broker connection.");
+                }
+                health.set_serving::<GatewayServer<GatewayApi>>().await;
+                tracing::info!(%address, namespace = %gateway.names.namespace(), "Gateway ready.");
+            })
+        };
 
         let counters = {
             let gateway = self.gateway.clone();
@@ -167,6 +181,7 @@ impl Application {
         // Let the last status notices go out.
         tokio::time::sleep(self.gateway.tuning.status_flush * 2).await;
         counters.abort();
+        readiness.abort();
         self.notifier.abort();
         self.gateway.metrics.log();
         self.gateway.connector.close().await;

@@ -146,7 +146,7 @@ async fn supervise(inner: Arc<ConnectorInner>, hooks: Vec<Arc<dyn OnConnect>>) {
             Ok((session, mut events)) => {
                 tracing::info!(connection = %settings.connection_name, generation, "Connected to the broker.");
                 delay = settings.reconnect_min;
-                let _ = inner.session.send(Some(session.clone()));
+                inner.session.send_replace(Some(session.clone()));
                 tokio::select! {
                     _ = inner.closing.cancelled() => {}
                     _ = session.ended.cancelled() => {
@@ -157,7 +157,7 @@ async fn supervise(inner: Arc<ConnectorInner>, hooks: Vec<Arc<dyn OnConnect>>) {
                     }
                 }
                 session.ended.cancel();
-                let _ = inner.session.send(None);
+                inner.session.send_replace(None);
                 if !inner.closing.is_cancelled() {
                     let _ = session.connection.close(320, "reconnecting".into()).await;
                 }

@@ -121,9 +121,10 @@ pub async fn declare_reply(channel: &Channel, queue: &str) -> lapin::Result<()> 
     Ok(())
 }
 
-/// Deletes every durable queue of a namespace (for tests and teardown).
+/// Deletes every durable queue of a namespace (for tests and teardown). A
+/// failed delete closes the channel, so each uses a channel of its own.
 pub async fn delete_namespace(
-    channel: &Channel,
+    connection: &lapin::Connection,
     names: &Names,
     gateway_delays: &[Duration],
     system_delays: &[Duration],
@@ -135,10 +136,15 @@ pub async fn delete_namespace(
         queues.push(names.dead(system));
         queues.extend(system_delays.iter().map(|d| names.retry(system, *d)));
     }
+    let mut channel = connection.create_channel().await?;
     for queue in queues {
-        channel
+        if channel
             .queue_delete(queue.into(), QueueDeleteOptions::default())
-            .await?;
+            .await
+            .is_err()
+        {
+            channel = connection.create_channel().await?;
+        }
     }
     Ok(())
 }

@@ -1,11 +1,20 @@
 //! Fixtures for tests that cross a system boundary, on the real PostgreSQL and
-//! RabbitMQ: nothing is mocked, every test gets its own database and its own
-//! broker namespace, and both are removed when the fixture is dropped.
+//! RabbitMQ: nothing is mocked, every test gets its own database, its own
+//! broker namespace and its own CA, and all are removed when dropped.
 //!
 //! # Layout
-//! - [`database`]: a fresh PostgreSQL database per test.
+//! - [`database`]: a fresh PostgreSQL database per test;
+//! - [`pki`]: a CA with its CRL distribution point on a free port, and
+//!   certificates for systems (good, expired, foreign, revoked);
+//! - [`mesh`]: all three together, handing out each system's settings as
+//!   environment variables (for in-process services and child processes
+//!   alike) and bus clients.
 
 pub mod database;
+pub mod mesh;
+pub mod pki;
+
+pub use mesh::TestMesh;
 
 /// The PostgreSQL server tests use; `EGOV_TEST_DATABASE_URL` overrides it.
 pub fn admin_database_url() -> String {

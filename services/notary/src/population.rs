@@ -375,6 +375,21 @@ mod tests {
         assert_ne!(notary_rows(9, 5_500).1, notary_rows(10, 5_500).1);
     }
 
+    /// Pins the draws: update only on purpose (seeded databases change).
+    #[test]
+    fn seed_1_keeps_its_powers_of_attorney_across_versions() {
+        let (_, rows) = notary_rows(1, 10_000);
+        let first = &rows.powers_of_attorney[0];
+        assert_eq!(
+            (
+                rows.powers_of_attorney.len(),
+                first.number.as_str(),
+                first.representative.to_string()
+            ),
+            (360, "2026-00000000", "850610376746".to_owned())
+        );
+    }
+
     #[test]
     fn the_service_codes_are_the_regulations_files() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../regulations");

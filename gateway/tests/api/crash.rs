@@ -1,0 +1,114 @@
+//! The gateway killed (SIGKILL, no graceful shutdown) in the middle of a
+//! thousand asynchronous messages: after a restart every message reaches
+//! the handler, and the handler's effect happens exactly once.
+
+use crate::helpers::*;
+use egov_trust::SystemId;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const MESSAGES: usize = 1000;
+
+/// Starts the gateway binary with the test's settings in its environment and
+/// returns once it logs that it is ready.
+async fn start_gateway_process(env: &std::collections::HashMap<String, String>) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_egov-gateway"))
+        .envs(env)
+        .env("EGOV__TELEMETRY__LOG_FORMAT", "json")
+        .env("RUST_LOG", std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the gateway binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut ready = Some(ready_tx);
+        let mut lines = BufReader::new(stdout).lines();
+        // Keep reading to the end, so the child never blocks on a full pipe.
+        while let Ok(Some(line)) = lines.next_line().await {
+            if std::env::var_os("TEST_LOG").is_some() {
+                eprintln!("[gateway] {line}");
+            }
+            if line.contains("Gateway ready")
+                && let Some(ready) = ready.take()
+            {
+                let _ = ready.send(());
+            }
+        }
+    });
+    tokio::time::timeout(PATIENCE, ready_rx)
+        .await
+        .expect("the gateway process becomes ready in time")
+        .expect("the gateway process logs its readiness");
+    child
+}
+
+#[tokio::test]
+async fn a_gateway_killed_mid_stream_loses_nothing_and_duplicates_no_effect() {
+    // Arrange: a gateway process, a receiver and a sender.
+    let mesh = egov_testkit::TestMesh::new().await;
+    let env = mesh.env(SystemId::Gateway);
+    let mut gateway = start_gateway_process(&env).await;
+    let receiver = Recorder::new(mesh.pool("workstation").await).await;
+    let workstation_pool = mesh.pool("workstation").await;
+    let _workstation = mesh
+        .bus(SystemId::Workstation, Some(egov_bus::Inbox { handler: receiver.clone(), pool: workstation_pool }))
+        .await;
+    let portal = mesh.bus(SystemId::Portal, None).await;
+
+    // Act: a thousand applications in flight…
+    let sends = (0..MESSAGES).map(|i| {
+        let portal = portal.clone();
+        async move { portal.send(application(&format!("crash-{i}"))).await.expect("published") }
+    });
+    let ids: Vec<String> = futures_util::future::join_all(sends).await;
+    // …and the gateway killed once some, but not all, have been handled.
+    let mut handled = 0;
+    while handled < MESSAGES / 5 {
+        receiver.next().await;
+        handled += 1;
+    }
+    gateway.kill().await.expect("kill -9 the gateway");
+    let _ = gateway.wait().await;
+
+    // A new gateway process takes over the same queues and log.
+    let _restarted = start_gateway_process(&env).await;
+
+    // Assert: every message reaches the handler, each effect exactly once.
+    let deadline = tokio::time::Instant::now() + PATIENCE * 3;
+    loop {
+        let (rows, distinct) = receiver.effects().await;
+        assert_eq!(rows, distinct, "an effect happened twice");
+        if rows == MESSAGES as i64 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "only {rows} of {MESSAGES} effects");
+        // Wait for the handler's next message, not a fixed time.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), receiver.next()).await;
+    }
+    let mut handled_ids: Vec<String> = sqlx::query_scalar::<_, uuid::Uuid>("SELECT message_id FROM effects")
+        .fetch_all(&receiver.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|id| id.to_string())
+        .collect();
+    handled_ids.sort();
+    let mut sent = ids;
+    sent.sort();
+    assert_eq!(handled_ids, sent, "exactly the messages sent, each once");
+
+    // The log survived the kill intact, and records each message once.
+    let pool = mesh.pool("gateway").await;
+    let report = egov_gateway::log::verify(&pool, 0, 0).await.unwrap();
+    assert!(report.intact, "{}", report.problem);
+    let accepted: i64 = sqlx::query_scalar("SELECT count(*) FROM message_status WHERE kind = $1")
+        .bind(egov_proto::envelope::Kind::Request as i16)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(accepted, MESSAGES as i64);
+}

@@ -1,0 +1,212 @@
+//! A gateway per test, test systems around it, and ways to wait for what a
+//! user would wait for (a status report, a delivered message) without sleeps.
+
+use egov_bus::{Bus, Context, Handler, HandlerError, Inbox, Incoming, Outcome, Outgoing};
+use egov_gateway::Application;
+use egov_proto::envelope::{DeliveryStatus, StatusChange};
+use egov_proto::gateway::gateway_client::GatewayClient;
+use egov_proto::gateway::{GetStatusRequest, MessageStatus};
+use egov_testkit::TestMesh;
+use egov_trust::SystemId;
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct TestGateway {
+    pub mesh: TestMesh,
+    pub client: GatewayClient<Channel>,
+    pub address: std::net::SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Starts a gateway in-process on a free port, ready to route.
+pub async fn spawn_gateway() -> TestGateway {
+    let mesh = TestMesh::new().await;
+    let settings: egov_gateway::Settings =
+        egov_runtime::settings::load("gateway", &mesh.source(SystemId::Gateway)).expect("gateway settings");
+    let app = Application::build(settings).await.expect("build the gateway");
+    app.wait_ready(PATIENCE).await.expect("the gateway connects");
+    let address = app.address();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let client = GatewayClient::connect(format!("http://{address}"))
+        .await
+        .expect("connect to the gateway's gRPC API");
+    TestGateway {
+        mesh,
+        client,
+        address,
+        shutdown,
+        task,
+    }
+}
+
+impl TestGateway {
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.expect("gateway task").expect("gateway stops cleanly");
+    }
+
+    /// A bus client for `system` that also consumes its inbox (so it hears
+    /// status reports), with `handler` for business messages.
+    pub async fn system(&self, system: SystemId, handler: Arc<dyn Handler>) -> Bus {
+        let pool = self.mesh.pool(system.as_str()).await;
+        self.mesh.bus(system, Some(Inbox { handler, pool })).await
+    }
+
+    /// A bus client for `system` with a handler that records and accepts.
+    pub async fn recording(&self, system: SystemId) -> (Bus, Arc<Recorder>) {
+        let recorder = Recorder::new(self.mesh.pool(system.as_str()).await).await;
+        let bus = self.system(system, recorder.clone()).await;
+        (bus, recorder)
+    }
+
+    pub async fn status(&self, message_id: &str) -> MessageStatus {
+        self.client
+            .clone()
+            .get_status(GetStatusRequest {
+                message_id: message_id.to_owned(),
+            })
+            .await
+            .expect("GetStatus")
+            .into_inner()
+    }
+}
+
+/// Waits for the status report that says `message_id` reached `status`.
+pub async fn wait_status(
+    statuses: &mut broadcast::Receiver<StatusChange>,
+    message_id: &str,
+    status: DeliveryStatus,
+) -> StatusChange {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            match statuses.recv().await {
+                Ok(change) if change.message_id == message_id && change.status == status as i32 => {
+                    return change;
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("status stream ended: {e}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {status:?} report for {message_id} within {PATIENCE:?}"))
+}
+
+/// A handler that records each message (the "effect": a row per handling,
+/// without a uniqueness constraint, so double handling would show), tells
+/// the test, and can be held back by a gate.
+pub struct Recorder {
+    pub pool: sqlx::PgPool,
+    seen: mpsc::UnboundedSender<Incoming>,
+    pub received: tokio::sync::Mutex<mpsc::UnboundedReceiver<Incoming>>,
+    gate: Option<Arc<Semaphore>>,
+    answer: Option<Vec<u8>>,
+    fail: bool,
+}
+
+impl Recorder {
+    pub async fn new(pool: sqlx::PgPool) -> Arc<Recorder> {
+        Arc::new(Recorder::build(pool, None, None, false).await)
+    }
+
+    /// Holds every message until the test adds a permit to `gate`.
+    pub async fn gated(pool: sqlx::PgPool, gate: Arc<Semaphore>) -> Arc<Recorder> {
+        Arc::new(Recorder::build(pool, Some(gate), None, false).await)
+    }
+
+    /// Answers every request with `payload`.
+    pub async fn answering(pool: sqlx::PgPool, payload: Vec<u8>) -> Arc<Recorder> {
+        Arc::new(Recorder::build(pool, None, Some(payload), false).await)
+    }
+
+    /// Fails every time, as a handler whose dependency is down.
+    pub async fn failing(pool: sqlx::PgPool) -> Arc<Recorder> {
+        Arc::new(Recorder::build(pool, None, None, true).await)
+    }
+
+    async fn build(pool: sqlx::PgPool, gate: Option<Arc<Semaphore>>, answer: Option<Vec<u8>>, fail: bool) -> Recorder {
+        sqlx::query("CREATE TABLE IF NOT EXISTS effects (id bigserial PRIMARY KEY, message_id uuid NOT NULL, service text NOT NULL)")
+            .execute(&pool)
+            .await
+            .expect("create the effects table");
+        let (seen, received) = mpsc::unbounded_channel();
+        Recorder {
+            pool,
+            seen,
+            received: tokio::sync::Mutex::new(received),
+            gate,
+            answer,
+            fail,
+        }
+    }
+
+    /// The next message the handler saw.
+    pub async fn next(&self) -> Incoming {
+        tokio::time::timeout(PATIENCE, async { self.received.lock().await.recv().await })
+            .await
+            .expect("a message reaches the handler in time")
+            .expect("handler alive")
+    }
+
+    /// (rows, distinct message ids) of the effects table.
+    pub async fn effects(&self) -> (i64, i64) {
+        sqlx::query_as("SELECT count(*), count(DISTINCT message_id) FROM effects")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count effects")
+    }
+}
+
+impl Handler for Recorder {
+    fn handle<'a>(&'a self, message: &'a Incoming, ctx: &'a mut Context<'_>) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
+        Box::pin(async move {
+            let _ = self.seen.send(message.clone());
+            if let Some(gate) = &self.gate {
+                gate.acquire().await.expect("gate open").forget();
+            }
+            if self.fail {
+                return Err(HandlerError::Transient(anyhow::anyhow!("the registry it needs is down")));
+            }
+            let id: uuid::Uuid = message.message_id().parse().expect("uuid");
+            sqlx::query("INSERT INTO effects (message_id, service) VALUES ($1, $2)")
+                .bind(id)
+                .bind(message.service())
+                .execute(&mut *ctx.db)
+                .await?;
+            Ok(match &self.answer {
+                Some(payload) => Outcome::Reply(payload.clone()),
+                None => Outcome::Done,
+            })
+        })
+    }
+}
+
+/// An application submission from the portal (diagram 2, process 5).
+pub fn application(conversation: &str) -> Outgoing {
+    Outgoing::raw(
+        SystemId::Workstation,
+        "submit-application",
+        egov_proto::envelope::Kind::Request,
+        b"application form".to_vec(),
+    )
+    .conversation(conversation)
+}
+
+/// A "person by IIN" look-up (diagram 1, process 3).
+pub fn lookup() -> Outgoing {
+    Outgoing::raw(
+        SystemId::Individuals,
+        "person-by-iin",
+        egov_proto::envelope::Kind::Request,
+        b"900101300017".to_vec(),
+    )
+}

@@ -1,0 +1,10 @@
+//! The gateway against the real RabbitMQ and PostgreSQL: each test has its
+//! own database, broker namespace and CA (egov-testkit), so they run in
+//! parallel and leave nothing behind.
+
+mod crash;
+mod delivery;
+mod helpers;
+mod log;
+mod rejections;
+mod sync;
