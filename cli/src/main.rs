@@ -22,6 +22,12 @@ enum Command {
     Deadline(commands::deadline::Args),
     /// Load the synthetic population into the registries (individuals, notary).
     Seed(commands::seed::Args),
+    /// Start the whole mesh on this machine (what `make run` does).
+    Run(commands::run::Args),
+    /// The mesh CA: create it, issue and revoke certificates, serve the CRL.
+    Pki(commands::pki::Args),
+    /// Ask the gateway about a message, a conversation, its routes or its log.
+    Gateway(commands::gateway::Args),
 }
 
 #[tokio::main]
@@ -31,5 +37,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Regulations(args) => commands::regulations::run(args),
         Command::Deadline(args) => commands::deadline::run(args),
         Command::Seed(args) => commands::seed::run(args).await,
+        Command::Run(args) => commands::run::run(args).await,
+        Command::Pki(args) => commands::pki::run(args).await,
+        Command::Gateway(args) => commands::gateway::run(args).await,
     }
 }

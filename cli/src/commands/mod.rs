@@ -1,5 +1,8 @@
 //! One module per `egovctl` subcommand.
 
 pub mod deadline;
+pub mod gateway;
+pub mod pki;
 pub mod regulations;
+pub mod run;
 pub mod seed;

@@ -79,3 +79,25 @@ impl DatabaseSettings {
             .await
     }
 }
+
+/// Creates the database named in `url` if it does not exist (for `make run`
+/// on a fresh machine), connecting to the server's `postgres` database.
+pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?;
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    let mut admin = sqlx::PgConnection::connect_with(&options.clone().database("postgres")).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await?;
+    if !exists {
+        let quoted = name.replace('"', "\"\"");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{quoted}\"")))
+            .execute(&mut admin)
+            .await?;
+        tracing::info!(database = %name, "Created the database.");
+    }
+    admin.close().await
+}

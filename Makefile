@@ -1,0 +1,45 @@
+# egov-mesh: the two commands are `make run` and `make test`.
+# Both set up what they need (PostgreSQL, RabbitMQ) on this machine first.
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: run test bench lint fmt services build up down clean-run
+
+## Start the whole mesh on this machine (one process; Ctrl-C stops it).
+run: services
+	$(CARGO) build -p egovctl
+	./target/debug/egovctl run
+
+## Every test: unit tests and the integration tests on the real broker and database.
+test: services
+	$(CARGO) test --workspace
+
+## Benchmarks, release build; prints `bench <name> <value> <unit>` lines.
+bench: services
+	$(CARGO) run --release -p egov-bench
+
+## fmt and clippy, as a reviewer would run them.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+build:
+	$(CARGO) build --workspace
+
+services:
+	./scripts/ensure-services.sh
+
+## Operators' machines: one container per system (needs a Docker engine).
+up:
+	docker compose -f deploy/docker-compose.yml up -d --build
+
+down:
+	docker compose -f deploy/docker-compose.yml down
+
+## Forget the local mesh's state (.run: PKI, settings overrides).
+clean-run:
+	rm -rf .run

@@ -1,0 +1,202 @@
+//! `egovctl pki`: the mesh's certification authority (a stand-in for НУЦ РК)
+//! kept in a directory — create it, issue certificates to systems, citizens
+//! and employees, revoke them, and serve the revocation list over HTTP.
+
+use anyhow::Context as _;
+use chrono::{Duration, Utc};
+use egov_trust::ca::SubjectSpec;
+use egov_trust::ca_dir::CaDirectory;
+use egov_trust::{Bin, CertificateInfo, Iin, Subject, SystemId};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where `make run` keeps its CA.
+pub const DEFAULT_DIR: &str = ".run/pki";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The CA's directory.
+    #[arg(long, global = true, default_value = DEFAULT_DIR)]
+    dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Create the CA and a certificate for every system of the mesh.
+    Init {
+        #[arg(long, default_value = "egov-mesh CA")]
+        name: String,
+        /// Validity of the CA certificate, in days.
+        #[arg(long, default_value_t = 3650)]
+        days: i64,
+        /// Replace an existing CA (every certificate it issued stops being trusted).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issue a certificate.
+    Issue {
+        #[command(subcommand)]
+        subject: IssueSubject,
+        /// Validity in days, from now.
+        #[arg(long, global = true, default_value_t = 365)]
+        days: i64,
+    },
+    /// Revoke a certificate (by serial in hex, or by its PEM file).
+    Revoke {
+        certificate: String,
+        /// unspecified, key_compromise, affiliation_changed, superseded,
+        /// cessation_of_operation, certificate_hold
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+    },
+    /// Print what a certificate names, its validity and whether it is revoked.
+    Show { certificate: PathBuf },
+    /// Serve the CRL (`/crl`) and the CA certificate (`/ca.crt`) over HTTP.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:7000")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum IssueSubject {
+    /// An information system of the mesh.
+    System { id: SystemId },
+    /// A citizen (IIN in SERIALNUMBER=IIN…).
+    Citizen {
+        #[arg(long)]
+        iin: String,
+        #[arg(long)]
+        surname: String,
+        #[arg(long)]
+        given_name: String,
+    },
+    /// An employee of a legal entity (IIN, and the employer's BIN in OU=BIN…).
+    Employee {
+        #[arg(long)]
+        iin: String,
+        #[arg(long)]
+        bin: String,
+        #[arg(long)]
+        surname: String,
+        #[arg(long)]
+        given_name: String,
+        #[arg(long)]
+        organisation: String,
+    },
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Command::Init { name, days, force } => {
+            let dir = init(&args.dir, &name, days, force)?;
+            println!("CA created in {}", dir.root().display());
+            for system in SystemId::ALL {
+                let (cert, _) = dir.paths_for(&SubjectSpec::System(system));
+                println!("  {system:<12} {}", cert.display());
+            }
+            Ok(())
+        }
+        Command::Issue { subject, days } => {
+            let dir = CaDirectory::open(&args.dir)?;
+            let spec = match subject {
+                IssueSubject::System { id } => SubjectSpec::System(id),
+                IssueSubject::Citizen { iin, surname, given_name } => SubjectSpec::Citizen {
+                    iin: Iin::parse(&iin).with_context(|| format!("--iin {iin}"))?,
+                    surname,
+                    given_name,
+                },
+                IssueSubject::Employee { iin, bin, surname, given_name, organisation } => SubjectSpec::Employee {
+                    iin: Iin::parse(&iin).with_context(|| format!("--iin {iin}"))?,
+                    bin: Bin::parse(&bin).with_context(|| format!("--bin {bin}"))?,
+                    surname,
+                    given_name,
+                    organisation,
+                },
+            };
+            let now = Utc::now();
+            let (issued, cert, key) = dir.issue(&spec, now, now + Duration::days(days))?;
+            println!("issued serial {} to {}", issued.info.serial_hex(), issued.info.subject);
+            println!("  certificate {}\n  private key {}", cert.display(), key.display());
+            Ok(())
+        }
+        Command::Revoke { certificate, reason } => {
+            let dir = CaDirectory::open(&args.dir)?;
+            let serial = if Path::new(&certificate).is_file() {
+                read_certificate(Path::new(&certificate))?.serial_hex()
+            } else {
+                certificate.to_ascii_lowercase()
+            };
+            let revocation = dir.revoke(&serial, &reason)?;
+            println!(
+                "revoked serial {} at {} ({}); the CRL served from {} lists it now",
+                revocation.serial,
+                revocation.revoked_at,
+                revocation.reason,
+                dir.root().display()
+            );
+            Ok(())
+        }
+        Command::Show { certificate } => {
+            let info = read_certificate(&certificate)?;
+            println!("subject   {}", info.subject);
+            if let Subject::Employee { bin, .. } = &info.subject {
+                println!("employer  BIN {bin}");
+            }
+            println!("serial    {}", info.serial_hex());
+            println!("valid     {} .. {}", info.not_before, info.not_after);
+            if let Ok(dir) = CaDirectory::open(&args.dir) {
+                let revoked = dir.revocations()?.into_iter().find(|r| r.serial == info.serial_hex());
+                match revoked {
+                    Some(r) => println!("revoked   {} ({})", r.revoked_at, r.reason),
+                    None => println!("revoked   no (per {})", dir.root().display()),
+                }
+            }
+            Ok(())
+        }
+        Command::Serve { listen } => {
+            let dir = CaDirectory::open(&args.dir)?;
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            println!("serving http://{listen}/crl and http://{listen}/ca.crt from {}", dir.root().display());
+            serve(dir, listener, egov_runtime::shutdown::signal()).await
+        }
+    }
+}
+
+/// Creates the CA (unless it exists and `force` is false) and a certificate
+/// for every system that has none yet.
+pub fn init(root: &Path, name: &str, days: i64, force: bool) -> anyhow::Result<CaDirectory> {
+    let dir = match CaDirectory::open(root) {
+        Ok(existing) if !force => existing,
+        _ => CaDirectory::init(root, name, Duration::days(days), force)?,
+    };
+    let now = Utc::now();
+    for system in SystemId::ALL {
+        let spec = SubjectSpec::System(system);
+        let (cert, _) = dir.paths_for(&spec);
+        if force || !cert.exists() {
+            dir.issue(&spec, now - Duration::minutes(5), now + Duration::days(825))?;
+        }
+    }
+    Ok(dir)
+}
+
+/// Serves the distribution point of the CA in `dir` until `shutdown`.
+pub async fn serve(
+    dir: CaDirectory,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pem = std::fs::read_to_string(dir.ca_certificate_path())?;
+    let source: Arc<dyn egov_trust::CrlSource> = Arc::new(dir);
+    egov_trust::crl::serve_crl(listener, source, pem, shutdown).await?;
+    Ok(())
+}
+
+fn read_certificate(path: &Path) -> anyhow::Result<CertificateInfo> {
+    let pem = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let der = egov_trust::signing::pem_block(&pem, "CERTIFICATE").map_err(anyhow::Error::msg)?;
+    Ok(CertificateInfo::parse(&der)?)
+}
