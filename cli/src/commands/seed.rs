@@ -2,7 +2,8 @@
 //! loads the synthetic population into the registries' schemas
 //! (`individuals`, `notary`) through their own storage, after running their
 //! migrations. The same seed, size and date give the same rows; a second run
-//! writes nothing.
+//! writes nothing. Seed one population per database: another seed's people
+//! would be added beside the first ones.
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;

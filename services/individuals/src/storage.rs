@@ -325,19 +325,33 @@ pub async fn person_details(
 
 /// Rows per table, for reports and tests.
 pub async fn table_counts(pool: &PgPool) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
-    let mut counts = Vec::new();
-    for table in TABLES {
-        let count: i64 =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
-                .fetch_one(pool)
-                .await?;
-        counts.push((table, count));
-    }
-    Ok(counts)
+    count_rows(pool, &TABLES).await
 }
 
 /// Entries per case kind in the catalogue.
 pub async fn case_counts(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    count_cases(pool).await
+}
+
+/// Rows in each of `tables` of the pool's schema (shared with the notary).
+pub async fn count_rows(
+    pool: &PgPool,
+    tables: &[&'static str],
+) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
+    let mut counts = Vec::new();
+    for table in tables {
+        let count: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(pool)
+                .await?;
+        counts.push((*table, count));
+    }
+    Ok(counts)
+}
+
+/// Entries per kind of the `cases` catalogue in the pool's schema: both
+/// registries keep one (shared with the notary).
+pub async fn count_cases(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
     sqlx::query_as("SELECT kind, count(*) FROM cases GROUP BY kind ORDER BY kind")
         .fetch_all(pool)
         .await
@@ -359,7 +373,8 @@ fn decode_error(column: &str, problem: impl std::fmt::Display) -> sqlx::Error {
     }
 }
 
-fn iin_column(row: &PgRow, column: &str) -> Result<Iin, sqlx::Error> {
+/// An IIN column, parsed (shared with the notary).
+pub fn iin_column(row: &PgRow, column: &str) -> Result<Iin, sqlx::Error> {
     let text: String = row.try_get(column)?;
     Iin::parse(&text).map_err(|e| decode_error(column, e))
 }

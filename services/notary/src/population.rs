@@ -10,10 +10,10 @@
 //! modelling choice, not taken from the seeds.
 
 use crate::model::{ANY_SERVICE, NotaryRows, PoaCase, PoaCaseKind, PowerOfAttorney};
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use egov_individuals::model::{LinkStatus, Person};
 use egov_individuals::population::names::{self, Ethnicity, PatronymicStyle};
-use egov_individuals::population::{Batch, age_on};
+use egov_individuals::population::{Batch, age_on, years_after, years_before};
 use egov_individuals::rng::Rng;
 use egov_trust::iin::{Iin, Sex};
 use std::collections::{HashMap, HashSet};
@@ -169,16 +169,6 @@ struct Terms {
     revoked_on: Option<NaiveDate>,
     scope: Vec<String>,
     service_code: String,
-}
-
-fn years_before(date: NaiveDate, years: u32) -> NaiveDate {
-    date.checked_sub_months(Months::new(years * 12))
-        .expect("in range")
-}
-
-fn years_after(date: NaiveDate, years: u32) -> NaiveDate {
-    date.checked_add_months(Months::new(years * 12))
-        .expect("in range")
 }
 
 fn draw_terms(rng: &mut Rng, shares: &PoaShares, as_of: NaiveDate) -> Terms {

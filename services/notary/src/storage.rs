@@ -3,7 +3,7 @@
 //! by number.
 
 use crate::model::{NotaryRows, PoaCase, PowerOfAttorney};
-use egov_trust::iin::Iin;
+use egov_individuals::storage::{count_cases, count_rows, iin_column};
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{PgConnection, Row};
 
@@ -134,30 +134,12 @@ pub async fn power_of_attorney(
 
 /// Rows per table, for reports and tests.
 pub async fn table_counts(pool: &PgPool) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
-    let mut counts = Vec::new();
-    for table in TABLES {
-        let count: i64 =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
-                .fetch_one(pool)
-                .await?;
-        counts.push((table, count));
-    }
-    Ok(counts)
+    count_rows(pool, &TABLES).await
 }
 
 /// Entries per case kind in the catalogue.
 pub async fn case_counts(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT kind, count(*) FROM cases GROUP BY kind ORDER BY kind")
-        .fetch_all(pool)
-        .await
-}
-
-fn iin_column(row: &PgRow, column: &str) -> Result<Iin, sqlx::Error> {
-    let text: String = row.try_get(column)?;
-    Iin::parse(&text).map_err(|e| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: e.to_string().into(),
-    })
+    count_cases(pool).await
 }
 
 fn power_of_attorney_from_row(row: &PgRow) -> Result<PowerOfAttorney, sqlx::Error> {

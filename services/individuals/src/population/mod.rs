@@ -239,12 +239,14 @@ impl Iterator for Generator {
 
 // === dates ===
 
-fn years_before(date: NaiveDate, years: u32) -> NaiveDate {
+/// The same day `years` years earlier (29 February becomes 28 February).
+pub fn years_before(date: NaiveDate, years: u32) -> NaiveDate {
     date.checked_sub_months(Months::new(years * 12))
         .expect("dates stay in range")
 }
 
-fn years_after(date: NaiveDate, years: u32) -> NaiveDate {
+/// The same day `years` years later (29 February becomes 28 February).
+pub fn years_after(date: NaiveDate, years: u32) -> NaiveDate {
     date.checked_add_months(Months::new(years * 12))
         .expect("dates stay in range")
 }
