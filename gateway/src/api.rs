@@ -8,8 +8,8 @@ use egov_bus::envelope;
 use egov_proto::envelope::{DeliveryStatus, Kind};
 use egov_proto::gateway::{
     CallRequest, CallResponse, GetStatusRequest, ListRoutesRequest, ListRoutesResponse,
-    MessageStatus, Mode, Route, SendRequest, SendResponse, TraceEntry, TraceRequest,
-    TraceResponse, VerifyLogRequest, VerifyLogResponse, gateway_server,
+    MessageStatus, Mode, Route, SendRequest, SendResponse, TraceEntry, TraceRequest, TraceResponse,
+    VerifyLogRequest, VerifyLogResponse, gateway_server,
 };
 use egov_proto::prost::Message;
 use std::sync::Arc;
@@ -38,7 +38,9 @@ impl GatewayApi {
             span: tracing::Span::current(),
         };
         if !pipeline.submit(admission).await {
-            return Err(Status::unavailable("gateway_stopping: the gateway is shutting down"));
+            return Err(Status::unavailable(
+                "gateway_stopping: the gateway is shutting down",
+            ));
         }
         answer
             .await
@@ -51,7 +53,11 @@ fn refused(refusal: Refusal) -> Status {
     Status::with_error_details(
         refusal.code.grpc_code(),
         format!("{code}: {}", refusal.detail),
-        ErrorDetails::with_error_info(code, DOMAIN, std::collections::HashMap::<String, String>::new()),
+        ErrorDetails::with_error_info(
+            code,
+            DOMAIN,
+            std::collections::HashMap::<String, String>::new(),
+        ),
     )
 }
 
@@ -59,7 +65,11 @@ fn unavailable(detail: String) -> Status {
     Status::with_error_details(
         tonic::Code::Unavailable,
         format!("gateway_unavailable: {detail}"),
-        ErrorDetails::with_error_info("gateway_unavailable", DOMAIN, std::collections::HashMap::<String, String>::new()),
+        ErrorDetails::with_error_info(
+            "gateway_unavailable",
+            DOMAIN,
+            std::collections::HashMap::<String, String>::new(),
+        ),
     )
 }
 
@@ -80,7 +90,10 @@ impl gateway_server::Gateway for GatewayApi {
             .envelope
             .ok_or_else(|| Status::invalid_argument("malformed_envelope: envelope is missing"))?;
         match self.admit(envelope.encode_to_vec(), false).await? {
-            Admitted::Accepted { message_id, log_sequence } => Ok(Response::new(SendResponse {
+            Admitted::Accepted {
+                message_id,
+                log_sequence,
+            } => Ok(Response::new(SendResponse {
                 message_id,
                 status: DeliveryStatus::Queued as i32,
                 log_sequence,
@@ -105,7 +118,10 @@ impl gateway_server::Gateway for GatewayApi {
                 "malformed_envelope: Call takes a KIND_REQUEST envelope; use Send for others",
             ));
         }
-        let request_id = opened.as_ref().map(|o| o.header.message_id.clone()).unwrap_or_default();
+        let request_id = opened
+            .as_ref()
+            .map(|o| o.header.message_id.clone())
+            .unwrap_or_default();
         let deadline = opened
             .as_ref()
             .and_then(|o| o.expires_at())
@@ -136,20 +152,33 @@ impl gateway_server::Gateway for GatewayApi {
                     tonic::Code::FailedPrecondition
                 },
                 format!("{code}: {detail}"),
-                ErrorDetails::with_error_info(code, DOMAIN, std::collections::HashMap::<String, String>::new()),
+                ErrorDetails::with_error_info(
+                    code,
+                    DOMAIN,
+                    std::collections::HashMap::<String, String>::new(),
+                ),
             )),
             Ok(Err(_)) | Err(_) => {
                 self.gateway.bridge.forget(&request_id);
                 Err(Status::with_error_details(
                     tonic::Code::DeadlineExceeded,
-                    format!("call_timeout: no answer within {deadline:?}; the request expires and is not delivered later"),
-                    ErrorDetails::with_error_info("call_timeout", DOMAIN, std::collections::HashMap::<String, String>::new()),
+                    format!(
+                        "call_timeout: no answer within {deadline:?}; the request expires and is not delivered later"
+                    ),
+                    ErrorDetails::with_error_info(
+                        "call_timeout",
+                        DOMAIN,
+                        std::collections::HashMap::<String, String>::new(),
+                    ),
                 ))
             }
         }
     }
 
-    async fn get_status(&self, request: Request<GetStatusRequest>) -> Result<Response<MessageStatus>, Status> {
+    async fn get_status(
+        &self,
+        request: Request<GetStatusRequest>,
+    ) -> Result<Response<MessageStatus>, Status> {
         let id = request.into_inner().message_id;
         let uuid: uuid::Uuid = id
             .parse()
@@ -157,7 +186,9 @@ impl gateway_server::Gateway for GatewayApi {
         let view = store::status(&self.gateway.pool, uuid)
             .await
             .map_err(database)?
-            .ok_or_else(|| Status::not_found(format!("no message {id} has passed through the gateway")))?;
+            .ok_or_else(|| {
+                Status::not_found(format!("no message {id} has passed through the gateway"))
+            })?;
         Ok(Response::new(MessageStatus {
             message_id: id,
             status: view.status as i32,
@@ -175,7 +206,10 @@ impl gateway_server::Gateway for GatewayApi {
         }))
     }
 
-    async fn trace(&self, request: Request<TraceRequest>) -> Result<Response<TraceResponse>, Status> {
+    async fn trace(
+        &self,
+        request: Request<TraceRequest>,
+    ) -> Result<Response<TraceResponse>, Status> {
         let conversation = request.into_inner().conversation_id;
         if conversation.is_empty() {
             return Err(Status::invalid_argument("conversation_id is empty"));
@@ -202,7 +236,10 @@ impl gateway_server::Gateway for GatewayApi {
         }))
     }
 
-    async fn list_routes(&self, _: Request<ListRoutesRequest>) -> Result<Response<ListRoutesResponse>, Status> {
+    async fn list_routes(
+        &self,
+        _: Request<ListRoutesRequest>,
+    ) -> Result<Response<ListRoutesResponse>, Status> {
         Ok(Response::new(ListRoutesResponse {
             routes: self
                 .gateway
@@ -226,10 +263,15 @@ impl gateway_server::Gateway for GatewayApi {
         }))
     }
 
-    async fn verify_log(&self, request: Request<VerifyLogRequest>) -> Result<Response<VerifyLogResponse>, Status> {
+    async fn verify_log(
+        &self,
+        request: Request<VerifyLogRequest>,
+    ) -> Result<Response<VerifyLogResponse>, Status> {
         let r = request.into_inner();
         if r.to_sequence != 0 && r.to_sequence < r.from_sequence {
-            return Err(Status::invalid_argument("to_sequence is before from_sequence"));
+            return Err(Status::invalid_argument(
+                "to_sequence is before from_sequence",
+            ));
         }
         let report = crate::log::verify(&self.gateway.pool, r.from_sequence, r.to_sequence)
             .await

@@ -70,8 +70,12 @@ impl Gateway {
         match result {
             Ok(applied) => {
                 match status {
-                    DeliveryStatus::Retrying => self.metrics.retried.fetch_add(1, Ordering::Relaxed),
-                    DeliveryStatus::DeadLettered => self.metrics.dead_lettered.fetch_add(1, Ordering::Relaxed),
+                    DeliveryStatus::Retrying => {
+                        self.metrics.retried.fetch_add(1, Ordering::Relaxed)
+                    }
+                    DeliveryStatus::DeadLettered => {
+                        self.metrics.dead_lettered.fetch_add(1, Ordering::Relaxed)
+                    }
                     DeliveryStatus::Expired => self.metrics.expired.fetch_add(1, Ordering::Relaxed),
                     _ => 0,
                 };

@@ -41,27 +41,55 @@ impl OnConnect for GatewayHook {
                 .basic_qos(gateway_prefetch(gateway), BasicQosOptions::default())
                 .await?;
             let consumer = ingress
-                .basic_consume(names.ingress().into(), "gateway".into(), BasicConsumeOptions::default(), FieldTable::default())
+                .basic_consume(
+                    names.ingress().into(),
+                    "gateway".into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
                 .await?;
-            tokio::spawn(consume_ingress(gateway.clone(), ingress, consumer, session.ended.clone(), self.stopping.clone()));
+            tokio::spawn(consume_ingress(
+                gateway.clone(),
+                ingress,
+                consumer,
+                session.ended.clone(),
+                self.stopping.clone(),
+            ));
 
             let expired = session.channel().await?;
             expired.basic_qos(64, BasicQosOptions::default()).await?;
             let consumer = expired
-                .basic_consume(names.gateway_expired().into(), "gateway-expired".into(), BasicConsumeOptions::default(), FieldTable::default())
+                .basic_consume(
+                    names.gateway_expired().into(),
+                    "gateway-expired".into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
                 .await?;
-            tokio::spawn(consume_expired(gateway.clone(), consumer, session.ended.clone(), self.stopping.clone()));
+            tokio::spawn(consume_expired(
+                gateway.clone(),
+                consumer,
+                session.ended.clone(),
+                self.stopping.clone(),
+            ));
 
             let bridge = session.channel().await?;
             let consumer = bridge
                 .basic_consume(
                     gateway.bridge.queue().into(),
                     "gateway-bridge".into(),
-                    BasicConsumeOptions { no_ack: true, ..BasicConsumeOptions::default() },
+                    BasicConsumeOptions {
+                        no_ack: true,
+                        ..BasicConsumeOptions::default()
+                    },
                     FieldTable::default(),
                 )
                 .await?;
-            tokio::spawn(consume_bridge(gateway.clone(), consumer, session.ended.clone()));
+            tokio::spawn(consume_bridge(
+                gateway.clone(),
+                consumer,
+                session.ended.clone(),
+            ));
             Ok(())
         })
     }
@@ -91,6 +119,7 @@ async fn consume_ingress(
             }
             next = consumer.next() => match next {
                 Some(Ok(delivery)) => {
+                    tracing::debug!("Took a message from the ingress queue.");
                     let span = tracing::info_span!("gateway", message_id = tracing::field::Empty);
                     amqp::continue_trace(&delivery.properties, &span);
                     if let Some(id) = delivery.properties.message_id() {
@@ -139,7 +168,10 @@ async fn consume_expired(
         let recorded = match envelope::open(&delivery.data) {
             Ok(opened) => {
                 // Only what the gateway itself delivered counts.
-                let ours = envelope::verify_stamp(&gateway.trust, &opened.envelope, chrono::Utc::now()).await.is_ok();
+                let ours =
+                    envelope::verify_stamp(&gateway.trust, &opened.envelope, chrono::Utc::now())
+                        .await
+                        .is_ok();
                 match (ours, opened.header.message_id.parse::<uuid::Uuid>()) {
                     (true, Ok(id)) => {
                         tracing::info!(message_id = %id, receiver = %opened.header.receiver, "A message expired in its receiver's queue.");
@@ -149,7 +181,10 @@ async fn consume_expired(
                                 status: DeliveryStatus::Expired,
                                 at: chrono::Utc::now(),
                                 code: "message_expired".into(),
-                                detail: format!("it expired in {}'s queue before it was delivered", opened.header.receiver),
+                                detail: format!(
+                                    "it expired in {}'s queue before it was delivered",
+                                    opened.header.receiver
+                                ),
                                 attempt: 1,
                                 reported_by: None,
                             })
@@ -167,14 +202,21 @@ async fn consume_expired(
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             let _ = delivery
                 .acker
-                .nack(lapin::options::BasicNackOptions { requeue: true, ..Default::default() })
+                .nack(lapin::options::BasicNackOptions {
+                    requeue: true,
+                    ..Default::default()
+                })
                 .await;
         }
     }
 }
 
 /// Answers (and failures) of requests made through gRPC Call.
-async fn consume_bridge(gateway: Arc<Gateway>, mut consumer: lapin::Consumer, ended: CancellationToken) {
+async fn consume_bridge(
+    gateway: Arc<Gateway>,
+    mut consumer: lapin::Consumer,
+    ended: CancellationToken,
+) {
     loop {
         let delivery = tokio::select! {
             _ = ended.cancelled() => break,
@@ -183,7 +225,9 @@ async fn consume_bridge(gateway: Arc<Gateway>, mut consumer: lapin::Consumer, en
                 _ => break,
             }
         };
-        let Ok(opened) = envelope::open(&delivery.data) else { continue };
+        let Ok(opened) = envelope::open(&delivery.data) else {
+            continue;
+        };
         match opened.kind() {
             Kind::Response | Kind::Reject => {
                 let request = opened.header.correlation_id.clone();
@@ -192,7 +236,9 @@ async fn consume_bridge(gateway: Arc<Gateway>, mut consumer: lapin::Consumer, en
             Kind::DeliveryStatus => {
                 if let Ok(report) = opened.decode::<StatusReport>() {
                     for change in report.changes {
-                        gateway.bridge.answer(&change.message_id, Err((change.code, change.detail)));
+                        gateway
+                            .bridge
+                            .answer(&change.message_id, Err((change.code, change.detail)));
                     }
                 }
             }

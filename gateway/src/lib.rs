@@ -11,6 +11,7 @@
 //! - [`pipeline`]: verify → log → deliver → acknowledge;
 //! - [`verify`]: the ordered checks and the rejection codes;
 //! - [`log`]: the append-only, hash-chained message log;
+//! - [`batch`]: one batch written in one atomic statement;
 //! - [`store`]: delivery statuses, GetStatus and Trace;
 //! - [`notify`]: status messages to senders;
 //! - [`routes`]: the routing table (gateway/routes.toml);
@@ -19,6 +20,7 @@
 //! - [`settings`].
 
 pub mod api;
+pub mod batch;
 pub mod gateway;
 pub mod ingress;
 pub mod log;

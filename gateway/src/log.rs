@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use egov_trust::signing::sha256;
 use futures_util::TryStreamExt;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgPool, Row};
 
 /// One row to append.
 #[derive(Debug, Clone)]
@@ -46,7 +46,12 @@ pub fn row_hash(prev: &[u8], seq: i64, logged_at: DateTime<Utc>, e: &LogEntry) -
     field(prev);
     field(&seq.to_be_bytes());
     field(&logged_at.timestamp_micros().to_be_bytes());
-    field(e.message_id.as_ref().map(|id| id.as_bytes().as_slice()).unwrap_or(&[]));
+    field(
+        e.message_id
+            .as_ref()
+            .map(|id| id.as_bytes().as_slice())
+            .unwrap_or(&[]),
+    );
     field(&e.kind.to_be_bytes());
     field(e.sender.as_bytes());
     field(e.receiver.as_bytes());
@@ -59,66 +64,44 @@ pub fn row_hash(prev: &[u8], seq: i64, logged_at: DateTime<Utc>, e: &LogEntry) -
     sha256(&buf)
 }
 
-/// Appends `entries` in order inside the caller's transaction. The head row
-/// is locked until the transaction ends, so concurrent writers (several
-/// gateway instances) take turns and the chain stays linear.
-pub async fn append(
-    tx: &mut PgConnection,
-    entries: &[LogEntry],
-    now: DateTime<Utc>,
-) -> Result<Vec<Logged>, sqlx::Error> {
-    if entries.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The end of the chain as this writer last saw it.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+}
+
+pub async fn read_head(db: &PgPool) -> Result<Head, sqlx::Error> {
+    let row = sqlx::query("SELECT seq, hash FROM log_head")
+        .fetch_one(db)
+        .await?;
+    Ok(Head {
+        seq: row.get("seq"),
+        hash: row.get("hash"),
+    })
+}
+
+/// Chains `entries` after `head`: their sequence numbers and hashes, and the
+/// new head.
+pub fn chain(head: &Head, entries: &[LogEntry], now: DateTime<Utc>) -> (Vec<Logged>, Head) {
     // The database keeps microseconds; hash what it keeps.
     let logged_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-    let head = sqlx::query("SELECT seq, hash FROM log_head FOR UPDATE")
-        .fetch_one(&mut *tx)
-        .await?;
-    let mut seq: i64 = head.get("seq");
-    let mut prev: Vec<u8> = head.get("hash");
-    let n = entries.len();
-    let mut logged = Vec::with_capacity(n);
-    let (mut seqs, mut prevs, mut hashes) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    for entry in entries {
-        seq += 1;
-        let hash = row_hash(&prev, seq, logged_at, entry);
-        seqs.push(seq);
-        prevs.push(std::mem::replace(&mut prev, hash.to_vec()));
-        hashes.push(hash.to_vec());
-        logged.push(Logged { seq, hash, logged_at });
-    }
-    let column = |f: fn(&LogEntry) -> String| entries.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(
-        "INSERT INTO message_log (seq, logged_at, message_id, kind, sender, receiver, service,
-             conversation_id, correlation_id, verdict, detail, envelope, prev_hash, row_hash)
-         SELECT s, $2, m, k, se, r, sv, cv, co, v, d, e, p, h
-         FROM UNNEST($1::bigint[], $3::uuid[], $4::smallint[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[], $13::bytea[], $14::bytea[])
-              AS u(s, m, k, se, r, sv, cv, co, v, d, e, p, h)",
-    )
-    .bind(&seqs)
-    .bind(logged_at)
-    .bind(entries.iter().map(|e| e.message_id).collect::<Vec<_>>())
-    .bind(entries.iter().map(|e| e.kind).collect::<Vec<_>>())
-    .bind(column(|e| e.sender.clone()))
-    .bind(column(|e| e.receiver.clone()))
-    .bind(column(|e| e.service.clone()))
-    .bind(column(|e| e.conversation_id.clone()))
-    .bind(column(|e| e.correlation_id.clone()))
-    .bind(column(|e| e.verdict.clone()))
-    .bind(column(|e| e.detail.clone()))
-    .bind(entries.iter().map(|e| e.envelope.clone()).collect::<Vec<_>>())
-    .bind(&prevs)
-    .bind(&hashes)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE log_head SET seq = $1, hash = $2")
-        .bind(seq)
-        .bind(prev)
-        .execute(&mut *tx)
-        .await?;
-    Ok(logged)
+    let mut seq = head.seq;
+    let mut prev = head.hash.clone();
+    let logged = entries
+        .iter()
+        .map(|entry| {
+            seq += 1;
+            let hash = row_hash(&prev, seq, logged_at, entry);
+            prev = hash.to_vec();
+            Logged {
+                seq,
+                hash,
+                logged_at,
+            }
+        })
+        .collect();
+    (logged, Head { seq, hash: prev })
 }
 
 /// What a check of the chain found.
@@ -140,7 +123,11 @@ pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<VerifyReport, s
     let head_seq: i64 = head.get("seq");
     let head_hash: Vec<u8> = head.get("hash");
     let from = from.max(1) as i64;
-    let to = if to == 0 { head_seq } else { (to as i64).min(head_seq) };
+    let to = if to == 0 {
+        head_seq
+    } else {
+        (to as i64).min(head_seq)
+    };
     let mut report = VerifyReport {
         intact: true,
         rows_checked: 0,
@@ -165,7 +152,11 @@ pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<VerifyReport, s
         {
             Some(row) => row.get("row_hash"),
             None => {
-                fail(&mut report, from - 1, format!("row {} is missing", from - 1));
+                fail(
+                    &mut report,
+                    from - 1,
+                    format!("row {} is missing", from - 1),
+                );
                 return Ok(report);
             }
         }
@@ -182,12 +173,23 @@ pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<VerifyReport, s
     while let Some(row) = rows.try_next().await? {
         let seq: i64 = row.get("seq");
         if seq != next_seq {
-            fail(&mut report, next_seq, format!("row {next_seq} is missing (the next row is {seq})"));
+            fail(
+                &mut report,
+                next_seq,
+                format!("row {next_seq} is missing (the next row is {seq})"),
+            );
             return Ok(report);
         }
         let prev: Vec<u8> = row.get("prev_hash");
         if prev != expected_prev {
-            fail(&mut report, seq, format!("row {seq} does not link to row {} (prev_hash differs)", seq - 1));
+            fail(
+                &mut report,
+                seq,
+                format!(
+                    "row {seq} does not link to row {} (prev_hash differs)",
+                    seq - 1
+                ),
+            );
             return Ok(report);
         }
         let entry = LogEntry {
@@ -205,7 +207,13 @@ pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<VerifyReport, s
         let stored: Vec<u8> = row.get("row_hash");
         let computed = row_hash(&prev, seq, row.get("logged_at"), &entry);
         if stored != computed {
-            fail(&mut report, seq, format!("row {seq} was changed after it was logged: its content does not match its hash"));
+            fail(
+                &mut report,
+                seq,
+                format!(
+                    "row {seq} was changed after it was logged: its content does not match its hash"
+                ),
+            );
             return Ok(report);
         }
         report.rows_checked += 1;
@@ -213,9 +221,17 @@ pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<VerifyReport, s
         next_seq = seq + 1;
     }
     if next_seq <= to {
-        fail(&mut report, next_seq, format!("rows {next_seq} to {to} are missing"));
+        fail(
+            &mut report,
+            next_seq,
+            format!("rows {next_seq} to {to} are missing"),
+        );
     } else if to == head_seq && to > 0 && expected_prev != head_hash {
-        fail(&mut report, to as i64, "the log head's hash does not match the last row".into());
+        fail(
+            &mut report,
+            to as i64,
+            "the log head's hash does not match the last row".into(),
+        );
     }
     Ok(report)
 }

@@ -5,7 +5,11 @@ use clap::Parser;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "egov-gateway", version, about = "The e-government gateway (ЭҮШ) of egov-mesh")]
+#[command(
+    name = "egov-gateway",
+    version,
+    about = "The e-government gateway (ЭҮШ) of egov-mesh"
+)]
 struct Args {
     /// Settings file (TOML); EGOV__… and EGOV_GATEWAY__… variables override it.
     #[arg(long, env = "EGOV_GATEWAY_CONFIG")]
@@ -25,5 +29,6 @@ async fn main() -> anyhow::Result<()> {
     };
     let _telemetry = egov_runtime::telemetry::init("egov-gateway", &settings.telemetry)?;
     let app = egov_gateway::Application::build(settings).await?;
-    app.run_until_stopped(egov_runtime::shutdown::on_signal()).await
+    app.run_until_stopped(egov_runtime::shutdown::on_signal())
+        .await
 }

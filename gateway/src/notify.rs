@@ -74,7 +74,9 @@ async fn run(
                 .push(notice.change);
         }
         let Ok(session) = connector.session(publish_timeout).await else {
-            tracing::warn!("No broker connection; status notices dropped (GetStatus still answers).");
+            tracing::warn!(
+                "No broker connection; status notices dropped (GetStatus still answers)."
+            );
             continue;
         };
         let mut confirms = Vec::new();
@@ -83,11 +85,20 @@ async fn run(
                 let report = StatusReport {
                     changes: chunk.to_vec(),
                 };
-                let message = Outgoing::raw(sender, "delivery-status", Kind::DeliveryStatus, report.encode_to_vec());
+                let message = Outgoing::raw(
+                    sender,
+                    "delivery-status",
+                    Kind::DeliveryStatus,
+                    report.encode_to_vec(),
+                );
                 let header = message.header(SystemId::Gateway, chrono::Utc::now(), "");
                 let properties = amqp::properties(&header, None, 1);
                 let sealed = envelope::seal(&identity, header, message.payload);
-                match session.publisher.start(&queue, &sealed.encode_to_vec(), properties).await {
+                match session
+                    .publisher
+                    .start(&queue, &sealed.encode_to_vec(), properties)
+                    .await
+                {
                     Ok(confirm) => confirms.push((queue.clone(), confirm)),
                     Err(error) => tracing::warn!(%error, queue, "Could not send a status report."),
                 }

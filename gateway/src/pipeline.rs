@@ -109,7 +109,11 @@ async fn run(gateway: Arc<Gateway>, input: mpsc::Receiver<Admission>) {
 
 /// Verifies in parallel (signature checks are the CPU-heavy part) and passes
 /// results on in arrival order.
-async fn verify_stage(gateway: Arc<Gateway>, input: mpsc::Receiver<Admission>, out: mpsc::Sender<Item>) {
+async fn verify_stage(
+    gateway: Arc<Gateway>,
+    input: mpsc::Receiver<Admission>,
+    out: mpsc::Sender<Item>,
+) {
     let admissions = futures_util::stream::unfold(input, |mut rx| async move {
         rx.recv().await.map(|admission| (admission, rx))
     });
@@ -145,6 +149,8 @@ async fn verify_stage(gateway: Arc<Gateway>, input: mpsc::Receiver<Admission>, o
 /// busier the gateway, the bigger the batches, and no waiting when idle.
 async fn write_stage(gateway: Arc<Gateway>, mut input: mpsc::Receiver<Item>) {
     let deliveries = TaskTracker::new();
+    // The chain head as this writer left it (re-read after any doubt).
+    let mut head: Option<log::Head> = None;
     while let Some(first) = input.recv().await {
         let mut batch = vec![first];
         while batch.len() < gateway.tuning.batch_max {
@@ -153,11 +159,18 @@ async fn write_stage(gateway: Arc<Gateway>, mut input: mpsc::Receiver<Item>) {
                 Err(_) => break,
             }
         }
+        tracing::debug!(size = batch.len(), "Writing a batch.");
         let mut backoff = Duration::from_millis(100);
+        let mut retrying = false;
         let decisions = loop {
-            match write_batch(&gateway, &batch).await {
+            match write_batch(&gateway, &batch, &mut head, retrying).await {
                 Ok(decisions) => break decisions,
                 Err(error) => {
+                    // Whether the write landed is unknown: read the head again,
+                    // and take this batch's own messages, if found logged, as
+                    // logged (to be delivered), not as duplicates.
+                    head = None;
+                    retrying = true;
                     tracing::error!(%error, size = batch.len(), ?backoff, "Cannot write to the message log; holding the batch and retrying.");
                     // gRPC callers are told now; AMQP deliveries wait (unacknowledged).
                     batch = answer_unavailable(batch, "the message log is unavailable");
@@ -215,17 +228,24 @@ enum Decision {
         seq: i64,
         hash: Vec<u8>,
     },
-    Refuse { refusal: Refusal, seq: i64 },
+    Refuse {
+        refusal: Refusal,
+        seq: i64,
+    },
     /// A receipt: logged and applied; nothing to deliver.
     Receipt,
     Unavailable(String),
 }
 
-/// One transaction for the whole batch.
-async fn write_batch(gateway: &Gateway, batch: &[Item]) -> Result<Vec<Decision>, sqlx::Error> {
+/// One batch: what is already on record, then one atomic statement.
+async fn write_batch(
+    gateway: &Gateway,
+    batch: &[Item],
+    head: &mut Option<log::Head>,
+    retrying: bool,
+) -> Result<Vec<Decision>, sqlx::Error> {
     let now = Utc::now();
     let names = &gateway.names;
-    let mut tx = gateway.pool.begin().await?;
 
     // Everything already on record that this batch refers to.
     let mut ids: Vec<uuid::Uuid> = Vec::new();
@@ -247,11 +267,14 @@ async fn write_batch(gateway: &Gateway, batch: &[Item]) -> Result<Vec<Decision>,
             _ => {}
         }
     }
-    let known = store::known(&mut tx, &ids).await?;
+    let known = store::known(&gateway.pool, &ids).await?;
+    tracing::debug!(ids = ids.len(), "Looked up what the batch refers to.");
 
     let mut entries: Vec<LogEntry> = Vec::new();
     let mut pending: Vec<Pending> = Vec::with_capacity(batch.len());
     let mut statuses: Vec<NewStatus> = Vec::new();
+    // For each status row, the log entry it belongs to.
+    let mut status_entry: Vec<usize> = Vec::new();
     let mut changes: Vec<Change> = Vec::new();
     let mut accepted_here: HashMap<uuid::Uuid, [u8; 32]> = HashMap::new();
     let mut queued_notices: Vec<usize> = Vec::new();
@@ -263,16 +286,22 @@ async fn write_batch(gateway: &Gateway, batch: &[Item]) -> Result<Vec<Decision>,
                 if refusal.code == RejectCode::MessageExpired
                     && let Some(opened) = opened
                     && let Ok(id) = opened.header.message_id.parse::<uuid::Uuid>()
-                    && known.get(&id).is_some_and(|k| k.signed_hash == opened.signed_hash())
+                    && known
+                        .get(&id)
+                        .is_some_and(|k| k.signed_hash == opened.signed_hash())
                 {
                     // An accepted message came back (a retry) after it expired.
-                    changes.push(expired_change(id, now, "it expired before it could be delivered"));
+                    changes.push(expired_change(
+                        id,
+                        now,
+                        "it expired before it could be delivered",
+                    ));
                 }
                 entries.push(refusal_entry(refusal, opened.as_deref(), &admission.raw));
                 pending.push(Pending::Refuse(refusal.clone(), entries.len() - 1));
             }
             Checked::Passed(p) => {
-                let decided = decide(gateway, admission, p, &known, &accepted_here);
+                let decided = decide(gateway, admission, p, &known, &accepted_here, retrying);
                 match decided {
                     Verdict::Refuse(refusal) => {
                         entries.push(refusal_entry(&refusal, Some(&p.opened), &admission.raw));
@@ -302,10 +331,11 @@ async fn write_batch(gateway: &Gateway, batch: &[Item]) -> Result<Vec<Decision>,
                             notify_sender: admission.origin.is_amqp(),
                             log_seq: 0, // filled in once the log assigns it
                         });
+                        status_entry.push(entry);
                         match p.kind {
                             Kind::Receipt => {
                                 changes.extend(receipt_changes(p));
-                                pending.push(Pending::Receipt(entry, statuses.len() - 1));
+                                pending.push(Pending::Receipt);
                             }
                             Kind::Response | Kind::Reject => {
                                 if let Ok(request) = p.opened.header.correlation_id.parse() {
@@ -323,7 +353,6 @@ async fn write_batch(gateway: &Gateway, batch: &[Item]) -> Result<Vec<Decision>,
                                     queue,
                                     expiration: remaining(p.expires_at, now),
                                     entry,
-                                    status: statuses.len() - 1,
                                 });
                             }
                             _ => {
@@ -334,7 +363,6 @@ async fn write_batch(gateway: &Gateway, batch: &[Item]) -> Result<Vec<Decision>,
                                     queue,
                                     expiration: remaining(p.expires_at, now),
                                     entry,
-                                    status: statuses.len() - 1,
                                 });
                             }
                         }
@@ -344,19 +372,21 @@ async fn write_batch(gateway: &Gateway, batch: &[Item]) -> Result<Vec<Decision>,
         }
     }
 
-    let logged = log::append(&mut tx, &entries, now).await?;
+    let written = crate::batch::write(
+        &gateway.pool,
+        head,
+        &entries,
+        &mut statuses,
+        &status_entry,
+        &changes,
+        now,
+    )
+    .await?;
+    let (logged, applied) = (written.logged, written.applied);
     gateway
         .metrics
         .accepted
         .fetch_add(statuses.len() as u64, std::sync::atomic::Ordering::Relaxed);
-    for pending in &pending {
-        if let Pending::Deliver { entry, status, .. } | Pending::Receipt(entry, status) = pending {
-            statuses[*status].log_seq = logged[*entry].seq;
-        }
-    }
-    store::insert(&mut tx, &statuses, now).await?;
-    let applied = store::apply(&mut tx, &changes).await?;
-    tx.commit().await?;
 
     // Tell senders what changed: queued messages, refusals, applied receipts.
     for index in queued_notices {
@@ -394,7 +424,10 @@ async fn write_batch(gateway: &Gateway, batch: &[Item]) -> Result<Vec<Decision>,
         .into_iter()
         .map(|p| match p {
             Pending::Deliver {
-                queue, expiration, entry, ..
+                queue,
+                expiration,
+                entry,
+                ..
             } => Decision::Deliver {
                 queue,
                 expiration,
@@ -415,7 +448,7 @@ async fn write_batch(gateway: &Gateway, batch: &[Item]) -> Result<Vec<Decision>,
                 refusal,
                 seq: logged[entry].seq,
             },
-            Pending::Receipt(..) => Decision::Receipt,
+            Pending::Receipt => Decision::Receipt,
             Pending::Unavailable(detail) => Decision::Unavailable(detail),
         })
         .collect())
@@ -427,7 +460,6 @@ enum Pending {
         queue: String,
         expiration: Option<Duration>,
         entry: usize,
-        status: usize,
     },
     Redeliver {
         queue: String,
@@ -436,7 +468,7 @@ enum Pending {
         hash: Vec<u8>,
     },
     Refuse(Refusal, usize),
-    Receipt(usize, usize),
+    Receipt,
     Unavailable(String),
 }
 
@@ -461,6 +493,7 @@ fn decide(
     p: &Passed,
     known: &HashMap<uuid::Uuid, Known>,
     accepted_here: &HashMap<uuid::Uuid, [u8; 32]>,
+    retrying: bool,
 ) -> Verdict {
     let names = &gateway.names;
     let header = &p.opened.header;
@@ -474,9 +507,9 @@ fn decide(
                 .parse()
                 .ok()
                 .and_then(|id: uuid::Uuid| known.get(&id));
-            let Some(request) = request.filter(|r| {
-                r.receiver == p.sender.as_str() && r.sender == p.receiver.as_str()
-            }) else {
+            let Some(request) = request
+                .filter(|r| r.receiver == p.sender.as_str() && r.sender == p.receiver.as_str())
+            else {
                 return refuse(
                     RejectCode::UnknownRequest,
                     format!(
@@ -521,10 +554,15 @@ fn decide(
         // delivered again (the receiver skips what it has processed); any
         // other reuse of the id is refused, as SMEV 3's MessageIsAlreadySent.
         let same = existing.signed_hash == p.signed_hash;
-        let resend_after_failure = matches!(
-            &admission.origin,
-            Origin::Amqp { redelivered: true, .. }
-        ) || admission.origin.attempt() > 1
+        let resend_after_failure = retrying
+            || matches!(
+                &admission.origin,
+                Origin::Amqp {
+                    redelivered: true,
+                    ..
+                }
+            )
+            || admission.origin.attempt() > 1
             || (existing.status == DeliveryStatus::Queued && existing.code == "delivery_failed");
         if same && resend_after_failure {
             return Verdict::Redeliver {
@@ -622,7 +660,11 @@ fn receipt_changes(p: &Passed) -> Vec<Change> {
             Some(Change {
                 message_id: r.message_id.parse().ok()?,
                 status,
-                at: r.at.as_ref().and_then(envelope::from_timestamp).unwrap_or_else(Utc::now),
+                at: r
+                    .at
+                    .as_ref()
+                    .and_then(envelope::from_timestamp)
+                    .unwrap_or_else(Utc::now),
                 code: r.code,
                 detail: r.detail,
                 attempt: r.attempt.max(1) as i32,
@@ -655,12 +697,18 @@ pub(crate) fn status_change(
 
 /// Tells the claimed sender why its message was refused: on a waiting
 /// caller's reply queue, or in its inbox.
-fn notify_refusal(gateway: &Gateway, opened: &envelope::Opened, refusal: &Refusal, now: DateTime<Utc>) {
+fn notify_refusal(
+    gateway: &Gateway,
+    opened: &envelope::Opened,
+    refusal: &Refusal,
+    now: DateTime<Utc>,
+) {
     let header = &opened.header;
     let Some(sender) = SystemId::parse(&header.sender).filter(|s| *s != SystemId::Gateway) else {
         return;
     };
-    let queue = if !header.reply_to.is_empty() && egov_bus::names::valid_instance(&header.reply_to) {
+    let queue = if !header.reply_to.is_empty() && egov_bus::names::valid_instance(&header.reply_to)
+    {
         gateway.names.reply(sender, &header.reply_to)
     } else {
         gateway.names.inbox(sender)
@@ -668,46 +716,103 @@ fn notify_refusal(gateway: &Gateway, opened: &envelope::Opened, refusal: &Refusa
     gateway.notifier.notify(Notice {
         queue,
         sender,
-        change: status_change(header, DeliveryStatus::Rejected, now, refusal.code.as_str(), &refusal.detail),
+        change: status_change(
+            header,
+            DeliveryStatus::Rejected,
+            now,
+            refusal.code.as_str(),
+            &refusal.detail,
+        ),
     });
 }
 
 /// After the commit: countersign and publish what was accepted, pipelining
 /// the confirms, then acknowledge or answer each message.
 async fn deliver(gateway: &Arc<Gateway>, batch: Vec<Item>, decisions: Vec<Decision>) {
-    let session = gateway.connector.session(gateway.publish_timeout).await.ok();
-    tracing::debug!(size = batch.len(), connected = session.is_some(), "Delivering a batch.");
+    let session = gateway
+        .connector
+        .session(gateway.publish_timeout)
+        .await
+        .ok();
+    tracing::debug!(
+        size = batch.len(),
+        connected = session.is_some(),
+        "Delivering a batch."
+    );
     let mut in_flight = Vec::new();
     let mut done = Vec::new();
     for ((admission, checked), decision) in batch.into_iter().zip(decisions) {
         match decision {
-            Decision::Deliver { queue, expiration, logged } => {
-                let Checked::Passed(p) = checked else { continue };
+            Decision::Deliver {
+                queue,
+                expiration,
+                logged,
+            } => {
+                let Checked::Passed(p) = checked else {
+                    continue;
+                };
                 let seq = logged.seq;
-                let confirm = publish_stamped(gateway, session.as_deref(), &admission, &p, &queue, expiration, logged.logged_at, seq, &logged.hash).await;
+                let confirm = publish_stamped(
+                    gateway,
+                    session.as_deref(),
+                    &admission,
+                    &p,
+                    &queue,
+                    expiration,
+                    logged.logged_at,
+                    seq,
+                    &logged.hash,
+                )
+                .await;
                 in_flight.push((admission, p, queue, confirm, seq));
             }
-            Decision::Redeliver { queue, expiration, seq, hash } => {
-                let Checked::Passed(p) = checked else { continue };
-                let confirm = publish_stamped(gateway, session.as_deref(), &admission, &p, &queue, expiration, Utc::now(), seq, &hash).await;
+            Decision::Redeliver {
+                queue,
+                expiration,
+                seq,
+                hash,
+            } => {
+                let Checked::Passed(p) = checked else {
+                    continue;
+                };
+                let confirm = publish_stamped(
+                    gateway,
+                    session.as_deref(),
+                    &admission,
+                    &p,
+                    &queue,
+                    expiration,
+                    Utc::now(),
+                    seq,
+                    &hash,
+                )
+                .await;
                 in_flight.push((admission, p, queue, confirm, seq));
             }
             other => done.push((admission, other)),
         }
     }
+    tracing::debug!("Published a batch; awaiting confirms.");
     for (admission, p, queue, confirm, seq) in in_flight {
         let outcome = match confirm {
-            Ok(confirm) => publisher::finish(&queue, confirm).await.map_err(|e| e.to_string()),
+            Ok(confirm) => publisher::finish(&queue, confirm)
+                .await
+                .map_err(|e| e.to_string()),
             Err(error) => Err(error),
         };
         match outcome {
             Ok(()) => {
-                gateway.metrics.delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                gateway
+                    .metrics
+                    .delivered
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 succeed(admission, p.opened.header.message_id.clone(), seq).await
             }
             Err(error) => {
                 let span = admission.span.clone();
-                retry_delivery(gateway, admission, &p, seq, &error).instrument(span).await
+                retry_delivery(gateway, admission, &p, seq, &error)
+                    .instrument(span)
+                    .await
             }
         }
     }
@@ -734,7 +839,11 @@ async fn deliver(gateway: &Arc<Gateway>, batch: Vec<Item>, decisions: Vec<Decisi
                 tracing::warn!(parent: &admission.span, %detail, "Cannot verify now; the message will be tried again.");
                 match admission.origin {
                     Origin::Amqp { acker, .. } => {
-                        let delay = gateway.retry_delays.first().copied().unwrap_or(Duration::from_secs(1));
+                        let delay = gateway
+                            .retry_delays
+                            .first()
+                            .copied()
+                            .unwrap_or(Duration::from_secs(1));
                         tokio::time::sleep(delay.min(Duration::from_secs(1))).await;
                         nack_requeue(&acker).await;
                     }
@@ -764,7 +873,14 @@ async fn publish_stamped(
         return Err("no broker connection".into());
     };
     let mut stamped = p.opened.envelope.clone();
-    envelope::stamp(&gateway.identity, &mut stamped, &p.opened.header.message_id, accepted_at, seq as u64, log_hash);
+    envelope::stamp(
+        &gateway.identity,
+        &mut stamped,
+        &p.opened.header.message_id,
+        accepted_at,
+        seq as u64,
+        log_hash,
+    );
     let properties = admission
         .span
         .in_scope(|| amqp::properties(&p.opened.header, expiration, admission.origin.attempt()));
@@ -790,7 +906,13 @@ async fn succeed(admission: Admission, message_id: String, seq: i64) {
 /// The receiver's queue refused the message or the broker failed: try again
 /// after the next delay (through the gateway's retry queue, which feeds the
 /// ingress), and after the last, park it in the gateway's dead letters.
-async fn retry_delivery(gateway: &Arc<Gateway>, admission: Admission, p: &Passed, seq: i64, error: &str) {
+async fn retry_delivery(
+    gateway: &Arc<Gateway>,
+    admission: Admission,
+    p: &Passed,
+    seq: i64,
+    error: &str,
+) {
     let attempt = admission.origin.attempt();
     let message_id = p.opened.header.message_id.clone();
     let header = &p.opened.header;
@@ -803,7 +925,12 @@ async fn retry_delivery(gateway: &Arc<Gateway>, admission: Admission, p: &Passed
         }
         None => {
             tracing::error!(%error, attempt, "Delivery failed on the last attempt; dead-lettering.");
-            let properties = amqp::with_attempt(&amqp::properties(header, None, attempt), attempt, None, Some(error));
+            let properties = amqp::with_attempt(
+                &amqp::properties(header, None, attempt),
+                attempt,
+                None,
+                Some(error),
+            );
             (gateway.names.gateway_dead(), properties, true)
         }
     };
@@ -821,23 +948,35 @@ async fn retry_delivery(gateway: &Arc<Gateway>, admission: Admission, p: &Passed
         Err(e) => Err(e),
     };
     let status = match (&parked, dead) {
-        (Ok(()), false) => Some((DeliveryStatus::Retrying, "delivery_failed", attempt as i32 + 1)),
-        (Ok(()), true) => Some((DeliveryStatus::DeadLettered, "delivery_failed", attempt as i32)),
+        (Ok(()), false) => Some((
+            DeliveryStatus::Retrying,
+            "delivery_failed",
+            attempt as i32 + 1,
+        )),
+        (Ok(()), true) => Some((
+            DeliveryStatus::DeadLettered,
+            "delivery_failed",
+            attempt as i32,
+        )),
         // Nowhere to put it: only a gRPC sender's copy is at risk; mark it so
         // that resending the same message delivers it.
-        (Err(_), _) if !admission.origin.is_amqp() => Some((DeliveryStatus::Queued, "delivery_failed", attempt as i32)),
+        (Err(_), _) if !admission.origin.is_amqp() => {
+            Some((DeliveryStatus::Queued, "delivery_failed", attempt as i32))
+        }
         (Err(_), _) => None,
     };
     if let (Some((status, code, attempt)), Ok(id)) = (status, message_id.parse::<uuid::Uuid>()) {
-        gateway.record_change(Change {
-            message_id: id,
-            status,
-            at: now,
-            code: code.to_owned(),
-            detail: error.chars().take(500).collect(),
-            attempt,
-            reported_by: None,
-        }).await;
+        gateway
+            .record_change(Change {
+                message_id: id,
+                status,
+                at: now,
+                code: code.to_owned(),
+                detail: error.chars().take(500).collect(),
+                attempt,
+                reported_by: None,
+            })
+            .await;
     }
     match (admission.origin, parked) {
         (Origin::Amqp { acker, .. }, Ok(())) => ack(&acker).await,

@@ -70,9 +70,14 @@ impl RoutingTable {
         let file: File = toml::from_str(text).map_err(|e| error(e.to_string()))?;
         let mut index = HashMap::new();
         for (i, route) in file.route.iter().enumerate() {
-            let at = format!("route[{i}] ({} → {} {})", route.sender, route.receiver, route.service);
+            let at = format!(
+                "route[{i}] ({} → {} {})",
+                route.sender, route.receiver, route.service
+            );
             if route.sender == route.receiver {
-                return Err(error(format!("{at}: sender and receiver are the same system")));
+                return Err(error(format!(
+                    "{at}: sender and receiver are the same system"
+                )));
             }
             if route.sender == SystemId::Gateway || route.receiver == SystemId::Gateway {
                 return Err(error(format!(
@@ -86,7 +91,9 @@ impl RoutingTable {
                 ("process", &route.process),
             ] {
                 if value.trim().is_empty() {
-                    return Err(error(format!("{at}: {field} is empty; every row cites its source")));
+                    return Err(error(format!(
+                        "{at}: {field} is empty; every row cites its source"
+                    )));
                 }
             }
             let key = (route.sender, route.receiver, route.service.clone());

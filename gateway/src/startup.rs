@@ -38,7 +38,10 @@ impl Application {
             Some(path) => RoutingTable::load(path)?,
             None => RoutingTable::embedded(),
         };
-        let (identity, trust) = settings.trust.load().context("loading the gateway's identity")?;
+        let (identity, trust) = settings
+            .trust
+            .load()
+            .context("loading the gateway's identity")?;
         anyhow::ensure!(
             identity.system == SystemId::Gateway,
             "trust.certificate names {}, not the gateway",
@@ -49,7 +52,10 @@ impl Application {
             .connect()
             .await
             .context("connecting to PostgreSQL")?;
-        MIGRATOR.run(&pool).await.context("migrating the gateway's schema")?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .context("migrating the gateway's schema")?;
         let names = Names::new(&settings.bus.namespace)?;
         let instance = egov_bus::names::new_instance();
         let connector = Connector::new(ConnectorSettings {
@@ -124,9 +130,7 @@ impl Application {
     /// finishes those in flight (logged, delivered, acknowledged) and exits.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let (health, health_service, reflection) = grpc::standard_services();
-        health
-            .set_not_serving::<GatewayServer<GatewayApi>>()
-            .await;
+        health.set_not_serving::<GatewayServer<GatewayApi>>().await;
         let api = GatewayServer::new(GatewayApi {
             gateway: self.gateway.clone(),
         });
@@ -145,7 +149,12 @@ impl Application {
             let health = health.clone();
             let address = self.address;
             tokio::spawn(async move {
-                while gateway.connector.session(Duration::from_secs(60)).await.is_err() {
+                while gateway
+                    .connector
+                    .session(Duration::from_secs(60))
+                    .await
+                    .is_err()
+                {
                     tracing::warn!("Still no broker connection.");
                 }
                 health.set_serving::<GatewayServer<GatewayApi>>().await;
@@ -167,16 +176,17 @@ impl Application {
 
         shutdown.cancelled().await;
         tracing::info!("Shutting down: no new messages; finishing those in flight.");
-        health
-            .set_not_serving::<GatewayServer<GatewayApi>>()
-            .await;
+        health.set_not_serving::<GatewayServer<GatewayApi>>().await;
         self.stopping.cancel();
         grpc_stop.cancel();
         let _ = server.await;
         self.gateway.close_entrance();
         let grace = self.gateway.tuning.shutdown_grace;
         if tokio::time::timeout(grace, self.pipeline).await.is_err() {
-            tracing::warn!(?grace, "In-flight messages did not finish in time; they will be redelivered.");
+            tracing::warn!(
+                ?grace,
+                "In-flight messages did not finish in time; they will be redelivered."
+            );
         }
         // Let the last status notices go out.
         tokio::time::sleep(self.gateway.tuning.status_flush * 2).await;

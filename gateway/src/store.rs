@@ -19,7 +19,7 @@ pub struct Known {
 }
 
 pub async fn known(
-    db: &mut PgConnection,
+    db: &PgPool,
     ids: &[uuid::Uuid],
 ) -> Result<std::collections::HashMap<uuid::Uuid, Known>, sqlx::Error> {
     if ids.is_empty() {
@@ -73,40 +73,6 @@ pub struct NewStatus {
     pub expires_at: Option<DateTime<Utc>>,
     pub notify_sender: bool,
     pub log_seq: i64,
-}
-
-pub async fn insert(db: &mut PgConnection, rows: &[NewStatus], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let text = |f: fn(&NewStatus) -> String| rows.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(
-        "INSERT INTO message_status (message_id, sender, receiver, service, kind, conversation_id,
-             correlation_id, signed_hash, reply_queue, expires_at, notify_sender, log_seq,
-             status, queued_at, updated_at)
-         SELECT m, s, r, sv, k, cv, co, h, rq, e, n, l, $13, $14, $14
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[],
-                     $7::text[], $8::bytea[], $9::text[], $10::timestamptz[], $11::boolean[], $12::bigint[])
-              AS u(m, s, r, sv, k, cv, co, h, rq, e, n, l)
-         ON CONFLICT (message_id) DO NOTHING",
-    )
-    .bind(rows.iter().map(|r| r.message_id).collect::<Vec<_>>())
-    .bind(text(|r| r.sender.clone()))
-    .bind(text(|r| r.receiver.clone()))
-    .bind(text(|r| r.service.clone()))
-    .bind(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
-    .bind(text(|r| r.conversation_id.clone()))
-    .bind(text(|r| r.correlation_id.clone()))
-    .bind(rows.iter().map(|r| r.signed_hash.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.reply_queue.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.notify_sender).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.log_seq).collect::<Vec<_>>())
-    .bind(DeliveryStatus::Queued as i16)
-    .bind(now)
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 /// A reported change of a message's status.
@@ -283,7 +249,11 @@ pub struct TraceRow {
     pub status: Option<DeliveryStatus>,
 }
 
-pub async fn trace(pool: &PgPool, conversation_id: &str, limit: i64) -> Result<Vec<TraceRow>, sqlx::Error> {
+pub async fn trace(
+    pool: &PgPool,
+    conversation_id: &str,
+    limit: i64,
+) -> Result<Vec<TraceRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT l.seq, l.logged_at, l.message_id, l.kind, l.sender, l.receiver, l.service,
                 l.correlation_id, l.verdict, s.status

@@ -152,7 +152,8 @@ impl Verifier<'_> {
             Err(e) => return Checked::Refused(refuse(MalformedEnvelope, e.to_string()), None),
         };
         let header = &opened.header;
-        let fail = |refusal: Refusal, opened: Opened| Checked::Refused(refusal, Some(Box::new(opened)));
+        let fail =
+            |refusal: Refusal, opened: Opened| Checked::Refused(refusal, Some(Box::new(opened)));
 
         // 1. Well-formed.
         let message_id = match header_problem(&opened, now, self.max_clock_skew) {
@@ -173,19 +174,24 @@ impl Verifier<'_> {
             }
         };
         if !cert.verifies(&opened.envelope.signed, &opened.envelope.signature) {
-            let detail = "the signature does not verify over the signed bytes with the certificate's key";
+            let detail =
+                "the signature does not verify over the signed bytes with the certificate's key";
             return fail(refuse(BadSignature, detail), opened);
         }
         // 4–6. The certificate: from the CA, valid now, not revoked.
-        if let Err(error) = self.trust.check(&opened.envelope.signer_certificate, &cert, now).await {
+        if let Err(error) = self
+            .trust
+            .check(&opened.envelope.signer_certificate, &cert, now)
+            .await
+        {
             let code = match error {
                 CertError::NotFromCa => UntrustedCertificate,
                 CertError::NotYetValid(_) | CertError::Expired(_) => CertificateExpired,
                 CertError::Revoked { .. } => CertificateRevoked,
                 CertError::RevocationUnknown(detail) => return Checked::Unavailable(detail),
-                CertError::Malformed(_) | CertError::UnsupportedKey | CertError::UnknownSubject(_) => {
-                    MalformedEnvelope
-                }
+                CertError::Malformed(_)
+                | CertError::UnsupportedKey
+                | CertError::UnknownSubject(_) => MalformedEnvelope,
             };
             return fail(refuse(code, error.to_string()), opened);
         }
@@ -222,10 +228,19 @@ impl Verifier<'_> {
         }))
     }
 
-    fn route_problem(&self, opened: &Opened, sender: SystemId, kind: Kind) -> Result<SystemId, String> {
+    fn route_problem(
+        &self,
+        opened: &Opened,
+        sender: SystemId,
+        kind: Kind,
+    ) -> Result<SystemId, String> {
         let header = &opened.header;
-        let receiver = SystemId::parse(&header.receiver)
-            .ok_or_else(|| format!("the receiver {:?} is not a system of the mesh", header.receiver))?;
+        let receiver = SystemId::parse(&header.receiver).ok_or_else(|| {
+            format!(
+                "the receiver {:?} is not a system of the mesh",
+                header.receiver
+            )
+        })?;
         match kind {
             Kind::Request | Kind::Notification => {
                 if receiver == SystemId::Gateway {
@@ -252,7 +267,11 @@ impl Verifier<'_> {
 }
 
 /// Checks the header's required fields; returns the message id.
-fn header_problem(opened: &Opened, now: DateTime<Utc>, skew: Duration) -> Result<uuid::Uuid, String> {
+fn header_problem(
+    opened: &Opened,
+    now: DateTime<Utc>,
+    skew: Duration,
+) -> Result<uuid::Uuid, String> {
     let h = &opened.header;
     let e = &opened.envelope;
     if e.signature.is_empty() {
@@ -300,10 +319,15 @@ fn header_problem(opened: &Opened, now: DateTime<Utc>, skew: Duration) -> Result
     }
     if matches!(kind, Kind::Response | Kind::Reject) {
         if h.correlation_id.parse::<uuid::Uuid>().is_err() {
-            return Err("an answer's header.correlation_id must be the request's message id".into());
+            return Err(
+                "an answer's header.correlation_id must be the request's message id".into(),
+            );
         }
         if h.request_hash.len() != 32 {
-            return Err("an answer's header.request_hash must be the SHA-256 of the request's signed bytes".into());
+            return Err(
+                "an answer's header.request_hash must be the SHA-256 of the request's signed bytes"
+                    .into(),
+            );
         }
     }
     if !h.reply_to.is_empty() {

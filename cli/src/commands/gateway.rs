@@ -9,7 +9,12 @@ use egov_proto::gateway::{GetStatusRequest, ListRoutesRequest, TraceRequest, Ver
 #[derive(clap::Args)]
 pub struct Args {
     /// The gateway's gRPC address.
-    #[arg(long, global = true, env = "EGOV_GATEWAY_ADDR", default_value = "http://127.0.0.1:7100")]
+    #[arg(
+        long,
+        global = true,
+        env = "EGOV_GATEWAY_ADDR",
+        default_value = "http://127.0.0.1:7100"
+    )]
     addr: String,
     #[command(subcommand)]
     command: Command,
@@ -51,19 +56,50 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot reach the gateway at {}: {e}", args.addr))?;
     match args.command {
         Command::Status { message_id } => {
-            let s = client.get_status(GetStatusRequest { message_id }).await?.into_inner();
+            let s = client
+                .get_status(GetStatusRequest { message_id })
+                .await?
+                .into_inner();
             println!("message    {}", s.message_id);
-            println!("status     {}{}", status_name(s.status), if s.code.is_empty() { String::new() } else { format!(" ({}: {})", s.code, s.detail) });
+            println!(
+                "status     {}{}",
+                status_name(s.status),
+                if s.code.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({}: {})", s.code, s.detail)
+                }
+            );
             println!("route      {} → {} \"{}\"", s.sender, s.receiver, s.service);
-            println!("case       {}", if s.conversation_id.is_empty() { "-" } else { &s.conversation_id });
+            println!(
+                "case       {}",
+                if s.conversation_id.is_empty() {
+                    "-"
+                } else {
+                    &s.conversation_id
+                }
+            );
             println!("attempts   {}", s.attempts);
-            println!("queued     {}\ndelivered  {}\nprocessed  {}", time(&s.queued_at), time(&s.delivered_at), time(&s.processed_at));
+            println!(
+                "queued     {}\ndelivered  {}\nprocessed  {}",
+                time(&s.queued_at),
+                time(&s.delivered_at),
+                time(&s.processed_at)
+            );
         }
         Command::Trace { conversation_id } => {
-            let trace = client.trace(TraceRequest { conversation_id }).await?.into_inner();
-            println!("{:>6}  {:<23}  {:<36}  {:<12}  {:<30}  {:<10}  VERDICT", "SEQ", "LOGGED", "MESSAGE", "KIND", "ROUTE", "STATUS");
+            let trace = client
+                .trace(TraceRequest { conversation_id })
+                .await?
+                .into_inner();
+            println!(
+                "{:>6}  {:<23}  {:<36}  {:<12}  {:<30}  {:<10}  VERDICT",
+                "SEQ", "LOGGED", "MESSAGE", "KIND", "ROUTE", "STATUS"
+            );
             for e in trace.entries {
-                let kind = Kind::try_from(e.kind).map(|k| k.as_str_name().trim_start_matches("KIND_")).unwrap_or("?");
+                let kind = Kind::try_from(e.kind)
+                    .map(|k| k.as_str_name().trim_start_matches("KIND_"))
+                    .unwrap_or("?");
                 println!(
                     "{:>6}  {:<23}  {:<36}  {:<12}  {:<30}  {:<10}  {}",
                     e.log_sequence,
@@ -77,15 +113,33 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         Command::Routes => {
-            let routes = client.list_routes(ListRoutesRequest {}).await?.into_inner().routes;
+            let routes = client
+                .list_routes(ListRoutesRequest {})
+                .await?
+                .into_inner()
+                .routes;
             for r in routes {
-                println!("{:<12} → {:<12} {:<26} diagram {:<2} {:<34} seed {}", r.sender, r.receiver, r.service, r.diagram, r.process, r.seed);
+                println!(
+                    "{:<12} → {:<12} {:<26} diagram {:<2} {:<34} seed {}",
+                    r.sender, r.receiver, r.service, r.diagram, r.process, r.seed
+                );
             }
         }
         Command::VerifyLog { from, to } => {
-            let r = client.verify_log(VerifyLogRequest { from_sequence: from, to_sequence: to }).await?.into_inner();
+            let r = client
+                .verify_log(VerifyLogRequest {
+                    from_sequence: from,
+                    to_sequence: to,
+                })
+                .await?
+                .into_inner();
             if r.intact {
-                println!("intact: {} rows checked; head is row {} ({})", r.rows_checked, r.head_sequence, hex(&r.head_hash));
+                println!(
+                    "intact: {} rows checked; head is row {} ({})",
+                    r.rows_checked,
+                    r.head_sequence,
+                    hex(&r.head_hash)
+                );
             } else {
                 println!("BROKEN at row {}: {}", r.first_bad_sequence, r.problem);
                 std::process::exit(1);

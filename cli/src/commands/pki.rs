@@ -103,12 +103,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let dir = CaDirectory::open(&args.dir)?;
             let spec = match subject {
                 IssueSubject::System { id } => SubjectSpec::System(id),
-                IssueSubject::Citizen { iin, surname, given_name } => SubjectSpec::Citizen {
+                IssueSubject::Citizen {
+                    iin,
+                    surname,
+                    given_name,
+                } => SubjectSpec::Citizen {
                     iin: Iin::parse(&iin).with_context(|| format!("--iin {iin}"))?,
                     surname,
                     given_name,
                 },
-                IssueSubject::Employee { iin, bin, surname, given_name, organisation } => SubjectSpec::Employee {
+                IssueSubject::Employee {
+                    iin,
+                    bin,
+                    surname,
+                    given_name,
+                    organisation,
+                } => SubjectSpec::Employee {
                     iin: Iin::parse(&iin).with_context(|| format!("--iin {iin}"))?,
                     bin: Bin::parse(&bin).with_context(|| format!("--bin {bin}"))?,
                     surname,
@@ -118,11 +128,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             };
             let now = Utc::now();
             let (issued, cert, key) = dir.issue(&spec, now, now + Duration::days(days))?;
-            println!("issued serial {} to {}", issued.info.serial_hex(), issued.info.subject);
-            println!("  certificate {}\n  private key {}", cert.display(), key.display());
+            println!(
+                "issued serial {} to {}",
+                issued.info.serial_hex(),
+                issued.info.subject
+            );
+            println!(
+                "  certificate {}\n  private key {}",
+                cert.display(),
+                key.display()
+            );
             Ok(())
         }
-        Command::Revoke { certificate, reason } => {
+        Command::Revoke {
+            certificate,
+            reason,
+        } => {
             let dir = CaDirectory::open(&args.dir)?;
             let serial = if Path::new(&certificate).is_file() {
                 read_certificate(Path::new(&certificate))?.serial_hex()
@@ -148,7 +169,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             println!("serial    {}", info.serial_hex());
             println!("valid     {} .. {}", info.not_before, info.not_after);
             if let Ok(dir) = CaDirectory::open(&args.dir) {
-                let revoked = dir.revocations()?.into_iter().find(|r| r.serial == info.serial_hex());
+                let revoked = dir
+                    .revocations()?
+                    .into_iter()
+                    .find(|r| r.serial == info.serial_hex());
                 match revoked {
                     Some(r) => println!("revoked   {} ({})", r.revoked_at, r.reason),
                     None => println!("revoked   no (per {})", dir.root().display()),
@@ -159,7 +183,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Serve { listen } => {
             let dir = CaDirectory::open(&args.dir)?;
             let listener = tokio::net::TcpListener::bind(listen).await?;
-            println!("serving http://{listen}/crl and http://{listen}/ca.crt from {}", dir.root().display());
+            println!(
+                "serving http://{listen}/crl and http://{listen}/ca.crt from {}",
+                dir.root().display()
+            );
             serve(dir, listener, egov_runtime::shutdown::signal()).await
         }
     }

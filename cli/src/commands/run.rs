@@ -30,7 +30,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let _telemetry = egov_runtime::telemetry::init("egov-mesh", &Default::default())?;
     let ca = pki::init(&args.pki, "egov-mesh CA", 3650, false).context("preparing the mesh CA")?;
     let shutdown = CancellationToken::new();
-    let mut tasks: tokio::task::JoinSet<anyhow::Result<(&str, String)>> = tokio::task::JoinSet::new();
+    let mut tasks: tokio::task::JoinSet<anyhow::Result<(&str, String)>> =
+        tokio::task::JoinSet::new();
 
     let crl = tokio::net::TcpListener::bind(args.crl_listen)
         .await
@@ -43,11 +44,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         });
     }
 
-    let gateway: egov_gateway::Settings = load("gateway", &source(&args.config, SystemId::Gateway))?;
+    let gateway: egov_gateway::Settings =
+        load("gateway", &source(&args.config, SystemId::Gateway))?;
     egov_runtime::database::ensure_database(&gateway.database.url)
         .await
         .context("creating the mesh's database")?;
-    let app = egov_gateway::Application::build(gateway).await.context("starting the gateway")?;
+    let app = egov_gateway::Application::build(gateway)
+        .await
+        .context("starting the gateway")?;
     let gateway_address = app.address();
     {
         let stop = shutdown.clone();

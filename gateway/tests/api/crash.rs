@@ -16,7 +16,10 @@ async fn start_gateway_process(env: &std::collections::HashMap<String, String>) 
     let mut child = Command::new(env!("CARGO_BIN_EXE_egov-gateway"))
         .envs(env)
         .env("EGOV__TELEMETRY__LOG_FORMAT", "json")
-        .env("RUST_LOG", std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()))
+        .env(
+            "RUST_LOG",
+            std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -55,14 +58,25 @@ async fn a_gateway_killed_mid_stream_loses_nothing_and_duplicates_no_effect() {
     let receiver = Recorder::new(mesh.pool("workstation").await).await;
     let workstation_pool = mesh.pool("workstation").await;
     let _workstation = mesh
-        .bus(SystemId::Workstation, Some(egov_bus::Inbox { handler: receiver.clone(), pool: workstation_pool }))
+        .bus(
+            SystemId::Workstation,
+            Some(egov_bus::Inbox {
+                handler: receiver.clone(),
+                pool: workstation_pool,
+            }),
+        )
         .await;
     let portal = mesh.bus(SystemId::Portal, None).await;
 
     // Act: a thousand applications in flight…
     let sends = (0..MESSAGES).map(|i| {
         let portal = portal.clone();
-        async move { portal.send(application(&format!("crash-{i}"))).await.expect("published") }
+        async move {
+            portal
+                .send(application(&format!("crash-{i}")))
+                .await
+                .expect("published")
+        }
     });
     let ids: Vec<String> = futures_util::future::join_all(sends).await;
     // …and the gateway killed once some, but not all, have been handled.
@@ -85,17 +99,21 @@ async fn a_gateway_killed_mid_stream_loses_nothing_and_duplicates_no_effect() {
         if rows == MESSAGES as i64 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "only {rows} of {MESSAGES} effects");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {rows} of {MESSAGES} effects"
+        );
         // Wait for the handler's next message, not a fixed time.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), receiver.next()).await;
     }
-    let mut handled_ids: Vec<String> = sqlx::query_scalar::<_, uuid::Uuid>("SELECT message_id FROM effects")
-        .fetch_all(&receiver.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|id| id.to_string())
-        .collect();
+    let mut handled_ids: Vec<String> =
+        sqlx::query_scalar::<_, uuid::Uuid>("SELECT message_id FROM effects")
+            .fetch_all(&receiver.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|id| id.to_string())
+            .collect();
     handled_ids.sort();
     let mut sent = ids;
     sent.sort();

@@ -29,13 +29,21 @@ async fn an_allowed_message_arrives_countersigned_and_is_reported_delivered_then
     let incoming = receiver.next().await;
     assert_eq!(incoming.message_id(), id);
     assert_eq!(incoming.opened.payload.as_ref(), b"application form");
-    let stamp = envelope::verify_stamp(&gw.mesh.pki.trust(), &incoming.opened.envelope, chrono::Utc::now())
-        .await
-        .expect("the gateway's countersignature verifies");
+    let stamp = envelope::verify_stamp(
+        &gw.mesh.pki.trust(),
+        &incoming.opened.envelope,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("the gateway's countersignature verifies");
     assert_eq!(stamp.message_id, id);
     assert!(stamp.log_sequence >= 1);
-    let portal_cert = egov_trust::CertificateInfo::parse(&incoming.opened.envelope.signer_certificate).unwrap();
-    assert!(portal_cert.verifies(&incoming.opened.envelope.signed, &incoming.opened.envelope.signature));
+    let portal_cert =
+        egov_trust::CertificateInfo::parse(&incoming.opened.envelope.signer_certificate).unwrap();
+    assert!(portal_cert.verifies(
+        &incoming.opened.envelope.signed,
+        &incoming.opened.envelope.signature
+    ));
 
     // Delivered while the handler works, processed once it has committed.
     wait_status(&mut statuses, &id, DeliveryStatus::Delivered).await;
@@ -47,7 +55,10 @@ async fn an_allowed_message_arrives_countersigned_and_is_reported_delivered_then
     let status = gw.status(&id).await;
     assert_eq!(status.status, DeliveryStatus::Processed as i32);
     assert!(status.processed_at.is_some());
-    assert_eq!((status.sender.as_str(), status.receiver.as_str()), ("portal", "workstation"));
+    assert_eq!(
+        (status.sender.as_str(), status.receiver.as_str()),
+        ("portal", "workstation")
+    );
     assert_eq!(receiver.effects().await, (1, 1));
     gw.stop().await;
 }
@@ -63,7 +74,11 @@ async fn a_message_to_a_receiver_that_is_not_running_waits_and_arrives_when_it_s
     let id = portal.send(application("app-2")).await.unwrap();
     wait_status(&mut statuses, &id, DeliveryStatus::Queued).await;
     let inbox = gw.mesh.names().inbox(SystemId::Workstation);
-    assert_eq!(gw.mesh.queue_depth(&inbox).await, 1, "it waits in the workstation's inbox");
+    assert_eq!(
+        gw.mesh.queue_depth(&inbox).await,
+        1,
+        "it waits in the workstation's inbox"
+    );
     assert_eq!(gw.status(&id).await.status, DeliveryStatus::Queued as i32);
 
     let (_workstation, receiver) = gw.recording(SystemId::Workstation).await;
@@ -91,15 +106,28 @@ async fn a_failing_handler_is_retried_with_growing_delays_then_dead_lettered() {
         let incoming = receiver.next().await;
         attempts.push((incoming.attempt, tokio::time::Instant::now()));
     }
-    assert_eq!(attempts.iter().map(|a| a.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        attempts.iter().map(|a| a.0).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     let first_wait = attempts[1].1 - attempts[0].1;
     let second_wait = attempts[2].1 - attempts[1].1;
-    assert!(first_wait >= egov_testkit::mesh::RETRY_DELAYS[0], "{first_wait:?}");
-    assert!(second_wait >= egov_testkit::mesh::RETRY_DELAYS[1], "{second_wait:?}");
+    assert!(
+        first_wait >= egov_testkit::mesh::RETRY_DELAYS[0],
+        "{first_wait:?}"
+    );
+    assert!(
+        second_wait >= egov_testkit::mesh::RETRY_DELAYS[1],
+        "{second_wait:?}"
+    );
 
     let dead = wait_status(&mut statuses, &id, DeliveryStatus::DeadLettered).await;
     assert_eq!(dead.code, "retries_exhausted");
-    assert!(dead.detail.contains("registry it needs is down"), "{}", dead.detail);
+    assert!(
+        dead.detail.contains("registry it needs is down"),
+        "{}",
+        dead.detail
+    );
     let status = gw.status(&id).await;
     assert_eq!(status.status, DeliveryStatus::DeadLettered as i32);
     assert_eq!(status.attempts, 3);
@@ -131,11 +159,25 @@ async fn trace_lists_the_messages_of_a_conversation_in_order() {
         .await
         .unwrap()
         .into_inner();
-    let ids: Vec<_> = trace.entries.iter().map(|e| e.message_id.as_str()).collect();
+    let ids: Vec<_> = trace
+        .entries
+        .iter()
+        .map(|e| e.message_id.as_str())
+        .collect();
     assert_eq!(ids, vec![first.as_str(), second.as_str()]);
     assert!(trace.entries[0].log_sequence < trace.entries[1].log_sequence);
-    assert!(trace.entries.iter().all(|e| e.verdict == "accepted" && e.logged_at.is_some()));
-    assert!(trace.entries.iter().all(|e| e.status == DeliveryStatus::Processed as i32));
+    assert!(
+        trace
+            .entries
+            .iter()
+            .all(|e| e.verdict == "accepted" && e.logged_at.is_some())
+    );
+    assert!(
+        trace
+            .entries
+            .iter()
+            .all(|e| e.status == DeliveryStatus::Processed as i32)
+    );
     gw.stop().await;
 }
 
@@ -143,7 +185,14 @@ async fn trace_lists_the_messages_of_a_conversation_in_order() {
 #[tokio::test]
 async fn list_routes_shows_the_diagrams_rows_with_their_sources() {
     let gw = spawn_gateway().await;
-    let routes = gw.client.clone().list_routes(ListRoutesRequest {}).await.unwrap().into_inner().routes;
+    let routes = gw
+        .client
+        .clone()
+        .list_routes(ListRoutesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .routes;
     assert!(routes.len() >= 9);
     let lookup = routes
         .iter()
@@ -152,6 +201,10 @@ async fn list_routes_shows_the_diagrams_rows_with_their_sources() {
     assert_eq!(lookup.service, "person-by-iin");
     assert_eq!(lookup.diagram, "1");
     assert!(lookup.process.contains("process 3"));
-    assert!(routes.iter().all(|r| !r.seed.is_empty() && !r.diagram.is_empty() && !r.process.is_empty()));
+    assert!(
+        routes
+            .iter()
+            .all(|r| !r.seed.is_empty() && !r.diagram.is_empty() && !r.process.is_empty())
+    );
     gw.stop().await;
 }

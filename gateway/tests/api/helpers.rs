@@ -20,7 +20,6 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 pub struct TestGateway {
     pub mesh: TestMesh,
     pub client: GatewayClient<Channel>,
-    pub address: std::net::SocketAddr,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -29,9 +28,14 @@ pub struct TestGateway {
 pub async fn spawn_gateway() -> TestGateway {
     let mesh = TestMesh::new().await;
     let settings: egov_gateway::Settings =
-        egov_runtime::settings::load("gateway", &mesh.source(SystemId::Gateway)).expect("gateway settings");
-    let app = Application::build(settings).await.expect("build the gateway");
-    app.wait_ready(PATIENCE).await.expect("the gateway connects");
+        egov_runtime::settings::load("gateway", &mesh.source(SystemId::Gateway))
+            .expect("gateway settings");
+    let app = Application::build(settings)
+        .await
+        .expect("build the gateway");
+    app.wait_ready(PATIENCE)
+        .await
+        .expect("the gateway connects");
     let address = app.address();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
@@ -41,7 +45,6 @@ pub async fn spawn_gateway() -> TestGateway {
     TestGateway {
         mesh,
         client,
-        address,
         shutdown,
         task,
     }
@@ -50,7 +53,10 @@ pub async fn spawn_gateway() -> TestGateway {
 impl TestGateway {
     pub async fn stop(self) {
         self.shutdown.cancel();
-        self.task.await.expect("gateway task").expect("gateway stops cleanly");
+        self.task
+            .await
+            .expect("gateway task")
+            .expect("gateway stops cleanly");
     }
 
     /// A bus client for `system` that also consumes its inbox (so it hears
@@ -133,7 +139,12 @@ impl Recorder {
         Arc::new(Recorder::build(pool, None, None, true).await)
     }
 
-    async fn build(pool: sqlx::PgPool, gate: Option<Arc<Semaphore>>, answer: Option<Vec<u8>>, fail: bool) -> Recorder {
+    async fn build(
+        pool: sqlx::PgPool,
+        gate: Option<Arc<Semaphore>>,
+        answer: Option<Vec<u8>>,
+        fail: bool,
+    ) -> Recorder {
         sqlx::query("CREATE TABLE IF NOT EXISTS effects (id bigserial PRIMARY KEY, message_id uuid NOT NULL, service text NOT NULL)")
             .execute(&pool)
             .await
@@ -167,14 +178,20 @@ impl Recorder {
 }
 
 impl Handler for Recorder {
-    fn handle<'a>(&'a self, message: &'a Incoming, ctx: &'a mut Context<'_>) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
+    fn handle<'a>(
+        &'a self,
+        message: &'a Incoming,
+        ctx: &'a mut Context<'_>,
+    ) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
         Box::pin(async move {
             let _ = self.seen.send(message.clone());
             if let Some(gate) = &self.gate {
                 gate.acquire().await.expect("gate open").forget();
             }
             if self.fail {
-                return Err(HandlerError::Transient(anyhow::anyhow!("the registry it needs is down")));
+                return Err(HandlerError::Transient(anyhow::anyhow!(
+                    "the registry it needs is down"
+                )));
             }
             let id: uuid::Uuid = message.message_id().parse().expect("uuid");
             sqlx::query("INSERT INTO effects (message_id, service) VALUES ($1, $2)")

@@ -19,7 +19,10 @@ async fn verify_log_finds_a_row_changed_behind_the_gateways_back() {
         let mut client = gw.client.clone();
         async move {
             client
-                .verify_log(VerifyLogRequest { from_sequence: from, to_sequence: to })
+                .verify_log(VerifyLogRequest {
+                    from_sequence: from,
+                    to_sequence: to,
+                })
                 .await
                 .unwrap()
                 .into_inner()
@@ -32,12 +35,20 @@ async fn verify_log_finds_a_row_changed_behind_the_gateways_back() {
     // Someone with database access rewrites where a message went. The
     // trigger refuses plain updates...
     let pool = gw.mesh.pool("gateway").await;
-    let refused = sqlx::query("UPDATE message_log SET receiver = 'notary' WHERE seq = 2").execute(&pool).await;
+    let refused = sqlx::query("UPDATE message_log SET receiver = 'notary' WHERE seq = 2")
+        .execute(&pool)
+        .await;
     assert!(refused.unwrap_err().to_string().contains("append-only"));
     // ...so they switch it off first.
     let mut tx = pool.begin().await.unwrap();
-    sqlx::query("SET LOCAL session_replication_role = replica").execute(&mut *tx).await.unwrap();
-    sqlx::query("UPDATE message_log SET receiver = 'notary' WHERE seq = 2").execute(&mut *tx).await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE message_log SET receiver = 'notary' WHERE seq = 2")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let after = verify(0, 0).await;
@@ -62,11 +73,23 @@ async fn verify_log_finds_a_deleted_row() {
     }
     let pool = gw.mesh.pool("gateway").await;
     let mut tx = pool.begin().await.unwrap();
-    sqlx::query("SET LOCAL session_replication_role = replica").execute(&mut *tx).await.unwrap();
-    sqlx::query("DELETE FROM message_log WHERE seq = 2").execute(&mut *tx).await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM message_log WHERE seq = 2")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
-    let report = gw.client.clone().verify_log(VerifyLogRequest::default()).await.unwrap().into_inner();
+    let report = gw
+        .client
+        .clone()
+        .verify_log(VerifyLogRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!report.intact);
     assert_eq!(report.first_bad_sequence, 2);
     assert!(report.problem.contains("missing"), "{}", report.problem);

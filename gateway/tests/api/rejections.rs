@@ -3,11 +3,11 @@
 //! the receiver.
 
 use crate::helpers::*;
+use chrono::{Duration, Utc};
 use egov_bus::{Bus, Outgoing, envelope};
 use egov_proto::envelope::{DeliveryStatus, Envelope, Header, Kind};
 use egov_proto::gateway::{SendRequest, TraceRequest};
-use egov_trust::{CertificateAuthority, Identity, SystemId, SubjectSpec};
-use chrono::{Duration, Utc};
+use egov_trust::{CertificateAuthority, Identity, SubjectSpec, SystemId};
 use tonic_types::StatusExt;
 
 /// Publishes `envelope` over AMQP as `sender` and checks the whole refusal.
@@ -29,7 +29,11 @@ async fn refused_over_amqp(gw: &TestGateway, sender: &Bus, envelope: Envelope, c
     }
     if receiver != SystemId::Gateway {
         let inbox = gw.mesh.names().inbox(receiver);
-        assert_eq!(gw.mesh.queue_depth(&inbox).await, 0, "nothing reached {receiver}");
+        assert_eq!(
+            gw.mesh.queue_depth(&inbox).await,
+            0,
+            "nothing reached {receiver}"
+        );
     }
 }
 
@@ -50,7 +54,15 @@ async fn a_malformed_envelope_is_refused_with_malformed_envelope() {
     header.message_id = "not-a-uuid".into();
     let sealed = envelope::seal(&identity, header, b"x".to_vec());
     refused_over_amqp(&gw, &portal, sealed, "malformed_envelope").await;
-    let trace = gw.client.clone().trace(TraceRequest { conversation_id: "bad-1".into() }).await.unwrap().into_inner();
+    let trace = gw
+        .client
+        .clone()
+        .trace(TraceRequest {
+            conversation_id: "bad-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(trace.entries.len(), 1);
     assert_eq!(trace.entries[0].verdict, "malformed_envelope");
 
@@ -61,9 +73,20 @@ async fn a_malformed_envelope_is_refused_with_malformed_envelope() {
         signer_certificate: vec![1].into(),
         ..Envelope::default()
     };
-    let error = gw.client.clone().send(SendRequest { envelope: Some(garbage) }).await.unwrap_err();
+    let error = gw
+        .client
+        .clone()
+        .send(SendRequest {
+            envelope: Some(garbage),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), tonic::Code::InvalidArgument);
-    assert!(error.message().starts_with("malformed_envelope:"), "{}", error.message());
+    assert!(
+        error.message().starts_with("malformed_envelope:"),
+        "{}",
+        error.message()
+    );
     gw.stop().await;
 }
 
@@ -76,14 +99,33 @@ async fn a_sender_that_is_no_system_of_the_mesh_is_refused_with_unknown_sender()
     let id = header.message_id.clone();
     let sealed = envelope::seal(&identity, header, b"x".to_vec());
 
-    let error = gw.client.clone().send(SendRequest { envelope: Some(sealed) }).await.unwrap_err();
+    let error = gw
+        .client
+        .clone()
+        .send(SendRequest {
+            envelope: Some(sealed),
+        })
+        .await
+        .unwrap_err();
 
     assert_eq!(error.code(), tonic::Code::Unauthenticated);
-    assert!(error.message().starts_with("unknown_sender:"), "{}", error.message());
-    let info = error.get_details_error_info().expect("ErrorInfo in the details");
-    assert_eq!((info.reason.as_str(), info.domain.as_str()), ("unknown_sender", "gateway.egov-mesh"));
+    assert!(
+        error.message().starts_with("unknown_sender:"),
+        "{}",
+        error.message()
+    );
+    let info = error
+        .get_details_error_info()
+        .expect("ErrorInfo in the details");
+    assert_eq!(
+        (info.reason.as_str(), info.domain.as_str()),
+        ("unknown_sender", "gateway.egov-mesh")
+    );
     let status = gw.status(&id).await;
-    assert_eq!((status.status, status.code.as_str()), (DeliveryStatus::Rejected as i32, "unknown_sender"));
+    assert_eq!(
+        (status.status, status.code.as_str()),
+        (DeliveryStatus::Rejected as i32, "unknown_sender")
+    );
     let inbox = gw.mesh.names().inbox(SystemId::Workstation);
     assert_eq!(gw.mesh.queue_depth(&inbox).await, 0);
     gw.stop().await;
@@ -94,7 +136,12 @@ async fn a_signature_over_other_bytes_is_refused_with_bad_signature() {
     let gw = spawn_gateway().await;
     let portal = portal(&gw).await;
     let mut sealed = portal.seal(&application("bad-3"), "");
-    sealed.signature = gw.mesh.identity(SystemId::Portal).key.sign(b"other bytes").into();
+    sealed.signature = gw
+        .mesh
+        .identity(SystemId::Portal)
+        .key
+        .sign(b"other bytes")
+        .into();
     refused_over_amqp(&gw, &portal, sealed, "bad_signature").await;
     gw.stop().await;
 }
@@ -105,11 +152,20 @@ async fn a_certificate_from_another_ca_is_refused_with_untrusted_certificate() {
     let portal = portal(&gw).await;
     let rogue = CertificateAuthority::create("rogue CA", Utc::now(), Duration::days(1)).unwrap();
     let issued = rogue
-        .issue(&SubjectSpec::System(SystemId::Portal), Utc::now() - Duration::hours(1), Utc::now() + Duration::days(1))
+        .issue(
+            &SubjectSpec::System(SystemId::Portal),
+            Utc::now() - Duration::hours(1),
+            Utc::now() + Duration::days(1),
+        )
         .unwrap();
-    let impostor = Identity::from_der(issued.certificate_der.clone(), issued.signing_key()).unwrap();
+    let impostor =
+        Identity::from_der(issued.certificate_der.clone(), issued.signing_key()).unwrap();
     let message = application("bad-4");
-    let sealed = envelope::seal(&impostor, header_for(&impostor, &message), message.payload.clone());
+    let sealed = envelope::seal(
+        &impostor,
+        header_for(&impostor, &message),
+        message.payload.clone(),
+    );
     refused_over_amqp(&gw, &portal, sealed, "untrusted_certificate").await;
     gw.stop().await;
 }
@@ -118,9 +174,17 @@ async fn a_certificate_from_another_ca_is_refused_with_untrusted_certificate() {
 async fn an_expired_certificate_is_refused_with_certificate_expired() {
     let gw = spawn_gateway().await;
     let portal = portal(&gw).await;
-    let expired = gw.mesh.pki.identity_valid(SystemId::Portal, Utc::now() - Duration::days(10), Utc::now() - Duration::days(1));
+    let expired = gw.mesh.pki.identity_valid(
+        SystemId::Portal,
+        Utc::now() - Duration::days(10),
+        Utc::now() - Duration::days(1),
+    );
     let message = application("bad-5");
-    let sealed = envelope::seal(&expired, header_for(&expired, &message), message.payload.clone());
+    let sealed = envelope::seal(
+        &expired,
+        header_for(&expired, &message),
+        message.payload.clone(),
+    );
     refused_over_amqp(&gw, &portal, sealed, "certificate_expired").await;
     gw.stop().await;
 }
@@ -132,7 +196,11 @@ async fn a_revoked_certificate_is_refused_with_certificate_revoked() {
     let (revoked, serial) = gw.mesh.pki.revocable_identity(SystemId::Portal);
     gw.mesh.pki.revoke(&serial);
     let message = application("bad-6");
-    let sealed = envelope::seal(&revoked, header_for(&revoked, &message), message.payload.clone());
+    let sealed = envelope::seal(
+        &revoked,
+        header_for(&revoked, &message),
+        message.payload.clone(),
+    );
     refused_over_amqp(&gw, &portal, sealed, "certificate_revoked").await;
     gw.stop().await;
 }
@@ -155,7 +223,12 @@ async fn another_systems_certificate_is_refused_with_certificate_not_senders() {
 async fn a_route_the_diagrams_do_not_draw_is_refused_with_route_not_allowed() {
     let gw = spawn_gateway().await;
     let portal = portal(&gw).await;
-    let message = Outgoing::raw(SystemId::Notary, "power-of-attorney", Kind::Request, b"x".to_vec());
+    let message = Outgoing::raw(
+        SystemId::Notary,
+        "power-of-attorney",
+        Kind::Request,
+        b"x".to_vec(),
+    );
     let sealed = portal.seal(&message, "");
     refused_over_amqp(&gw, &portal, sealed, "route_not_allowed").await;
     gw.stop().await;
@@ -178,7 +251,10 @@ async fn a_message_id_sent_twice_is_refused_with_duplicate_message_id_and_delive
     let gw = spawn_gateway().await;
     let portal = portal(&gw).await;
     let sealed = portal.seal(&application("dup"), "");
-    let id = envelope::open_envelope(sealed.clone()).unwrap().header.message_id;
+    let id = envelope::open_envelope(sealed.clone())
+        .unwrap()
+        .header
+        .message_id;
     let mut statuses = portal.statuses();
     portal.publish(&sealed).await.unwrap();
     wait_status(&mut statuses, &id, DeliveryStatus::Queued).await;
@@ -186,7 +262,11 @@ async fn a_message_id_sent_twice_is_refused_with_duplicate_message_id_and_delive
     portal.publish(&sealed).await.unwrap();
     let report = wait_status(&mut statuses, &id, DeliveryStatus::Rejected).await;
     assert_eq!(report.code, "duplicate_message_id");
-    assert!(report.detail.contains("already accepted"), "{}", report.detail);
+    assert!(
+        report.detail.contains("already accepted"),
+        "{}",
+        report.detail
+    );
 
     // The first is still queued, and only one copy waits for the receiver.
     assert_eq!(gw.status(&id).await.status, DeliveryStatus::Queued as i32);
@@ -199,7 +279,12 @@ async fn a_message_id_sent_twice_is_refused_with_duplicate_message_id_and_delive
 async fn an_answer_to_no_request_is_refused_with_unknown_request() {
     let gw = spawn_gateway().await;
     let (individuals, _) = gw.recording(SystemId::Individuals).await;
-    let mut answer = Outgoing::raw(SystemId::Intake, "person-by-iin", Kind::Response, b"{}".to_vec());
+    let mut answer = Outgoing::raw(
+        SystemId::Intake,
+        "person-by-iin",
+        Kind::Response,
+        b"{}".to_vec(),
+    );
     answer.correlation_id = uuid::Uuid::now_v7().to_string();
     answer.request_hash = vec![7; 32];
     let sealed = individuals.seal(&answer, "");
@@ -217,7 +302,12 @@ async fn an_answer_whose_request_hash_differs_is_refused_with_request_hash_misma
     let request_id = intake.send(lookup()).await.unwrap();
     wait_status(&mut statuses, &request_id, DeliveryStatus::Queued).await;
     // ...answered with a hash of other bytes.
-    let mut answer = Outgoing::raw(SystemId::Intake, "person-by-iin", Kind::Response, b"{}".to_vec());
+    let mut answer = Outgoing::raw(
+        SystemId::Intake,
+        "person-by-iin",
+        Kind::Response,
+        b"{}".to_vec(),
+    );
     answer.correlation_id = request_id;
     answer.request_hash = egov_trust::sha256(b"some other request").to_vec();
     let sealed = individuals.seal(&answer, "");

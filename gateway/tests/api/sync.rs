@@ -12,21 +12,33 @@ use std::time::Duration;
 #[tokio::test]
 async fn a_call_is_answered_with_the_hash_of_the_requests_signed_bytes() {
     let gw = spawn_gateway().await;
-    let registry = Recorder::answering(gw.mesh.pool("individuals").await, b"person record".to_vec()).await;
+    let registry =
+        Recorder::answering(gw.mesh.pool("individuals").await, b"person record".to_vec()).await;
     let _individuals = gw.system(SystemId::Individuals, registry.clone()).await;
     let intake = gw.mesh.bus(SystemId::Intake, None).await;
 
-    let reply = intake.call(lookup(), Duration::from_secs(10)).await.expect("an answer");
+    let reply = intake
+        .call(lookup(), Duration::from_secs(10))
+        .await
+        .expect("an answer");
 
-    let Reply::Response(answer) = reply else { panic!("a response, not a rejection") };
+    let Reply::Response(answer) = reply else {
+        panic!("a response, not a rejection")
+    };
     assert_eq!(answer.payload.as_ref(), b"person record");
     let request = registry.next().await;
     assert_eq!(answer.header.correlation_id, request.message_id());
-    assert_eq!(answer.header.request_hash.as_ref(), request.opened.signed_hash());
+    assert_eq!(
+        answer.header.request_hash.as_ref(),
+        request.opened.signed_hash()
+    );
     envelope::verify_stamp(&gw.mesh.pki.trust(), &answer.envelope, chrono::Utc::now())
         .await
         .expect("the answer is countersigned");
-    assert_eq!(gw.status(request.message_id()).await.status, DeliveryStatus::Processed as i32);
+    assert_eq!(
+        gw.status(request.message_id()).await.status,
+        DeliveryStatus::Processed as i32
+    );
     gw.stop().await;
 }
 
@@ -44,16 +56,26 @@ async fn a_call_to_a_receiver_that_is_down_times_out_and_is_never_delivered_late
 
     assert!(matches!(error, CallError::Timeout(_)), "{error:?}");
     assert_eq!(error.code(), "call_timeout");
-    assert!(waited >= deadline && waited < deadline + Duration::from_secs(1), "{waited:?}");
+    assert!(
+        waited >= deadline && waited < deadline + Duration::from_secs(1),
+        "{waited:?}"
+    );
 
     // The registry comes up; a later call is answered, and the expired one
     // never reaches its handler (it would have come first: the queue is FIFO).
     let registry = Recorder::answering(gw.mesh.pool("individuals").await, b"ok".to_vec()).await;
     let _individuals = gw.system(SystemId::Individuals, registry.clone()).await;
-    let reply = intake.call(lookup(), Duration::from_secs(10)).await.expect("the registry answers now");
+    let reply = intake
+        .call(lookup(), Duration::from_secs(10))
+        .await
+        .expect("the registry answers now");
     let handled = registry.next().await;
     assert_eq!(handled.message_id(), reply.opened().header.correlation_id);
-    assert_eq!(registry.effects().await, (1, 1), "only the second request was handled");
+    assert_eq!(
+        registry.effects().await,
+        (1, 1),
+        "only the second request was handled"
+    );
     gw.stop().await;
 }
 
@@ -62,19 +84,27 @@ async fn a_call_the_gateway_refuses_fails_at_once_with_the_gateways_code() {
     let gw = spawn_gateway().await;
     let portal = gw.mesh.bus(SystemId::Portal, None).await;
     let started = tokio::time::Instant::now();
-    let notary = egov_bus::Outgoing::raw(SystemId::Notary, "power-of-attorney", Kind::Request, vec![]);
+    let notary =
+        egov_bus::Outgoing::raw(SystemId::Notary, "power-of-attorney", Kind::Request, vec![]);
 
-    let error = portal.call(notary, Duration::from_secs(10)).await.unwrap_err();
+    let error = portal
+        .call(notary, Duration::from_secs(10))
+        .await
+        .unwrap_err();
 
     assert_eq!(error.code(), "route_not_allowed", "{error}");
-    assert!(started.elapsed() < Duration::from_secs(5), "refused without waiting for the deadline");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "refused without waiting for the deadline"
+    );
     gw.stop().await;
 }
 
 #[tokio::test]
 async fn a_partner_without_amqp_calls_through_grpc() {
     let gw = spawn_gateway().await;
-    let registry = Recorder::answering(gw.mesh.pool("individuals").await, b"person record".to_vec()).await;
+    let registry =
+        Recorder::answering(gw.mesh.pool("individuals").await, b"person record".to_vec()).await;
     let _individuals = gw.system(SystemId::Individuals, registry).await;
     let intake = gw.mesh.identity(SystemId::Intake);
     let message = lookup().ttl(Duration::from_secs(10));
@@ -85,7 +115,9 @@ async fn a_partner_without_amqp_calls_through_grpc() {
     let answer = gw
         .client
         .clone()
-        .call(CallRequest { envelope: Some(request) })
+        .call(CallRequest {
+            envelope: Some(request),
+        })
         .await
         .expect("Call is answered")
         .into_inner()

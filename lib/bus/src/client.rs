@@ -79,11 +79,12 @@ pub struct Bus {
 
 /// The bus's tables live in the service's schema beside the service's own,
 /// with their own migration history table.
-static BUS_MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> = std::sync::LazyLock::new(|| {
-    let mut migrator = sqlx::migrate!("./migrations");
-    migrator.table_name = std::borrow::Cow::Borrowed("_egov_bus_migrations");
-    migrator
-});
+static BUS_MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| {
+        let mut migrator = sqlx::migrate!("./migrations");
+        migrator.table_name = std::borrow::Cow::Borrowed("_egov_bus_migrations");
+        migrator
+    });
 
 impl Bus {
     /// Connects (in the background, retrying) and, with `inbox`, serves it.
@@ -93,7 +94,8 @@ impl Bus {
         trust: Arc<TrustStore>,
         inbox: Option<Inbox>,
     ) -> Result<Bus, BusError> {
-        let names = Names::new(&settings.namespace).map_err(|e| BusError::Settings(e.to_string()))?;
+        let names =
+            Names::new(&settings.namespace).map_err(|e| BusError::Settings(e.to_string()))?;
         if let Some(inbox) = &inbox {
             BUS_MIGRATOR.run(&inbox.pool).await?;
         }
@@ -207,7 +209,11 @@ impl Bus {
             .unwrap_or_default();
         let properties = amqp::properties(&header, None, 1);
         self.shared
-            .publish_to(&self.shared.names.ingress(), &envelope.encode_to_vec(), properties)
+            .publish_to(
+                &self.shared.names.ingress(),
+                &envelope.encode_to_vec(),
+                properties,
+            )
             .await
     }
 
@@ -341,7 +347,13 @@ impl Shared {
     }
 
     /// Queues a receipt for the gateway (sent within `receipt_flush`).
-    pub(crate) fn receipt(&self, incoming: &Incoming, status: DeliveryStatus, code: &str, detail: &str) {
+    pub(crate) fn receipt(
+        &self,
+        incoming: &Incoming,
+        status: DeliveryStatus,
+        code: &str,
+        detail: &str,
+    ) {
         // A waiting caller's answer tells the gateway enough.
         if !incoming.opened.header.reply_to.is_empty() && status == DeliveryStatus::Delivered {
             return;
@@ -401,12 +413,18 @@ impl Shared {
     }
 
     /// Moves a failed message to the retry queue for `delay`; true if done.
-    pub(crate) async fn retry_later(&self, delivery: &Delivery, incoming: &Incoming, delay: Duration) -> bool {
+    pub(crate) async fn retry_later(
+        &self,
+        delivery: &Delivery,
+        incoming: &Incoming,
+        delay: Duration,
+    ) -> bool {
         let expiration = incoming
             .opened
             .expires_at()
             .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default());
-        let properties = amqp::with_attempt(&delivery.properties, incoming.attempt + 1, expiration, None);
+        let properties =
+            amqp::with_attempt(&delivery.properties, incoming.attempt + 1, expiration, None);
         let queue = self.names.retry(self.identity.system, delay);
         match self.publish_to(&queue, &delivery.data, properties).await {
             Ok(()) => true,
@@ -418,14 +436,25 @@ impl Shared {
     }
 
     /// Parks a message in this system's dead-letter queue; true if done.
-    pub(crate) async fn dead_letter(&self, delivery: &Delivery, incoming: &Incoming, reason: &str) -> bool {
-        let properties = amqp::with_attempt(&delivery.properties, incoming.attempt, None, Some(reason));
+    pub(crate) async fn dead_letter(
+        &self,
+        delivery: &Delivery,
+        incoming: &Incoming,
+        reason: &str,
+    ) -> bool {
+        let properties =
+            amqp::with_attempt(&delivery.properties, incoming.attempt, None, Some(reason));
         self.park(delivery, properties).await
     }
 
     /// Parks a message that could not even be verified.
     pub(crate) async fn dead_letter_raw(&self, delivery: &Delivery, reason: &str) {
-        let properties = amqp::with_attempt(&delivery.properties, amqp::attempt(&delivery.properties), None, Some(reason));
+        let properties = amqp::with_attempt(
+            &delivery.properties,
+            amqp::attempt(&delivery.properties),
+            None,
+            Some(reason),
+        );
         self.park(delivery, properties).await;
     }
 
@@ -448,7 +477,8 @@ impl Shared {
             return;
         };
         for change in report.changes {
-            let status = DeliveryStatus::try_from(change.status).unwrap_or(DeliveryStatus::Unspecified);
+            let status =
+                DeliveryStatus::try_from(change.status).unwrap_or(DeliveryStatus::Unspecified);
             if matches!(
                 status,
                 DeliveryStatus::Rejected | DeliveryStatus::Expired | DeliveryStatus::DeadLettered
@@ -467,7 +497,9 @@ impl Shared {
     async fn take_reply(&self, delivery: Delivery) {
         let opened = match envelope::open(&delivery.data) {
             Ok(opened) => opened,
-            Err(error) => return tracing::warn!(%error, "An undecodable message on the reply queue."),
+            Err(error) => {
+                return tracing::warn!(%error, "An undecodable message on the reply queue.");
+            }
         };
         let now = chrono::Utc::now();
         if opened.kind() == Kind::DeliveryStatus {
@@ -492,7 +524,9 @@ impl Shared {
                 Kind::Response => Ok(Reply::Response(opened)),
                 Kind::Reject => match opened.decode::<Rejection>() {
                     Ok(rejection) => Ok(Reply::Rejected(rejection, opened)),
-                    Err(e) => Err(CallError::BadResponse(format!("rejection does not decode: {e}"))),
+                    Err(e) => Err(CallError::BadResponse(format!(
+                        "rejection does not decode: {e}"
+                    ))),
                 },
                 other => Err(CallError::BadResponse(format!("unexpected kind {other:?}"))),
             }
@@ -514,8 +548,13 @@ impl OnConnect for ReplyHook {
             let shared = self.shared.clone();
             let channel = session.channel().await?;
             let system = shared.identity.system;
-            topology::declare_system(&channel, &shared.names, system, &shared.settings.retry_delays)
-                .await?;
+            topology::declare_system(
+                &channel,
+                &shared.names,
+                system,
+                &shared.settings.retry_delays,
+            )
+            .await?;
             let queue = shared.names.reply(system, &shared.instance);
             topology::declare_reply(&channel, &queue).await?;
             let mut consumer = channel

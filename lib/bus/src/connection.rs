@@ -182,8 +182,8 @@ async fn connect(
     hooks: &[Arc<dyn OnConnect>],
     generation: u64,
 ) -> lapin::Result<(Arc<Session>, Events)> {
-    let properties =
-        ConnectionProperties::default().with_connection_name(settings.connection_name.clone().into());
+    let properties = ConnectionProperties::default()
+        .with_connection_name(settings.connection_name.clone().into());
     let connection = Connection::connect(&settings.url, properties).await?;
     let events = connection.events_listener().boxed();
     let publisher = Publisher::open(&connection).await?;

@@ -57,7 +57,12 @@ impl Outgoing {
 
     /// A one-way business message (a status, a result).
     pub fn notification(receiver: SystemId, service: &str, payload: impl Message) -> Outgoing {
-        Outgoing::new(receiver, service, Kind::Notification, payload.encode_to_vec())
+        Outgoing::new(
+            receiver,
+            service,
+            Kind::Notification,
+            payload.encode_to_vec(),
+        )
     }
 
     pub fn raw(receiver: SystemId, service: &str, kind: Kind, payload: Vec<u8>) -> Outgoing {

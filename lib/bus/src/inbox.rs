@@ -175,7 +175,12 @@ pub(crate) async fn process(shared: &Arc<Shared>, inbox: &Inbox, delivery: Deliv
                 Some(delay) => {
                     tracing::warn!(error = %format!("{error:#}"), attempt, ?delay, "The handler failed; retrying later.");
                     if shared.retry_later(&delivery, &incoming, *delay).await {
-                        shared.receipt(&incoming, DeliveryStatus::Retrying, "handler_failed", &format!("{error:#}"));
+                        shared.receipt(
+                            &incoming,
+                            DeliveryStatus::Retrying,
+                            "handler_failed",
+                            &format!("{error:#}"),
+                        );
                         ack().await;
                     }
                     // If the retry could not be published, the delivery stays
@@ -185,7 +190,12 @@ pub(crate) async fn process(shared: &Arc<Shared>, inbox: &Inbox, delivery: Deliv
                     tracing::error!(error = %format!("{error:#}"), attempt, "The handler failed on the last attempt; dead-lettering.");
                     let reason = format!("{error:#}");
                     if shared.dead_letter(&delivery, &incoming, &reason).await {
-                        shared.receipt(&incoming, DeliveryStatus::DeadLettered, "retries_exhausted", &reason);
+                        shared.receipt(
+                            &incoming,
+                            DeliveryStatus::DeadLettered,
+                            "retries_exhausted",
+                            &reason,
+                        );
                         ack().await;
                     }
                 }
@@ -195,7 +205,12 @@ pub(crate) async fn process(shared: &Arc<Shared>, inbox: &Inbox, delivery: Deliv
             let reason = format!("{error:#}");
             tracing::error!(error = %reason, "The handler cannot process this message; dead-lettering.");
             if shared.dead_letter(&delivery, &incoming, &reason).await {
-                shared.receipt(&incoming, DeliveryStatus::DeadLettered, "handler_refused", &reason);
+                shared.receipt(
+                    &incoming,
+                    DeliveryStatus::DeadLettered,
+                    "handler_refused",
+                    &reason,
+                );
                 ack().await;
             }
         }
@@ -221,7 +236,18 @@ async fn handle_once(
         .parse()
         .map_err(|e| HandlerError::Permanent(anyhow::anyhow!("message id is not a UUID: {e}")))?;
     let synchronous = !header.reply_to.is_empty();
-    let mut tx = inbox.pool.begin().await?;
+    // A synchronous request is a look-up whose caller waits: its commit does
+    // not wait for the disk. Were the database to crash, only the record that
+    // it was answered could be lost, and a look-up may be answered twice.
+    // (A handler that writes what must survive sets synchronous_commit back.)
+    let mut tx = if synchronous {
+        inbox
+            .pool
+            .begin_with("BEGIN; SET LOCAL synchronous_commit TO OFF")
+            .await?
+    } else {
+        inbox.pool.begin().await?
+    };
     let claimed = sqlx::query(
         "INSERT INTO bus_processed_messages (message_id, sender, service, receipt_pending)
          VALUES ($1, $2, $3, $4) ON CONFLICT (message_id) DO NOTHING",

@@ -3,8 +3,8 @@
 //! returned (unroutable) message is an error, never silence.
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::{Confirmation, PublisherConfirm};
 use lapin::{BasicProperties, Channel, Connection};
+use lapin::{Confirmation, PublisherConfirm};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {

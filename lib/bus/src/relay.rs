@@ -72,7 +72,9 @@ async fn flush_receipts(shared: &Arc<Shared>) -> anyhow::Result<()> {
         if receipts.is_empty() {
             return Ok(());
         }
-        let full = claim.as_ref().is_some_and(|(_, ids)| ids.len() as i64 == BATCH);
+        let full = claim
+            .as_ref()
+            .is_some_and(|(_, ids)| ids.len() as i64 == BATCH);
         let message = Outgoing::raw(
             SystemId::Gateway,
             "receipts",

@@ -5,9 +5,9 @@
 
 use crate::names::Names;
 use egov_trust::SystemId;
+use lapin::Channel;
 use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::Channel;
 use std::time::Duration;
 
 fn durable() -> QueueDeclareOptions {
@@ -41,7 +41,10 @@ fn inbox_args(names: &Names) -> FieldTable {
 /// A delay queue: messages wait `delay`, then go to `target`.
 fn delay_args(delay: Duration, target: String) -> FieldTable {
     args(&[
-        ("x-message-ttl", AMQPValue::LongLongInt(delay.as_millis() as i64)),
+        (
+            "x-message-ttl",
+            AMQPValue::LongLongInt(delay.as_millis() as i64),
+        ),
         ("x-dead-letter-exchange", text(String::new())),
         ("x-dead-letter-routing-key", text(target)),
     ])
@@ -88,7 +91,11 @@ pub async fn declare_gateway(
     names: &Names,
     retry_delays: &[Duration],
 ) -> lapin::Result<()> {
-    for queue in [names.ingress(), names.gateway_expired(), names.gateway_dead()] {
+    for queue in [
+        names.ingress(),
+        names.gateway_expired(),
+        names.gateway_dead(),
+    ] {
         channel
             .queue_declare(queue.into(), durable(), FieldTable::default())
             .await?;
@@ -129,7 +136,11 @@ pub async fn delete_namespace(
     gateway_delays: &[Duration],
     system_delays: &[Duration],
 ) -> lapin::Result<()> {
-    let mut queues = vec![names.ingress(), names.gateway_expired(), names.gateway_dead()];
+    let mut queues = vec![
+        names.ingress(),
+        names.gateway_expired(),
+        names.gateway_dead(),
+    ];
     queues.extend(gateway_delays.iter().map(|d| names.gateway_retry(*d)));
     for system in SystemId::ALL {
         queues.push(names.inbox(system));

@@ -18,7 +18,10 @@ pub struct DatabaseSettings {
     pub schema: String,
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
-    #[serde(with = "crate::settings::duration", default = "default_acquire_timeout")]
+    #[serde(
+        with = "crate::settings::duration",
+        default = "default_acquire_timeout"
+    )]
     pub acquire_timeout: Duration,
 }
 
@@ -69,8 +72,8 @@ impl DatabaseSettings {
             "CREATE SCHEMA IF NOT EXISTS \"{}\"",
             self.schema
         )))
-            .execute(&mut admin)
-            .await?;
+        .execute(&mut admin)
+        .await?;
         admin.close().await?;
         PgPoolOptions::new()
             .max_connections(self.max_connections)
@@ -88,10 +91,11 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
         return Ok(());
     };
     let mut admin = sqlx::PgConnection::connect_with(&options.clone().database("postgres")).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut admin)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await?;
     if !exists {
         let quoted = name.replace('"', "\"\"");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{quoted}\"")))

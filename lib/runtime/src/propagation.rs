@@ -3,8 +3,8 @@
 //! it when it forwards, so one trace shows portal → gateway → workstation.
 
 use opentelemetry::propagation::{Injector, TextMapPropagator};
-use std::collections::HashMap;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
+use std::collections::HashMap;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The context of the current span as header pairs.

@@ -24,7 +24,9 @@ impl SettingsSource {
     pub fn from_process(file: Option<PathBuf>) -> SettingsSource {
         SettingsSource {
             file,
-            env: std::env::vars().filter(|(k, _)| k.starts_with("EGOV")).collect(),
+            env: std::env::vars()
+                .filter(|(k, _)| k.starts_with("EGOV"))
+                .collect(),
         }
     }
 }
@@ -238,7 +240,10 @@ mod tests {
     #[test]
     fn invalid_values_are_reported_with_their_field() {
         let error = load::<Demo>("demo", &env(&[("EGOV__NESTED__PORT", "0")])).unwrap_err();
-        assert!(error.to_string().contains("nested.port: must not be 0"), "{error}");
+        assert!(
+            error.to_string().contains("nested.port: must not be 0"),
+            "{error}"
+        );
         let error = load::<Demo>("demo", &env(&[("EGOV__NESTED__PORT", "x")])).unwrap_err();
         assert!(error.to_string().contains("port"), "{error}");
     }

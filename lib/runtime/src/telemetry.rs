@@ -103,8 +103,8 @@ pub fn init(
     }
     let provider = provider.build();
     let tracer = provider.tracer(service_name.to_owned());
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(&settings.log_filter));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log_filter));
     let fmt = match settings.log_format {
         LogFormat::Plain => tracing_subscriber::fmt::layer().boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer().json().boxed(),

@@ -86,7 +86,8 @@ impl TrustSettings {
             path: self.ca_certificate.display().to_string(),
             problem,
         };
-        let pem = std::fs::read_to_string(&self.ca_certificate).map_err(|e| ca_error(e.to_string()))?;
+        let pem =
+            std::fs::read_to_string(&self.ca_certificate).map_err(|e| ca_error(e.to_string()))?;
         let der = egov_trust::signing::pem_block(&pem, "CERTIFICATE").map_err(ca_error)?;
         let trust = TrustStore::new(der, self.crl()).map_err(|e| ca_error(e.to_string()))?;
         Ok((Arc::new(identity), Arc::new(trust)))

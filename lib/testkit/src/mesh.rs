@@ -57,8 +57,14 @@ impl TestMesh {
                 "EGOV__TRUST__CA_CERTIFICATE",
                 self.pki.ca_certificate_path().display().to_string(),
             ),
-            ("EGOV__TRUST__CERTIFICATE", self.pki.cert_path(system).display().to_string()),
-            ("EGOV__TRUST__PRIVATE_KEY", self.pki.key_path(system).display().to_string()),
+            (
+                "EGOV__TRUST__CERTIFICATE",
+                self.pki.cert_path(system).display().to_string(),
+            ),
+            (
+                "EGOV__TRUST__PRIVATE_KEY",
+                self.pki.key_path(system).display().to_string(),
+            ),
             ("EGOV__TRUST__CRL_URL", self.pki.crl_url.clone()),
             // Always fetch: a revocation in a test shows at once.
             ("EGOV__TRUST__CRL_TTL", "0s".to_owned()),
@@ -88,7 +94,7 @@ impl TestMesh {
         egov_runtime::database::DatabaseSettings {
             url: self.database.url().to_owned(),
             schema: schema.to_owned(),
-            max_connections: 4,
+            max_connections: 16,
             acquire_timeout: Duration::from_secs(10),
         }
         .connect()
@@ -114,9 +120,10 @@ impl TestMesh {
 
     /// An AMQP channel on this test's broker, for inspecting queues.
     pub async fn channel(&self) -> (lapin::Connection, lapin::Channel) {
-        let connection = lapin::Connection::connect(&crate::amqp_url(), lapin::ConnectionProperties::default())
-            .await
-            .expect("connect to RabbitMQ");
+        let connection =
+            lapin::Connection::connect(&crate::amqp_url(), lapin::ConnectionProperties::default())
+                .await
+                .expect("connect to RabbitMQ");
         let channel = connection.create_channel().await.expect("channel");
         (connection, channel)
     }
@@ -156,12 +163,21 @@ impl Drop for TestMesh {
                 .build()
                 .expect("runtime");
             runtime.block_on(async move {
-                let Ok(connection) =
-                    lapin::Connection::connect(&crate::amqp_url(), lapin::ConnectionProperties::default()).await
+                let Ok(connection) = lapin::Connection::connect(
+                    &crate::amqp_url(),
+                    lapin::ConnectionProperties::default(),
+                )
+                .await
                 else {
                     return;
                 };
-                let _ = egov_bus::topology::delete_namespace(&connection, &names, &RETRY_DELAYS, &RETRY_DELAYS).await;
+                let _ = egov_bus::topology::delete_namespace(
+                    &connection,
+                    &names,
+                    &RETRY_DELAYS,
+                    &RETRY_DELAYS,
+                )
+                .await;
                 let _ = connection.close(200, "test done".into()).await;
             });
         })

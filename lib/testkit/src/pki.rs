@@ -3,7 +3,9 @@
 //! because services read them from files as in production.
 
 use chrono::{Duration, Utc};
-use egov_trust::{CertificateAuthority, CrlSettings, Identity, Issued, SubjectSpec, SystemId, TrustStore};
+use egov_trust::{
+    CertificateAuthority, CrlSettings, Identity, Issued, SubjectSpec, SystemId, TrustStore,
+};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,9 +31,14 @@ impl TestPki {
         let crl_url = format!("http://{}/crl", listener.local_addr().expect("address"));
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let source: Arc<dyn egov_trust::CrlSource> = ca.clone();
-        tokio::spawn(egov_trust::crl::serve_crl(listener, source, ca.certificate_pem(), async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }));
+        tokio::spawn(egov_trust::crl::serve_crl(
+            listener,
+            source,
+            ca.certificate_pem(),
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        ));
         let dir = std::env::temp_dir().join(crate::unique_name("egov-pki-"));
         std::fs::create_dir_all(&dir).expect("create the PKI directory");
         std::fs::write(dir.join("ca.crt.pem"), ca.certificate_pem()).expect("write CA certificate");
@@ -62,7 +69,8 @@ impl TestPki {
                         Utc::now() + Duration::days(1),
                     )
                     .expect("issue a system certificate");
-                std::fs::write(self.cert_path(system), made.certificate_pem()).expect("write certificate");
+                std::fs::write(self.cert_path(system), made.certificate_pem())
+                    .expect("write certificate");
                 std::fs::write(self.key_path(system), made.private_key_pem()).expect("write key");
                 Arc::new(made)
             })
@@ -88,7 +96,10 @@ impl TestPki {
             .ca
             .issue(&SubjectSpec::System(system), from, until)
             .expect("issue");
-        Arc::new(Identity::from_der(issued.certificate_der.clone(), issued.signing_key()).expect("identity"))
+        Arc::new(
+            Identity::from_der(issued.certificate_der.clone(), issued.signing_key())
+                .expect("identity"),
+        )
     }
 
     /// A fresh identity for `system` that the test may revoke.
@@ -103,7 +114,10 @@ impl TestPki {
             .expect("issue");
         let serial = issued.info.serial_hex();
         (
-            Arc::new(Identity::from_der(issued.certificate_der.clone(), issued.signing_key()).expect("identity")),
+            Arc::new(
+                Identity::from_der(issued.certificate_der.clone(), issued.signing_key())
+                    .expect("identity"),
+            ),
             serial,
         )
     }

@@ -124,7 +124,10 @@ impl CaDirectory {
                 self.root.join("employees").join(format!("{iin}-{bin}"))
             }
         };
-        (stem.with_extension("crt.pem"), stem.with_extension("key.pem"))
+        (
+            stem.with_extension("crt.pem"),
+            stem.with_extension("key.pem"),
+        )
     }
 
     /// Issues a certificate and writes it and its key next to the others.

@@ -269,7 +269,10 @@ mod tests {
     fn each_kind_of_bad_input_gets_its_own_error() {
         let t = today();
         assert_eq!(Iin::parse_at("90010130001", t), Err(IinError::Length(11)));
-        assert_eq!(Iin::parse_at("90010130001x", t), Err(IinError::NotDigit('x')));
+        assert_eq!(
+            Iin::parse_at("90010130001x", t),
+            Err(IinError::NotDigit('x'))
+        );
         assert_eq!(Iin::parse_at("900101700017", t), Err(IinError::Century(7)));
         assert!(matches!(
             Iin::parse_at("900231300017", t),
@@ -281,16 +284,29 @@ mod tests {
         ));
         assert_eq!(
             Iin::parse_at("900101300018", t),
-            Err(IinError::CheckDigit { found: 8, expected: 7 })
+            Err(IinError::CheckDigit {
+                found: 8,
+                expected: 7
+            })
         );
     }
 
     #[test]
     fn leap_days_are_real_only_in_leap_years() {
         let t = today();
-        let leap = Iin::generate(NaiveDate::from_ymd_opt(2000, 2, 29).unwrap(), Sex::Female, 1)
-            .or_else(|| Iin::generate(NaiveDate::from_ymd_opt(2000, 2, 29).unwrap(), Sex::Female, 2))
-            .unwrap();
+        let leap = Iin::generate(
+            NaiveDate::from_ymd_opt(2000, 2, 29).unwrap(),
+            Sex::Female,
+            1,
+        )
+        .or_else(|| {
+            Iin::generate(
+                NaiveDate::from_ymd_opt(2000, 2, 29).unwrap(),
+                Sex::Female,
+                2,
+            )
+        })
+        .unwrap();
         assert!(Iin::parse_at(&leap.to_string(), t).is_ok());
         // 1900 was not a leap year: 000229 with century digit 3.
         assert!(matches!(

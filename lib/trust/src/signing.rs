@@ -76,7 +76,10 @@ pub fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
     for part in parts {
         ctx.update(part);
     }
-    ctx.finish().as_ref().try_into().expect("SHA-256 is 32 bytes")
+    ctx.finish()
+        .as_ref()
+        .try_into()
+        .expect("SHA-256 is 32 bytes")
 }
 
 /// Decodes the first PEM block with this label.
@@ -84,10 +87,7 @@ pub fn pem_block(pem: &str, label: &str) -> Result<Vec<u8>, String> {
     use base64::Engine as _;
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
-    let start = pem
-        .find(&begin)
-        .ok_or_else(|| format!("no {begin} line"))?
-        + begin.len();
+    let start = pem.find(&begin).ok_or_else(|| format!("no {begin} line"))? + begin.len();
     let stop = pem[start..]
         .find(&end)
         .ok_or_else(|| format!("no {end} line"))?

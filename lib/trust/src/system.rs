@@ -53,7 +53,9 @@ impl fmt::Display for SystemId {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown system id {0:?}; known: portal, gateway, workstation, intake, individuals, notary")]
+#[error(
+    "unknown system id {0:?}; known: portal, gateway, workstation, intake, individuals, notary"
+)]
 pub struct UnknownSystem(pub String);
 
 impl std::str::FromStr for SystemId {

@@ -16,7 +16,10 @@ fn ca() -> Arc<CertificateAuthority> {
 }
 
 fn year() -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
-    (Utc::now() - Duration::hours(1), Utc::now() + Duration::days(365))
+    (
+        Utc::now() - Duration::hours(1),
+        Utc::now() + Duration::days(365),
+    )
 }
 
 /// Starts a CRL distribution point on a free port; returns its URL.
@@ -46,7 +49,8 @@ fn a_system_certificate_names_the_system_and_signs_verifiably() {
         .issue(&SubjectSpec::System(SystemId::Intake), from, to)
         .unwrap();
     assert_eq!(issued.info.subject, Subject::System(SystemId::Intake));
-    let identity = Identity::from_der(issued.certificate_der.clone(), issued.signing_key()).unwrap();
+    let identity =
+        Identity::from_der(issued.certificate_der.clone(), issued.signing_key()).unwrap();
     let signature = identity.key.sign(b"exact bytes");
     assert!(identity.certificate.verifies(b"exact bytes", &signature));
     assert!(!identity.certificate.verifies(b"exact bytez", &signature));
@@ -102,9 +106,14 @@ async fn trust_store_tells_apart_foreign_expired_and_revoked_certificates() {
     let now = Utc::now();
     let (from, to) = year();
 
-    let good = ca.issue(&SubjectSpec::System(SystemId::Portal), from, to).unwrap();
+    let good = ca
+        .issue(&SubjectSpec::System(SystemId::Portal), from, to)
+        .unwrap();
     let cert = trust.parse(&good.certificate_der).unwrap();
-    trust.check(&good.certificate_der, &cert, now).await.unwrap();
+    trust
+        .check(&good.certificate_der, &cert, now)
+        .await
+        .unwrap();
 
     let other_ca = CertificateAuthority::create("rogue", now, Duration::days(1)).unwrap();
     let foreign = other_ca
@@ -129,10 +138,14 @@ async fn trust_store_tells_apart_foreign_expired_and_revoked_certificates() {
         Err(CertError::Expired(_))
     ));
 
-    ca.revoke(&good.info.serial_hex(), "key_compromise", now).unwrap();
+    ca.revoke(&good.info.serial_hex(), "key_compromise", now)
+        .unwrap();
     let cert = trust.parse(&good.certificate_der).unwrap();
     let revoked = trust.check(&good.certificate_der, &cert, Utc::now()).await;
-    assert!(matches!(revoked, Err(CertError::Revoked { .. })), "{revoked:?}");
+    assert!(
+        matches!(revoked, Err(CertError::Revoked { .. })),
+        "{revoked:?}"
+    );
     assert_eq!(revoked.unwrap_err().code(), "certificate_revoked");
 }
 
@@ -142,17 +155,28 @@ async fn a_cached_crl_is_used_until_its_ttl_then_refetched() {
     let url = distribution_point(ca.clone()).await;
     let trust = TrustStore::new(ca.certificate_der().to_vec(), settings(url, 3_600_000)).unwrap();
     let (from, to) = year();
-    let issued = ca.issue(&SubjectSpec::System(SystemId::Notary), from, to).unwrap();
+    let issued = ca
+        .issue(&SubjectSpec::System(SystemId::Notary), from, to)
+        .unwrap();
     let cert = trust.parse(&issued.certificate_der).unwrap();
-    trust.check(&issued.certificate_der, &cert, Utc::now()).await.unwrap();
+    trust
+        .check(&issued.certificate_der, &cert, Utc::now())
+        .await
+        .unwrap();
 
-    ca.revoke(&issued.info.serial_hex(), "superseded", Utc::now()).unwrap();
+    ca.revoke(&issued.info.serial_hex(), "superseded", Utc::now())
+        .unwrap();
     // Within the TTL the cached list still says "not revoked"...
-    trust.check(&issued.certificate_der, &cert, Utc::now()).await.unwrap();
+    trust
+        .check(&issued.certificate_der, &cert, Utc::now())
+        .await
+        .unwrap();
     // ...and a refresh (what the TTL's expiry triggers) brings the revocation.
     trust.revocation().refresh().await.unwrap();
     assert!(matches!(
-        trust.check(&issued.certificate_der, &cert, Utc::now()).await,
+        trust
+            .check(&issued.certificate_der, &cert, Utc::now())
+            .await,
         Err(CertError::Revoked { .. })
     ));
 }
@@ -172,10 +196,17 @@ async fn an_unreachable_distribution_point_fails_closed_without_a_cached_list() 
     )
     .unwrap();
     let (from, to) = year();
-    let issued = ca.issue(&SubjectSpec::System(SystemId::Notary), from, to).unwrap();
+    let issued = ca
+        .issue(&SubjectSpec::System(SystemId::Notary), from, to)
+        .unwrap();
     let cert = trust.parse(&issued.certificate_der).unwrap();
-    let result = trust.check(&issued.certificate_der, &cert, Utc::now()).await;
-    assert!(matches!(result, Err(CertError::RevocationUnknown(_))), "{result:?}");
+    let result = trust
+        .check(&issued.certificate_der, &cert, Utc::now())
+        .await;
+    assert!(
+        matches!(result, Err(CertError::RevocationUnknown(_))),
+        "{result:?}"
+    );
 }
 
 #[test]
@@ -199,7 +230,9 @@ fn the_ca_directory_round_trips_certificates_and_revocations() {
         .unwrap();
     let identity = Identity::load(&cert_path, &key_path).unwrap();
     assert_eq!(identity.system, SystemId::Workstation);
-    cadir.revoke(&issued.info.serial_hex(), "cessation_of_operation").unwrap();
+    cadir
+        .revoke(&issued.info.serial_hex(), "cessation_of_operation")
+        .unwrap();
     let crl = cadir.current_crl().unwrap();
     let revoked =
         crate::crl::parse_verified_crl(&crl, &cadir.ca_certificate_der().unwrap(), Utc::now())

@@ -83,7 +83,8 @@ impl TrustStore {
             .map_err(|e| CertError::Malformed(format!("CA certificate: {e}")))?;
         let (_, parsed) =
             X509Certificate::from_der(der).map_err(|e| CertError::Malformed(e.to_string()))?;
-        if parsed.issuer() != ca.subject() || parsed.verify_signature(Some(ca.public_key())).is_err()
+        if parsed.issuer() != ca.subject()
+            || parsed.verify_signature(Some(ca.public_key())).is_err()
         {
             return Err(CertError::NotFromCa);
         }

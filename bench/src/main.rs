@@ -1,0 +1,96 @@
+//! `make bench`: the bare broker and the gateway measured in one run, on the
+//! same machine, the same message size, the same persistence and confirms.
+//!
+//! - raw.two_queue: producer → q1 → bare forwarder → q2 → consumer. Every
+//!   message persistent, every publish confirmed, the forwarder acks q1 only
+//!   after q2's confirm — the gateway's path shape with nothing in it.
+//! - gateway.async: portal → ingress → gateway (verify, log, countersign)
+//!   → workstation's inbox → workstation's handler (dedup transaction,
+//!   receipt).
+//! - raw.rpc: client → q_req → forwarder → q_srv → server → q_rep →
+//!   forwarder → q_cli → client: the four legs of a call through the gateway.
+//! - gateway.sync: intake's `call` to individuals through the gateway.
+//!
+//! Sizes: BENCH_MESSAGES (async, default 20000), BENCH_CALLS (sync, 1000),
+//! BENCH_PAYLOAD bytes (1024).
+
+mod gateway;
+mod raw;
+
+use std::time::Duration;
+
+pub struct Config {
+    pub messages: usize,
+    pub calls: usize,
+    pub payload: usize,
+    /// Publishes in flight at once (awaiting confirms) on the sending side.
+    pub window: usize,
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn line(name: &str, value: f64, unit: &str) {
+    println!("bench {name} {value:.2} {unit}");
+}
+
+/// p-th percentile (0–100) of durations, in milliseconds.
+pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank].as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config {
+        messages: env("BENCH_MESSAGES", 20_000),
+        calls: env("BENCH_CALLS", 1_000),
+        payload: env("BENCH_PAYLOAD", 1024),
+        window: env("BENCH_WINDOW", 1_000),
+    };
+    eprintln!(
+        "egov-bench: {} async messages, {} calls, {} byte payloads, on {} cores",
+        config.messages,
+        config.calls,
+        config.payload,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    egov_runtime::telemetry::init_for_tests();
+    if std::env::var_os("BENCH_STAGES").is_some() {
+        return gateway::stages(&config).await;
+    }
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only != "sync" {
+        let raw_async = raw::two_queue(&config).await?;
+        line("raw.two_queue.msgs_per_s", raw_async, "msgs/s");
+        let gateway_async = gateway::asynchronous(&config).await?;
+        line("gateway.async.msgs_per_s", gateway_async, "msgs/s");
+        line("gateway.async.ratio", gateway_async / raw_async, "ratio");
+    }
+    if only == "async" {
+        return Ok(());
+    }
+
+    let raw_rpc = raw::rpc(&config).await?;
+    line("raw.rpc.p50_ms", percentile_ms(&raw_rpc, 50.0), "ms");
+    line("raw.rpc.p99_ms", percentile_ms(&raw_rpc, 99.0), "ms");
+    let sync = gateway::synchronous(&config).await?;
+    line("gateway.sync.p50_ms", percentile_ms(&sync, 50.0), "ms");
+    line("gateway.sync.p99_ms", percentile_ms(&sync, 99.0), "ms");
+    line(
+        "gateway.sync.p50_ratio",
+        percentile_ms(&sync, 50.0) / percentile_ms(&raw_rpc, 50.0),
+        "ratio",
+    );
+    Ok(())
+}
