@@ -28,6 +28,11 @@ enum Command {
     Trace { conversation_id: String },
     /// The routing table with each row's source in the regulations.
     Routes,
+    /// Sign a message as a system (with its key from the CA directory) and
+    /// send it through the gateway's gRPC Send.
+    Send(SendArgs),
+    /// The same, as a synchronous request: wait for the receiver's answer.
+    Call(SendArgs),
     /// Recompute the message log's hash chain (whole log by default).
     VerifyLog {
         #[arg(long, default_value_t = 0)]
@@ -35,6 +40,45 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         to: u64,
     },
+}
+
+#[derive(clap::Args)]
+struct SendArgs {
+    /// The sending system (its certificate and key are read from --pki).
+    #[arg(long = "as")]
+    sender: egov_trust::SystemId,
+    /// The receiving system.
+    #[arg(long)]
+    to: egov_trust::SystemId,
+    /// The service, as in the routing table (`egovctl gateway routes`).
+    #[arg(long)]
+    service: String,
+    /// The payload, as text.
+    #[arg(long, default_value = "")]
+    payload: String,
+    /// The application or case this message belongs to.
+    #[arg(long, default_value = "")]
+    conversation: String,
+    /// How long the message may wait (a call waits this long for its answer).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    ttl: std::time::Duration,
+    /// The CA directory holding the systems' keys.
+    #[arg(long, default_value = crate::commands::pki::DEFAULT_DIR)]
+    pki: std::path::PathBuf,
+}
+
+impl SendArgs {
+    fn envelope(&self) -> anyhow::Result<egov_proto::envelope::Envelope> {
+        let spec = egov_trust::ca::SubjectSpec::System(self.sender);
+        let dir = egov_trust::ca_dir::CaDirectory::open(&self.pki)?;
+        let (cert, key) = dir.paths_for(&spec);
+        let identity = egov_trust::Identity::load(&cert, &key)?;
+        let message = egov_bus::Outgoing::raw(self.to, &self.service, Kind::Request, self.payload.as_bytes().to_vec())
+            .conversation(self.conversation.clone())
+            .ttl(self.ttl);
+        let header = message.header(self.sender, Utc::now(), "");
+        Ok(egov_bus::envelope::seal(&identity, header, message.payload))
+    }
 }
 
 fn time(t: &Option<egov_proto::prost_types::Timestamp>) -> String {
@@ -125,6 +169,32 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Send(send) => {
+            let envelope = send.envelope()?;
+            match client.send(egov_proto::gateway::SendRequest { envelope: Some(envelope) }).await {
+                Ok(r) => {
+                    let r = r.into_inner();
+                    println!("accepted: message {} (log row {}), {}", r.message_id, r.log_sequence, status_name(r.status));
+                }
+                Err(status) => refused(status),
+            }
+        }
+        Command::Call(send) => {
+            let envelope = send.envelope()?;
+            match client.call(egov_proto::gateway::CallRequest { envelope: Some(envelope) }).await {
+                Ok(r) => {
+                    let answer = r.into_inner().response.ok_or_else(|| anyhow::anyhow!("no answer envelope"))?;
+                    let opened = egov_bus::envelope::open_envelope(answer)?;
+                    let kind = opened.kind().as_str_name().trim_start_matches("KIND_");
+                    println!("{kind} from {} to request {}", opened.header.sender, opened.header.correlation_id);
+                    match opened.decode::<egov_proto::envelope::Rejection>() {
+                        Ok(r) if opened.kind() == Kind::Reject => println!("refused: {}: {}", r.code, r.message),
+                        _ => println!("{}", String::from_utf8_lossy(&opened.payload)),
+                    }
+                }
+                Err(status) => refused(status),
+            }
+        }
         Command::VerifyLog { from, to } => {
             let r = client
                 .verify_log(VerifyLogRequest {
@@ -147,6 +217,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn refused(status: tonic::Status) -> ! {
+    eprintln!("refused ({:?}): {}", status.code(), status.message());
+    std::process::exit(1);
 }
 
 fn hex(bytes: &[u8]) -> String {
