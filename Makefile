@@ -35,10 +35,10 @@ services:
 
 ## Operators' machines: one container per system (needs a Docker engine).
 up:
-	docker compose -f deploy/docker-compose.yml up -d --build
+	docker compose -p egov-mesh -f deploy/docker-compose.yml up -d --build
 
 down:
-	docker compose -f deploy/docker-compose.yml down
+	docker compose -p egov-mesh -f deploy/docker-compose.yml down
 
 ## Forget the local mesh's state (.run: PKI, settings overrides).
 clean-run:

@@ -6,5 +6,6 @@ mod crash;
 mod delivery;
 mod helpers;
 mod log;
+mod reconnect;
 mod rejections;
 mod sync;

@@ -49,6 +49,7 @@ async fn a_call_to_a_receiver_that_is_down_times_out_and_is_never_delivered_late
     let gw = spawn_gateway().await;
     let intake = gw.mesh.bus(SystemId::Intake, None).await;
     let deadline = Duration::from_millis(500);
+    let mut statuses = intake.statuses();
 
     let started = tokio::time::Instant::now();
     let error = intake.call(lookup(), deadline).await.unwrap_err();
@@ -60,6 +61,22 @@ async fn a_call_to_a_receiver_that_is_down_times_out_and_is_never_delivered_late
         waited >= deadline && waited < deadline + Duration::from_secs(1),
         "{waited:?}"
     );
+
+    // The request expires in the registry's queue; the gateway records it and
+    // tells the caller.
+    let expired = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let change = statuses.recv().await.expect("status stream");
+            if change.status == DeliveryStatus::Expired as i32 {
+                return change;
+            }
+        }
+    })
+    .await
+    .expect("an EXPIRED report");
+    assert_eq!(expired.code, "message_expired");
+    let status = gw.status(&expired.message_id).await;
+    assert_eq!(status.status, DeliveryStatus::Expired as i32);
 
     // The registry comes up; a later call is answered, and the expired one
     // never reaches its handler (it would have come first: the queue is FIFO).

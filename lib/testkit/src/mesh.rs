@@ -147,6 +147,40 @@ impl TestMesh {
         depth
     }
 
+    /// Has the broker close every connection of this test's namespace, as a
+    /// broker restart would (through `rabbitmqctl`, so it needs the broker on
+    /// this machine). Returns how many were closed.
+    pub async fn close_broker_connections(&self) -> usize {
+        let listing = tokio::process::Command::new("rabbitmqctl")
+            .args(["-q", "-s", "list_connections", "pid", "client_properties"])
+            .output()
+            .await
+            .expect("run rabbitmqctl list_connections");
+        let marker = format!("\"connection_name\",\"{}/", self.namespace);
+        let pids: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+            .lines()
+            .filter(|line| line.contains(&marker))
+            .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+            .collect();
+        for pid in &pids {
+            let closed = tokio::process::Command::new("rabbitmqctl")
+                .args([
+                    "-q",
+                    "close_connection",
+                    pid,
+                    "test: the broker dropped the connection",
+                ])
+                .status()
+                .await
+                .expect("run rabbitmqctl close_connection");
+            assert!(
+                closed.success(),
+                "rabbitmqctl close_connection {pid} failed"
+            );
+        }
+        pids.len()
+    }
+
     pub fn identity(&self, system: SystemId) -> Arc<egov_trust::Identity> {
         self.pki.identity(system)
     }
