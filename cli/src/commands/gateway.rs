@@ -73,9 +73,14 @@ impl SendArgs {
         let dir = egov_trust::ca_dir::CaDirectory::open(&self.pki)?;
         let (cert, key) = dir.paths_for(&spec);
         let identity = egov_trust::Identity::load(&cert, &key)?;
-        let message = egov_bus::Outgoing::raw(self.to, &self.service, Kind::Request, self.payload.as_bytes().to_vec())
-            .conversation(self.conversation.clone())
-            .ttl(self.ttl);
+        let message = egov_bus::Outgoing::raw(
+            self.to,
+            &self.service,
+            Kind::Request,
+            self.payload.as_bytes().to_vec(),
+        )
+        .conversation(self.conversation.clone())
+        .ttl(self.ttl);
         let header = message.header(self.sender, Utc::now(), "");
         Ok(egov_bus::envelope::seal(&identity, header, message.payload))
     }
@@ -171,24 +176,47 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Send(send) => {
             let envelope = send.envelope()?;
-            match client.send(egov_proto::gateway::SendRequest { envelope: Some(envelope) }).await {
+            match client
+                .send(egov_proto::gateway::SendRequest {
+                    envelope: Some(envelope),
+                })
+                .await
+            {
                 Ok(r) => {
                     let r = r.into_inner();
-                    println!("accepted: message {} (log row {}), {}", r.message_id, r.log_sequence, status_name(r.status));
+                    println!(
+                        "accepted: message {} (log row {}), {}",
+                        r.message_id,
+                        r.log_sequence,
+                        status_name(r.status)
+                    );
                 }
                 Err(status) => refused(status),
             }
         }
         Command::Call(send) => {
             let envelope = send.envelope()?;
-            match client.call(egov_proto::gateway::CallRequest { envelope: Some(envelope) }).await {
+            match client
+                .call(egov_proto::gateway::CallRequest {
+                    envelope: Some(envelope),
+                })
+                .await
+            {
                 Ok(r) => {
-                    let answer = r.into_inner().response.ok_or_else(|| anyhow::anyhow!("no answer envelope"))?;
+                    let answer = r
+                        .into_inner()
+                        .response
+                        .ok_or_else(|| anyhow::anyhow!("no answer envelope"))?;
                     let opened = egov_bus::envelope::open_envelope(answer)?;
                     let kind = opened.kind().as_str_name().trim_start_matches("KIND_");
-                    println!("{kind} from {} to request {}", opened.header.sender, opened.header.correlation_id);
+                    println!(
+                        "{kind} from {} to request {}",
+                        opened.header.sender, opened.header.correlation_id
+                    );
                     match opened.decode::<egov_proto::envelope::Rejection>() {
-                        Ok(r) if opened.kind() == Kind::Reject => println!("refused: {}: {}", r.code, r.message),
+                        Ok(r) if opened.kind() == Kind::Reject => {
+                            println!("refused: {}: {}", r.code, r.message)
+                        }
                         _ => println!("{}", String::from_utf8_lossy(&opened.payload)),
                     }
                 }
