@@ -650,6 +650,16 @@ async fn consume_inbox(
                 _ = consuming.changed() => {
                     if !*consuming.borrow() {
                         channel.basic_cancel(consumer.tag(), BasicCancelOptions::default()).await?;
+                        // Deliveries the broker pushed before the cancel are
+                        // handled, not left unacknowledged on the channel;
+                        // the stream ends at the broker's cancel-ok.
+                        while let Some(next) = consumer.next().await {
+                            let delivery = next?;
+                            let tracker = shared.in_flight.clone();
+                            let shared = shared.clone();
+                            let inbox = inbox.clone();
+                            tracker.spawn(async move { inbox::process(&shared, &inbox, delivery).await });
+                        }
                         tracing::info!(queue, "Paused consuming the inbox.");
                         break;
                     }

@@ -88,6 +88,20 @@ impl Context<'_> {
 
 /// A system's business logic for incoming messages.
 pub trait Handler: Send + Sync + 'static {
+    /// Called before the message's transaction begins, holding no database
+    /// connection, so a handler that has to wait (a registry's simulated
+    /// latency) does not hold one meanwhile. `Some(outcome)` settles the
+    /// message without calling [`Handler::handle`]: the outcome is recorded
+    /// and answered exactly as `handle`'s would be. By default every message
+    /// goes on to `handle`.
+    fn admit<'a>(
+        &'a self,
+        message: &'a Incoming,
+    ) -> BoxFuture<'a, Result<Option<Outcome>, HandlerError>> {
+        let _ = message;
+        Box::pin(async { Ok(None) })
+    }
+
     fn handle<'a>(
         &'a self,
         message: &'a Incoming,
@@ -235,6 +249,7 @@ async fn handle_once(
         .message_id
         .parse()
         .map_err(|e| HandlerError::Permanent(anyhow::anyhow!("message id is not a UUID: {e}")))?;
+    let admitted = inbox.handler.admit(incoming).await?;
     let synchronous = !header.reply_to.is_empty();
     // A synchronous request is a look-up whose caller waits: its commit does
     // not wait for the disk. Were the database to crash, only the record that
@@ -269,7 +284,10 @@ async fn handle_once(
         db: &mut tx,
         outgoing: Vec::new(),
     };
-    let outcome = inbox.handler.handle(incoming, &mut ctx).await?;
+    let outcome = match admitted {
+        Some(outcome) => outcome,
+        None => inbox.handler.handle(incoming, &mut ctx).await?,
+    };
     let mut outgoing = std::mem::take(&mut ctx.outgoing);
     let answer = match outcome {
         Outcome::Done => None,

@@ -6,7 +6,7 @@ use crate::refusal::Refusal;
 use crate::storage;
 use egov_proto::individuals::{PersonByIinRequest, PersonRecord};
 use egov_trust::iin::Iin;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 /// The operation's name in the envelope header and the routing table.
 pub const SERVICE: &str = "person-by-iin";
@@ -26,19 +26,48 @@ pub async fn person_by_iin(
     consent_reference: Option<&str>,
     allowed_legal_bases: &[String],
 ) -> Result<PersonRecord, Refusal> {
+    let iin = admissible(request, consent_reference, allowed_legal_bases)?;
+    let mut conn = pool.acquire().await.map_err(storage_failure)?;
+    read(&mut conn, &iin).await
+}
+
+/// [`person_by_iin`] on a connection already held: the inbox handler's
+/// transaction. The same checks come before the read.
+pub async fn person_by_iin_on(
+    conn: &mut PgConnection,
+    request: &PersonByIinRequest,
+    consent_reference: Option<&str>,
+    allowed_legal_bases: &[String],
+) -> Result<PersonRecord, Refusal> {
+    let iin = admissible(request, consent_reference, allowed_legal_bases)?;
+    read(conn, &iin).await
+}
+
+/// The checks that need no database: the IIN, then the access.
+fn admissible(
+    request: &PersonByIinRequest,
+    consent_reference: Option<&str>,
+    allowed_legal_bases: &[String],
+) -> Result<Iin, Refusal> {
     let iin = Iin::parse(&request.iin).map_err(|error| Refusal::invalid_iin("iin", &error))?;
     check_access(request, consent_reference, allowed_legal_bases)?;
-    match storage::person_details(pool, &iin).await {
+    Ok(iin)
+}
+
+async fn read(conn: &mut PgConnection, iin: &Iin) -> Result<PersonRecord, Refusal> {
+    match storage::person_details_on(conn, iin).await {
         Ok(Some(details)) => Ok(details.to_record()),
         Ok(None) => Err(Refusal::not_found(
             "iin",
             "ЖТ МДБ has no person with this IIN",
         )),
-        Err(error) => {
-            tracing::error!(error = %error, "Person look-up failed in storage.");
-            Err(Refusal::registry_failure())
-        }
+        Err(error) => Err(storage_failure(error)),
     }
+}
+
+fn storage_failure(error: sqlx::Error) -> Refusal {
+    tracing::error!(error = %error, "Person look-up failed in storage.");
+    Refusal::registry_failure()
 }
 
 /// Consent (any non-empty reference; the mesh has no consent service to ask

@@ -1,6 +1,7 @@
 //! A registry's reasoned refusal to answer, with its stable code. It travels
 //! as `egov.envelope.v1.Rejection` in a KIND_REJECT reply. Shared by both
-//! registries (the notary uses `InvalidIin` and `RegistryFailure`).
+//! registries (the notary uses `InvalidIin`, `RegistryFailure`, and the two
+//! codes of the inbox itself, `BadRequest` and `UnknownService`).
 
 use egov_proto::envelope::Rejection;
 use egov_trust::iin::IinError;
@@ -19,6 +20,10 @@ pub enum RefusalCode {
     NotFound,
     /// A technical failure: fault mode `error`, or the storage failed.
     RegistryFailure,
+    /// The payload does not decode as the service's request message.
+    BadRequest,
+    /// The header names a service this registry does not serve.
+    UnknownService,
 }
 
 impl RefusalCode {
@@ -28,6 +33,8 @@ impl RefusalCode {
             RefusalCode::InvalidIin => "invalid_iin",
             RefusalCode::NotFound => "not_found",
             RefusalCode::RegistryFailure => "registry_failure",
+            RefusalCode::BadRequest => "bad_request",
+            RefusalCode::UnknownService => "unknown_service",
         }
     }
 }
@@ -73,6 +80,25 @@ impl Refusal {
         Refusal {
             code: RefusalCode::RegistryFailure,
             message: "the registry could not process the request; try again later".into(),
+            field: None,
+        }
+    }
+
+    /// The payload could not be read as `message` (e.g.
+    /// "egov.individuals.v1.PersonByIinRequest").
+    pub fn bad_request(message: &str, error: impl fmt::Display) -> Refusal {
+        Refusal {
+            code: RefusalCode::BadRequest,
+            message: format!("the payload is not a {message}: {error}"),
+            field: None,
+        }
+    }
+
+    /// A service other than the registry's own (`served`).
+    pub fn unknown_service(asked: &str, served: &str) -> Refusal {
+        Refusal {
+            code: RefusalCode::UnknownService,
+            message: format!("this registry serves {served:?}, not {asked:?}"),
             field: None,
         }
     }

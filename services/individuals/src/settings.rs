@@ -1,12 +1,18 @@
 //! The registry's settings, loaded with `egov_runtime::settings::load`
 //! ("individuals": file, then `EGOV__…`, then `EGOV_INDIVIDUALS__…`).
 //!
-//! The bus and gRPC sections are added by the wiring; until then an unknown
-//! section is an error, as everywhere in the mesh.
+//! The sections `grpc`, `bus`, `trust` and `telemetry` are the gateway's
+//! (gateway/src/settings.rs), so `egov_testkit::TestMesh::env` and the
+//! compose file configure a registry as they configure the gateway. The
+//! notary's settings reuse them from here.
 
+use egov_bus::BusSettings;
 use egov_runtime::database::DatabaseSettings;
 use egov_runtime::settings::{FieldErrors, Validate};
+use egov_runtime::telemetry::TelemetrySettings;
+use egov_runtime::trust::TrustSettings;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Where the mesh's database is when nothing else is configured.
@@ -17,15 +23,30 @@ pub const SCHEMA: &str = "individuals";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    pub grpc: GrpcSettings,
+    /// The broker: the registry's inbox is where look-ups arrive.
+    pub bus: BusSettings,
     /// The registry's database; default: `DEFAULT_DATABASE_URL`, schema
     /// `individuals`. A section given in settings replaces the whole
     /// default, so it names `url` and `schema` together.
     #[serde(default = "default_database")]
     pub database: DatabaseSettings,
+    /// The registry's certificate and key, and the mesh CA.
+    pub trust: TrustSettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub lookup: LookupSettings,
     #[serde(default)]
     pub fault: FaultSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcSettings {
+    /// Where the admin API, health and reflection listen; port 0 picks a
+    /// free port.
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,7 +111,10 @@ impl Default for FaultSettings {
 
 impl Validate for Settings {
     fn validate(&self, errors: &mut FieldErrors) {
+        self.bus.validate(errors);
         self.database.validate(errors);
+        self.trust.validate(errors);
+        self.telemetry.validate(errors);
         for code in &self.lookup.allowed_legal_bases {
             errors.check(
                 !code.is_empty() && !code.chars().any(char::is_whitespace),
@@ -105,32 +129,30 @@ impl Validate for Settings {
 mod tests {
     use super::*;
     use egov_runtime::settings::{SettingsSource, load};
+    use egov_testkit::TestMesh;
+    use egov_trust::SystemId;
 
-    fn source(pairs: &[(&str, &str)]) -> SettingsSource {
-        SettingsSource {
-            file: None,
-            env: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn defaults_need_no_settings_at_all() {
-        let settings: Settings = load("individuals", &source(&[])).unwrap();
+    #[tokio::test]
+    async fn the_mesh_variables_configure_every_section() {
+        let mesh = TestMesh::new().await;
+        let settings: Settings = load("individuals", &mesh.source(SystemId::Individuals)).unwrap();
+        assert_eq!(settings.grpc.listen.port(), 0);
+        assert_eq!(settings.bus.namespace, mesh.namespace);
         assert_eq!(settings.database.schema, "individuals");
-        assert_eq!(settings.database.url, DEFAULT_DATABASE_URL);
+        assert_eq!(settings.database.url, mesh.database.url());
+        assert!(settings.trust.certificate.ends_with("individuals.crt.pem"));
         assert_eq!(settings.lookup.allowed_legal_bases, vec!["003"]);
+        assert_eq!(settings.fault.seed, 1);
     }
 
-    #[test]
-    fn the_environment_overrides_and_bad_codes_are_reported() {
-        let settings: Settings = load(
-            "individuals",
-            &source(&[("EGOV_INDIVIDUALS__FAULT__SEED", "9")]),
-        )
-        .unwrap();
+    #[tokio::test]
+    async fn the_registry_prefix_overrides_and_bad_codes_are_reported() {
+        let mesh = TestMesh::new().await;
+        let mut source = mesh.source(SystemId::Individuals);
+        source
+            .env
+            .insert("EGOV_INDIVIDUALS__FAULT__SEED".into(), "9".into());
+        let settings: Settings = load("individuals", &source).unwrap();
         assert_eq!(settings.fault.seed, 9);
 
         let mut bad = settings.clone();
@@ -138,5 +160,11 @@ mod tests {
         let mut errors = FieldErrors::default();
         bad.validate(&mut errors);
         assert!(!errors.is_empty());
+    }
+
+    #[test]
+    fn the_listener_broker_and_certificate_are_required() {
+        let error = load::<Settings>("individuals", &SettingsSource::default()).unwrap_err();
+        assert!(error.to_string().contains("grpc"), "{error}");
     }
 }

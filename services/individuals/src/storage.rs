@@ -261,8 +261,17 @@ pub async fn person_details(
     pool: &PgPool,
     iin: &Iin,
 ) -> Result<Option<PersonDetails>, sqlx::Error> {
-    let key = iin.to_string();
     let mut conn = pool.acquire().await?;
+    person_details_on(&mut conn, iin).await
+}
+
+/// [`person_details`] on a connection already held (the inbox handler's
+/// transaction).
+pub async fn person_details_on(
+    conn: &mut PgConnection,
+    iin: &Iin,
+) -> Result<Option<PersonDetails>, sqlx::Error> {
+    let key = iin.to_string();
     let row = sqlx::query(
         "SELECT p.*, a.applied_on, a.status AS candidacy_status, a.concluded_on \
          FROM persons p LEFT JOIN adoption_candidates a ON a.iin = p.iin \

@@ -11,7 +11,7 @@ use egov_individuals::refusal::Refusal;
 use egov_proto::notary::power_of_attorney_answer::Status;
 use egov_proto::notary::{PowerOfAttorneyAnswer, PowerOfAttorneyRequest};
 use egov_trust::iin::Iin;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 /// The operation's name in the envelope header and the routing table.
 pub const SERVICE: &str = "power-of-attorney";
@@ -23,19 +23,51 @@ pub async fn power_of_attorney(
     request: &PowerOfAttorneyRequest,
     today: NaiveDate,
 ) -> Result<PowerOfAttorneyAnswer, Refusal> {
-    let representative = Iin::parse(&request.representative_iin)
-        .map_err(|error| Refusal::invalid_iin("representative_iin", &error))?;
-    let number = request.number.trim();
+    let (representative, number) = admissible(request)?;
     if number.is_empty() {
         return Ok(answer(None, representative, &request.service_code, today));
     }
-    match storage::power_of_attorney(pool, number).await {
-        Ok(found) => Ok(answer(found, representative, &request.service_code, today)),
-        Err(error) => {
-            tracing::error!(error = %error, "Power-of-attorney look-up failed in storage.");
-            Err(Refusal::registry_failure())
-        }
+    let mut conn = pool.acquire().await.map_err(storage_failure)?;
+    read(&mut conn, request, representative, number, today).await
+}
+
+/// [`power_of_attorney`] on a connection already held: the inbox handler's
+/// transaction. The IIN is parsed before the read.
+pub async fn power_of_attorney_on(
+    conn: &mut PgConnection,
+    request: &PowerOfAttorneyRequest,
+    today: NaiveDate,
+) -> Result<PowerOfAttorneyAnswer, Refusal> {
+    let (representative, number) = admissible(request)?;
+    if number.is_empty() {
+        return Ok(answer(None, representative, &request.service_code, today));
     }
+    read(conn, request, representative, number, today).await
+}
+
+/// The representative's IIN and the number, trimmed.
+fn admissible(request: &PowerOfAttorneyRequest) -> Result<(Iin, &str), Refusal> {
+    let representative = Iin::parse(&request.representative_iin)
+        .map_err(|error| Refusal::invalid_iin("representative_iin", &error))?;
+    Ok((representative, request.number.trim()))
+}
+
+async fn read(
+    conn: &mut PgConnection,
+    request: &PowerOfAttorneyRequest,
+    representative: Iin,
+    number: &str,
+    today: NaiveDate,
+) -> Result<PowerOfAttorneyAnswer, Refusal> {
+    match storage::power_of_attorney_on(conn, number).await {
+        Ok(found) => Ok(answer(found, representative, &request.service_code, today)),
+        Err(error) => Err(storage_failure(error)),
+    }
+}
+
+fn storage_failure(error: sqlx::Error) -> Refusal {
+    tracing::error!(error = %error, "Power-of-attorney look-up failed in storage.");
+    Refusal::registry_failure()
 }
 
 /// The answer about what was found under the number. A power of attorney

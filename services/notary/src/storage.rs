@@ -123,9 +123,19 @@ pub async fn power_of_attorney(
     pool: &PgPool,
     number: &str,
 ) -> Result<Option<PowerOfAttorney>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    power_of_attorney_on(&mut conn, number).await
+}
+
+/// [`power_of_attorney`] on a connection already held (the inbox handler's
+/// transaction).
+pub async fn power_of_attorney_on(
+    conn: &mut PgConnection,
+    number: &str,
+) -> Result<Option<PowerOfAttorney>, sqlx::Error> {
     sqlx::query("SELECT * FROM powers_of_attorney WHERE number = $1")
         .bind(number)
-        .fetch_optional(pool)
+        .fetch_optional(conn)
         .await?
         .as_ref()
         .map(power_of_attorney_from_row)

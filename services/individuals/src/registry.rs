@@ -1,0 +1,307 @@
+//! What both registries run around their look-up, shared with the notary as
+//! the fault switch is: the fault gate of the inbox, the admin API
+//! (`egov.registry.v1.RegistryAdmin`), and the server that ties the bus, the
+//! gRPC listener and the fault switch together.
+//!
+//! A registry answers only through the gateway: look-ups arrive in its inbox
+//! (synchronous requests, DESIGN.md "The gateway over RabbitMQ") and are
+//! answered there. Its gRPC port serves the admin API, health and
+//! reflection, nothing else.
+//!
+//! The fault mode acts in two places (issue 3, item 4):
+//! - [`admit`], before the message's transaction, so a simulated latency
+//!   holds no database connection: `slow` (and `flaky`'s slow share) waits
+//!   there, `error` answers `registry_failure`, `flaky`'s silent share and a
+//!   message caught in the switch to `down` get no answer;
+//! - the server's supervisor, which pauses the inbox consumer while the mode
+//!   is `down` (asynchronous messages wait in the queue, synchronous calls
+//!   expire there) and reports the registry NOT_SERVING on gRPC health.
+
+use crate::fault::{FaultAction, FaultMode, FaultSwitch};
+use crate::refusal::Refusal;
+use anyhow::Context as _;
+use egov_bus::{Bus, BusSettings, Handler, HandlerError, Inbox, Incoming, Outcome};
+use egov_proto::prost::Message;
+use egov_proto::registry::registry_admin_server::{RegistryAdmin, RegistryAdminServer};
+use egov_proto::registry::{FaultState, GetFaultRequest, SetFaultRequest};
+use egov_runtime::grpc;
+use egov_runtime::trust::TrustSettings;
+use egov_trust::{Identity, SystemId, TrustStore};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+use tonic_health::ServingStatus;
+
+/// How long shutdown waits for look-ups in flight (a `slow` latency
+/// included) before leaving them to be redelivered.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The fault gate, called from [`Handler::admit`]: `None` lets the message
+/// through to the look-up; `Some` settles it first.
+///
+/// - `Proceed`: the latency of `slow` (or `flaky`) has been slept; go on.
+/// - `Fail`: a KIND_REJECT with `registry_failure`, the technical failure a
+///   caller must be ready for.
+/// - `NoAnswer`: a synchronous request gets no answer, so its caller's
+///   deadline passes (`Outcome::Done`); an asynchronous message is not lost
+///   but handed back as a transient failure, retried after the bus's delays.
+pub async fn admit(
+    fault: &FaultSwitch,
+    message: &Incoming,
+) -> Result<Option<Outcome>, HandlerError> {
+    match fault.before_request().await {
+        FaultAction::Proceed { .. } => Ok(None),
+        FaultAction::Fail => Ok(Some(Outcome::Reject(
+            Refusal::registry_failure().to_rejection(),
+        ))),
+        FaultAction::NoAnswer if !message.opened.header.reply_to.is_empty() => {
+            tracing::info!(
+                message_id = message.message_id(),
+                mode = %fault.get(),
+                "Fault mode: leaving the request unanswered."
+            );
+            Ok(Some(Outcome::Done))
+        }
+        FaultAction::NoAnswer => Err(HandlerError::Transient(anyhow::anyhow!(
+            "the registry is down (fault mode {})",
+            fault.get()
+        ))),
+    }
+}
+
+/// The request of `service`, decoded, or the refusal to answer a message
+/// that names another service or does not decode.
+pub fn request<M: Message + Default>(
+    message: &Incoming,
+    service: &str,
+    message_name: &str,
+) -> Result<M, Refusal> {
+    if message.service() != service {
+        return Err(Refusal::unknown_service(message.service(), service));
+    }
+    message
+        .decode::<M>()
+        .map_err(|error| Refusal::bad_request(message_name, error))
+}
+
+/// The consent reference of the envelope header; empty means none.
+pub fn consent_reference(message: &Incoming) -> Option<&str> {
+    Some(message.opened.header.consent_reference.as_str()).filter(|c| !c.is_empty())
+}
+
+/// `egov.registry.v1.RegistryAdmin` over a registry's fault switch.
+pub struct AdminApi {
+    pub fault: Arc<FaultSwitch>,
+}
+
+#[tonic::async_trait]
+impl RegistryAdmin for AdminApi {
+    async fn set_fault(
+        &self,
+        request: Request<SetFaultRequest>,
+    ) -> Result<Response<FaultState>, Status> {
+        let wire = request.into_inner().mode.ok_or_else(|| {
+            Status::invalid_argument("fault_mode_missing: SetFaultRequest.mode is required")
+        })?;
+        let mode = FaultMode::try_from(&wire)
+            .map_err(|error| Status::invalid_argument(format!("invalid_fault_mode: {error}")))?;
+        self.fault
+            .set(mode)
+            .map_err(|error| Status::invalid_argument(format!("invalid_fault_mode: {error}")))?;
+        Ok(Response::new(self.fault.state()))
+    }
+
+    async fn get_fault(&self, _: Request<GetFaultRequest>) -> Result<Response<FaultState>, Status> {
+        Ok(Response::new(self.fault.state()))
+    }
+}
+
+/// The registry's identity and the mesh's trust store, checked to be
+/// `system`'s.
+pub fn identity(
+    settings: &TrustSettings,
+    system: SystemId,
+) -> anyhow::Result<(Arc<Identity>, Arc<TrustStore>)> {
+    let (identity, trust) = settings
+        .load()
+        .with_context(|| format!("loading the {system} registry's identity"))?;
+    anyhow::ensure!(
+        identity.system == system,
+        "trust.certificate names {}, not {system}",
+        identity.system
+    );
+    Ok((identity, trust))
+}
+
+/// What a registry's server is made of; each registry's `startup` loads its
+/// own settings, storage and handler and hands them over.
+pub struct Parts {
+    pub system: SystemId,
+    pub listen: SocketAddr,
+    pub bus: BusSettings,
+    /// From [`identity`].
+    pub identity: Arc<Identity>,
+    pub trust: Arc<TrustStore>,
+    /// The registry's pool: the bus keeps its tables beside the registry's.
+    pub pool: sqlx::PgPool,
+    pub handler: Arc<dyn Handler>,
+    pub fault: Arc<FaultSwitch>,
+}
+
+/// A registry: its bus (serving the inbox), its gRPC listener (bound), its
+/// fault switch.
+pub struct Server {
+    system: SystemId,
+    bus: Bus,
+    fault: Arc<FaultSwitch>,
+    listener: TcpListener,
+    address: SocketAddr,
+}
+
+impl Server {
+    /// Starts the bus (it connects in the background, retrying) and binds
+    /// the listener.
+    pub async fn start(parts: Parts) -> anyhow::Result<Server> {
+        let bus = Bus::start(
+            parts.bus,
+            parts.identity,
+            parts.trust,
+            Some(Inbox {
+                handler: parts.handler,
+                pool: parts.pool,
+            }),
+        )
+        .await
+        .context("starting the bus")?;
+        let listener = grpc::bind(parts.listen)
+            .await
+            .with_context(|| format!("binding gRPC to {}", parts.listen))?;
+        let address = listener.local_addr()?;
+        Ok(Server {
+            system: parts.system,
+            bus,
+            fault: parts.fault,
+            listener,
+            address,
+        })
+    }
+
+    /// The address the admin API, health and reflection listen on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn fault(&self) -> &Arc<FaultSwitch> {
+        &self.fault
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Waits until the broker connection is up and the inbox is set up.
+    pub async fn wait_ready(&self, wait: Duration) -> anyhow::Result<()> {
+        self.bus
+            .wait_connected(wait)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// Serves until `shutdown` is cancelled; then stops consuming, lets the
+    /// look-ups in flight finish (at most [`SHUTDOWN_GRACE`]) and exits.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let (health, health_service, reflection) = grpc::standard_services();
+        health.set_serving::<RegistryAdminServer<AdminApi>>().await;
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        let admin = RegistryAdminServer::new(AdminApi {
+            fault: self.fault.clone(),
+        });
+        let router = grpc::server()
+            .trace_fn(egov_runtime::propagation::grpc_server_span)
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(admin);
+        let grpc_stop = CancellationToken::new();
+        let server = tokio::spawn(grpc::serve(router, self.listener, grpc_stop.clone()));
+        tracing::info!(system = %self.system, address = %self.address, "Registry gRPC listening; connecting to the broker.");
+        let supervisor = tokio::spawn(supervise(
+            self.system,
+            self.bus.clone(),
+            self.fault.clone(),
+            health.clone(),
+        ));
+
+        shutdown.cancelled().await;
+        tracing::info!(system = %self.system, "Shutting down: no new look-ups; finishing those in flight.");
+        supervisor.abort();
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.bus.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "Look-ups in flight did not finish in time; they will be redelivered.");
+        }
+        grpc_stop.cancel();
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "The gRPC server failed."),
+            Err(error) => tracing::error!(%error, "The gRPC server's task failed."),
+        }
+        tracing::info!(system = %self.system, "Registry stopped.");
+        Ok(())
+    }
+}
+
+/// Keeps the inbox consumer and the health status in step with the fault
+/// mode and the broker connection: `down` pauses the consumer (messages wait
+/// in the queue) and reports NOT_SERVING; any other mode resumes it.
+async fn supervise(
+    system: SystemId,
+    bus: Bus,
+    fault: Arc<FaultSwitch>,
+    health: grpc::HealthReporter,
+) {
+    let mut modes = fault.subscribe();
+    let mut connected = false;
+    let mut paused = None;
+    loop {
+        let mode = *modes.borrow_and_update();
+        let down = mode == FaultMode::Down;
+        if paused != Some(down) {
+            if down {
+                bus.pause_inbox();
+                tracing::warn!(%system, "Fault mode down: stopped consuming the inbox.");
+            } else {
+                bus.resume_inbox();
+                if paused == Some(true) {
+                    tracing::info!(%system, %mode, "Consuming the inbox again.");
+                }
+            }
+            paused = Some(down);
+        }
+        let status = if connected && !down {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        health.set_service_status("", status).await;
+        tokio::select! {
+            changed = modes.changed() => if changed.is_err() { return },
+            ready = bus.wait_connected(Duration::from_secs(60)), if !connected => {
+                connected = ready.is_ok();
+                if connected {
+                    tracing::info!(%system, namespace = %bus.names().namespace(), "Registry ready.");
+                } else {
+                    tracing::warn!(%system, "Still no broker connection.");
+                }
+            }
+        }
+    }
+}
