@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "egov/individuals/v1/individuals.proto",
         "egov/notary/v1/notary.proto",
         "egov/registry/v1/admin.proto",
+        "egov/workstation/v1/workstation.proto",
     ];
     let descriptors = protox::compile(files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

@@ -34,6 +34,11 @@ pub mod egov {
             tonic::include_proto!("egov.registry.v1");
         }
     }
+    pub mod workstation {
+        pub mod v1 {
+            tonic::include_proto!("egov.workstation.v1");
+        }
+    }
 }
 
 pub use egov::envelope::v1 as envelope;
@@ -41,6 +46,7 @@ pub use egov::gateway::v1 as gateway;
 pub use egov::individuals::v1 as individuals;
 pub use egov::notary::v1 as notary;
 pub use egov::registry::v1 as registry;
+pub use egov::workstation::v1 as workstation;
 
 /// Encoded `FileDescriptorSet` of every file in `proto/`, for gRPC reflection.
 pub const DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("egov_descriptor");

@@ -1,0 +1,287 @@
+//! The autopilot: staff tasks done by rules, so the mesh produces results
+//! with nobody at the desk (demos, scenario tests, load). It also always
+//! does the workstation's own tasks (a regulation without staff steps).
+//!
+//! The rules, driven only by the regulation's data:
+//! - register, issue: done by the first active employee of the task's role;
+//! - assign: to the first active employee of the role that examines;
+//! - examine: every document the channel requires attached
+//!   ([`procedure::required_documents`]) → approve, with the configured
+//!   field values (`[workstation.autopilot.fields]`) where the result's form
+//!   has those fields; a document missing → refuse on the grounds that
+//!   concern it, or the incomplete package ([`procedure::grounds_for_missing`]);
+//! - sign: by the head whose key the workstation holds (`workstation.signer`).
+//!
+//! It acts through the same engine as the API, one transaction per task,
+//! claiming an application with `FOR UPDATE SKIP LOCKED`; a crash between
+//! two tasks leaves the application at the task it had reached, and the
+//! next start goes on from there. It wakes on the database's notification
+//! that a task it can do became current (sent at commit), and sweeps every
+//! `autopilot.sweep` besides.
+
+use crate::engine::{self, Action, Actor, AppRow, TaskRow, Workstation};
+use crate::procedure;
+use crate::staff::{self, Role};
+use egov_bus::Bus;
+use egov_regulations::Stage;
+use futures_util::StreamExt;
+use sqlx::PgConnection;
+use sqlx::postgres::PgListener;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Runs until `stop` is cancelled; the task in hand is finished first.
+pub async fn run(workstation: Arc<Workstation>, bus: Bus, stop: CancellationToken) {
+    let mut listener = None;
+    loop {
+        if listener.is_none() {
+            listener = listen(&workstation).await;
+        }
+        let candidates = match candidates(&workstation).await {
+            Ok(ids) => ids,
+            Err(error) => {
+                tracing::warn!(%error, "The autopilot cannot read the journal; retrying.");
+                Vec::new()
+            }
+        };
+        if !candidates.is_empty() {
+            let concurrency = workstation.tuning.autopilot.concurrency;
+            futures_util::stream::iter(candidates)
+                .for_each_concurrent(concurrency, |id| {
+                    let (workstation, bus, stop) = (&workstation, &bus, &stop);
+                    async move { drive(workstation, bus, id, stop).await }
+                })
+                .await;
+            if stop.is_cancelled() {
+                return;
+            }
+            continue;
+        }
+        let sweep = workstation.tuning.autopilot.sweep;
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            notified = async {
+                match listener.as_mut() {
+                    Some(l) => l.try_recv().await.map(|_| ()),
+                    None => { tokio::time::sleep(sweep).await; Ok(()) }
+                }
+            } => {
+                if let Err(error) = notified {
+                    tracing::warn!(%error, "Lost the database notifications; listening again.");
+                    listener = None;
+                }
+            }
+            _ = tokio::time::sleep(sweep) => {}
+        }
+    }
+}
+
+async fn listen(workstation: &Workstation) -> Option<PgListener> {
+    let attempt = async {
+        let mut listener = PgListener::connect_with(&workstation.pool).await?;
+        listener.listen(&workstation.wake_channel).await?;
+        Ok::<_, sqlx::Error>(listener)
+    };
+    match attempt.await {
+        Ok(listener) => Some(listener),
+        Err(error) => {
+            tracing::warn!(%error, "The autopilot cannot listen for notifications; sweeping only.");
+            None
+        }
+    }
+}
+
+/// Open applications whose current task the autopilot does.
+async fn candidates(workstation: &Workstation) -> Result<Vec<uuid::Uuid>, sqlx::Error> {
+    let limit = (workstation.tuning.autopilot.concurrency * 8) as i64;
+    sqlx::query_scalar(
+        "SELECT a.id FROM applications a
+         JOIN application_tasks t ON t.application_id = a.id AND t.position = a.current_position
+         WHERE a.state = 'in_progress' AND (t.role = 'workstation' OR $1)
+         ORDER BY a.updated_at LIMIT $2",
+    )
+    .bind(workstation.tuning.autopilot.enabled)
+    .bind(limit)
+    .fetch_all(&workstation.pool)
+    .await
+}
+
+/// Does the application's tasks one transaction each, as long as the
+/// autopilot can.
+async fn drive(workstation: &Workstation, bus: &Bus, id: uuid::Uuid, stop: &CancellationToken) {
+    while !stop.is_cancelled() {
+        match step(workstation, bus, id).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(%error, application = %id, "The autopilot could not do a task; it will try again.");
+                // Not at once: what failed may need a moment (the database).
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                return;
+            }
+        }
+    }
+}
+
+/// One task; false when there is nothing (more) the autopilot can do.
+async fn step(workstation: &Workstation, bus: &Bus, id: uuid::Uuid) -> anyhow::Result<bool> {
+    let mut tx = workstation.pool.begin().await?;
+    let Some(app) = engine::try_lock_open(&mut tx, id).await? else {
+        return Ok(false);
+    };
+    let task = engine::task(&mut tx, app.id, app.current_position).await?;
+    if !workstation.automated(task.role) {
+        return Ok(false);
+    }
+    let Some((actor, action)) = decide(workstation, &mut tx, &app, &task).await? else {
+        return Ok(false);
+    };
+    let outgoing = workstation
+        .act(
+            &mut tx,
+            &app.journal_number,
+            task.position as u32,
+            &actor,
+            action,
+        )
+        .await?;
+    for message in &outgoing {
+        bus.enqueue(&mut tx, message).await?;
+    }
+    tx.commit().await?;
+    bus.wake_relay();
+    Ok(true)
+}
+
+/// Who does the task and what, by the rules; none when nobody of the role
+/// is enrolled.
+async fn decide(
+    workstation: &Workstation,
+    db: &mut PgConnection,
+    app: &AppRow,
+    task: &TaskRow,
+) -> anyhow::Result<Option<(Actor, Action)>> {
+    let actor = if task.role == Role::Workstation {
+        Actor::workstation()
+    } else {
+        let chosen = match task.stage {
+            Stage::Sign => match workstation.keys.signer() {
+                Some(id) => staff::by_id(&mut *db, id).await?,
+                None => None,
+            },
+            Stage::Examine => match app.assigned_to {
+                Some(id) => staff::by_id(&mut *db, id).await?,
+                None => first(db, task.role).await?,
+            },
+            _ => first(db, task.role).await?,
+        };
+        let Some(employee) = chosen.filter(|e| e.role == task.role) else {
+            tracing::warn!(
+                journal_number = %app.journal_number,
+                role = %task.role,
+                stage = task.stage.code(),
+                "No employee of the role (with a key, to sign) is enrolled; the autopilot leaves the task."
+            );
+            return Ok(None);
+        };
+        Actor {
+            role: employee.role,
+            employee: Some(employee),
+            autopilot: true,
+        }
+    };
+    let action = match task.stage {
+        Stage::Register => Action::Register {
+            note: "autopilot".into(),
+        },
+        Stage::Assign => {
+            let role: String = sqlx::query_scalar(
+                "SELECT role FROM application_tasks WHERE application_id = $1 AND stage = 'examine'",
+            )
+            .bind(app.id)
+            .fetch_one(&mut *db)
+            .await?;
+            let role = Role::from_code(&role).unwrap_or(Role::Specialist);
+            let Some(examiner) = first(db, role).await? else {
+                tracing::warn!(journal_number = %app.journal_number, %role, "Nobody to assign the examination to.");
+                return Ok(None);
+            };
+            Action::Assign {
+                specialist_login: examiner.login,
+                resolution: "autopilot: for examination".into(),
+            }
+        }
+        Stage::Examine => examine(workstation, db, app).await?,
+        Stage::Sign => Action::Sign,
+        Stage::Issue => Action::Issue,
+    };
+    Ok(Some((actor, action)))
+}
+
+async fn first(db: &mut PgConnection, role: Role) -> Result<Option<staff::Employee>, sqlx::Error> {
+    Ok(staff::with_role(db, role).await?.into_iter().next())
+}
+
+/// The conformity check by rules: the Standard's documents for the channel.
+async fn examine(
+    workstation: &Workstation,
+    db: &mut PgConnection,
+    app: &AppRow,
+) -> anyhow::Result<Action> {
+    let regulation = workstation
+        .regulations
+        .get(&app.regulation)
+        .ok_or_else(|| anyhow::anyhow!("regulation {} is gone", app.regulation))?;
+    let present: HashSet<String> =
+        sqlx::query_scalar("SELECT code FROM application_documents WHERE application_id = $1")
+            .bind(app.id)
+            .fetch_all(&mut *db)
+            .await?
+            .into_iter()
+            .collect();
+    let missing = procedure::missing_documents(regulation, app.channel, &present);
+    if missing.is_empty() {
+        let form = procedure::approval_result(regulation, app.channel, None)
+            .and_then(|result| crate::documents::form_of(regulation, result));
+        let fields = match form {
+            Some(form) => workstation
+                .tuning
+                .autopilot
+                .fields
+                .iter()
+                .filter(|(name, _)| form.fields.iter().any(|f| &f.name == *name))
+                .map(|(name, value)| egov_proto::workstation::FormField {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        return Ok(Action::Approve {
+            fields,
+            result_code: String::new(),
+        });
+    }
+    let grounds = procedure::grounds_for_missing(regulation, app.channel, &missing)
+        .into_iter()
+        .map(|g| g.code)
+        .collect();
+    let reasons = missing
+        .iter()
+        .map(|d| {
+            let item = d.items.get(app.channel.code()).cloned().unwrap_or_default();
+            format!(
+                "не приложен документ: {} ({item}) / the document is not attached: {}",
+                d.ru.as_deref().unwrap_or(&d.kk),
+                d.en
+            )
+        })
+        .collect();
+    Ok(Action::Refuse {
+        grounds,
+        reasons,
+        missing_documents: missing.iter().map(|d| d.code.clone()).collect(),
+    })
+}

@@ -1,0 +1,7 @@
+//! The workstation against the real gateway, RabbitMQ and PostgreSQL: each
+//! test has its own database, broker namespace and CA (egov-testkit), a
+//! gateway and a workstation in-process, and test systems standing in for
+//! the portal and the State Corporation.
+
+mod helpers;
+mod procedure;
