@@ -11,11 +11,17 @@
 //!   forwarder → q_cli → client: the four legs of a call through the gateway.
 //! - gateway.sync: intake's `call` to individuals through the gateway.
 //!
+//! - registry.lookup: "person by IIN" through the gateway with a million
+//!   people loaded, at concurrency 32 (registry.rs; BENCH_ONLY=registry
+//!   runs it alone).
+//!
 //! Sizes: BENCH_MESSAGES (async, default 20000), BENCH_CALLS (sync, 1000),
-//! BENCH_PAYLOAD bytes (1024).
+//! BENCH_PAYLOAD bytes (1024); BENCH_PEOPLE, BENCH_LOOKUPS and
+//! BENCH_CONCURRENCY for registry.lookup (see registry.rs).
 
 mod gateway;
 mod raw;
+mod registry;
 
 use std::time::Duration;
 
@@ -70,6 +76,9 @@ async fn main() -> anyhow::Result<()> {
         return gateway::stages(&config).await;
     }
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only == "registry" {
+        return registry::report().await;
+    }
     if only != "sync" {
         let raw_async = raw::two_queue(&config).await?;
         line("raw.two_queue.msgs_per_s", raw_async, "msgs/s");
@@ -92,5 +101,8 @@ async fn main() -> anyhow::Result<()> {
         percentile_ms(&sync, 50.0) / percentile_ms(&raw_rpc, 50.0),
         "ratio",
     );
+    if only.is_empty() {
+        registry::report().await?;
+    }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! One module per `egovctl` subcommand.
 
 pub mod deadline;
+pub mod fault;
 pub mod gateway;
 pub mod pki;
 pub mod regulations;

@@ -61,10 +61,39 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         });
     }
 
+    let individuals: egov_individuals::settings::Settings =
+        load("individuals", &source(&args.config, SystemId::Individuals))?;
+    let app = egov_individuals::startup::Application::build(individuals)
+        .await
+        .context("starting the individuals registry")?;
+    let individuals_address = app.address();
+    {
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            app.run_until_stopped(stop).await?;
+            Ok(("individuals", "stopped".to_owned()))
+        });
+    }
+    let notary: egov_notary::settings::Settings =
+        load("notary", &source(&args.config, SystemId::Notary))?;
+    let app = egov_notary::startup::Application::build(notary)
+        .await
+        .context("starting the notary system")?;
+    let notary_address = app.address();
+    {
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            app.run_until_stopped(stop).await?;
+            Ok(("notary", "stopped".to_owned()))
+        });
+    }
+
     println!();
     println!("egov-mesh is running (Ctrl-C stops it)");
     println!("  CRL distribution point  http://{}/crl", args.crl_listen);
     println!("  gateway (ЭҮШ) gRPC      {gateway_address}");
+    println!("  individuals (ЖТ МДБ)    {individuals_address}  (admin API: egovctl fault)");
+    println!("  notary (БНАЖ)           {notary_address}  (admin API: egovctl fault)");
     println!("  CA and certificates     {}", args.pki.display());
     println!();
 
