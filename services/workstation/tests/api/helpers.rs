@@ -207,17 +207,20 @@ impl Collector {
 
     /// The statuses of one conversation, by sequence.
     pub fn statuses(&self, conversation: &str) -> Vec<pb::ApplicationStatus> {
-        let mut statuses: Vec<pb::ApplicationStatus> = self
-            .all()
-            .into_iter()
-            .filter(|(c, _)| c == conversation)
-            .filter_map(|(_, r)| match r {
-                Received::Status(s) => Some(s),
-                _ => None,
-            })
-            .collect();
-        statuses.sort_by_key(|s| s.sequence);
-        statuses
+        statuses_in(&self.all(), conversation)
+    }
+
+    /// Waits until the final status and every one before it arrived
+    /// (statuses may be handled out of order), and returns them in order.
+    pub async fn all_statuses(&self, conversation: &str) -> Vec<pb::ApplicationStatus> {
+        let finals = [pb::State::Issued as i32, pb::State::Refused as i32];
+        self.wait(&format!("every status of {conversation}"), |all| {
+            let statuses = statuses_in(all, conversation);
+            let last = statuses.iter().find(|s| finals.contains(&s.state))?;
+            let sequences: Vec<u32> = statuses.iter().map(|s| s.sequence).collect();
+            (sequences == (1..=last.sequence).collect::<Vec<_>>()).then_some(statuses)
+        })
+        .await
     }
 
     pub fn results(&self, conversation: &str) -> Vec<pb::ApplicationResult> {
@@ -273,6 +276,20 @@ impl Collector {
         })
         .await
     }
+}
+
+/// The statuses of one conversation among `all`, by sequence.
+fn statuses_in(all: &[(String, Received)], conversation: &str) -> Vec<pb::ApplicationStatus> {
+    let mut statuses: Vec<pb::ApplicationStatus> = all
+        .iter()
+        .filter(|(c, _)| c == conversation)
+        .filter_map(|(_, r)| match r {
+            Received::Status(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    statuses.sort_by_key(|s| s.sequence);
+    statuses
 }
 
 impl Handler for Collector {

@@ -3,5 +3,8 @@
 //! gateway and a workstation in-process, and test systems standing in for
 //! the portal and the State Corporation.
 
+mod autopilot;
+mod deadlines;
 mod helpers;
+mod intake;
 mod procedure;

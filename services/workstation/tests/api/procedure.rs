@@ -142,7 +142,7 @@ async fn an_application_goes_through_every_staff_step_and_the_portal_gets_the_si
     assert_eq!(kept.document.unwrap(), result.document.clone().unwrap());
 
     // One status per step after "accepted", in order, the last "issued".
-    let statuses = ws.portal_inbox.statuses(&conversation);
+    let statuses = ws.portal_inbox.all_statuses(&conversation).await;
     let sequences: Vec<u32> = statuses.iter().map(|s| s.sequence).collect();
     assert_eq!(sequences, vec![1, 2, 3, 4, 5, 6]);
     let stages: Vec<&str> = statuses.iter().map(|s| s.stage.as_str()).collect();
@@ -397,6 +397,6 @@ async fn an_incomplete_application_ends_in_a_refusal_that_names_its_ground() {
             .unwrap()
             .contains("income")
     );
-    let statuses = ws.portal_inbox.statuses(&conversation);
+    let statuses = ws.portal_inbox.all_statuses(&conversation).await;
     assert_eq!(statuses.last().unwrap().state, pb::State::Refused as i32);
 }
