@@ -4,6 +4,7 @@
 //! the portal and the State Corporation.
 
 mod autopilot;
+mod crash;
 mod deadlines;
 mod helpers;
 mod intake;
