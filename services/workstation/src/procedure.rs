@@ -303,9 +303,12 @@ pub fn ground(regulation: &Regulation, channel: Channel, code: &str) -> Option<G
 /// "diagram 2, condition 3" and the refusal element's source.
 fn document_check(regulation: &Regulation, channel: Channel) -> Option<(String, String)> {
     let diagram = regulation.diagrams.iter().find(|d| d.channel == channel)?;
+    // The last of the workstation's checks: diagram 3 checks the employee's
+    // login first (condition 1), the applicant's data last (condition 2).
     let condition = diagram
         .elements
         .iter()
+        .rev()
         .filter(|e| e.kind == ElementKind::Condition && e.system == System::Workstation)
         .find(|e| e.on_no.is_some())?;
     let refusal = diagram.element(condition.on_no.as_deref()?)?;

@@ -8,4 +8,5 @@ mod crash;
 mod deadlines;
 mod helpers;
 mod intake;
+mod office;
 mod procedure;
