@@ -10,6 +10,7 @@ use crate::commands::pki;
 use anyhow::Context as _;
 use egov_runtime::settings::{SettingsSource, load};
 use egov_trust::SystemId;
+use egov_trust::ca_dir::CaDirectory;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +30,10 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let _telemetry = egov_runtime::telemetry::init("egov-mesh", &Default::default())?;
     let ca = pki::init(&args.pki, "egov-mesh CA", 3650, false).context("preparing the mesh CA")?;
+    let workstation: egov_workstation::Settings =
+        load("workstation", &source(&args.config, SystemId::Workstation))?;
+    issue_staff_certificates(&ca, &workstation.workstation)
+        .context("issuing the workstation's staff certificates")?;
     let shutdown = CancellationToken::new();
     let mut tasks: tokio::task::JoinSet<anyhow::Result<(&str, String)>> =
         tokio::task::JoinSet::new();
@@ -88,12 +93,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         });
     }
 
+    let app = egov_workstation::Application::build(workstation)
+        .await
+        .context("starting the workstation")?;
+    let workstation_address = app.address();
+    {
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            app.run_until_stopped(stop).await?;
+            Ok(("workstation", "stopped".to_owned()))
+        });
+    }
+
     println!();
     println!("egov-mesh is running (Ctrl-C stops it)");
     println!("  CRL distribution point  http://{}/crl", args.crl_listen);
     println!("  gateway (ЭҮШ) gRPC      {gateway_address}");
     println!("  individuals (ЖТ МДБ)    {individuals_address}  (admin API: egovctl fault)");
     println!("  notary (БНАЖ)           {notary_address}  (admin API: egovctl fault)");
+    println!(
+        "  workstation (ЭҮАШ АЖО)  {workstation_address}  (employees' API; staff in deploy/config/workstation.toml)"
+    );
     println!("  CA and certificates     {}", args.pki.display());
     println!();
 
@@ -110,6 +130,36 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Ok(Err(error)) => tracing::error!(error = %format!("{error:#}"), "A system failed."),
             Err(error) => tracing::error!(%error, "A system's task panicked."),
         }
+    }
+    Ok(())
+}
+
+/// Issues the workstation's employees their EDS certificates on first run:
+/// the staff entries that name the holder and whose certificate file is
+/// missing (as `egovctl pki issue employee` would).
+fn issue_staff_certificates(
+    ca: &CaDirectory,
+    tuning: &egov_workstation::settings::Tuning,
+) -> anyhow::Result<()> {
+    for (entry, subject) in tuning.staff_subjects().map_err(anyhow::Error::msg)? {
+        if entry.certificate.exists() {
+            continue;
+        }
+        let now = chrono::Utc::now();
+        let (_, certificate, key) = ca.issue(&subject, now, now + chrono::Duration::days(365))?;
+        anyhow::ensure!(
+            certificate == entry.certificate
+                && entry.private_key.as_ref().is_none_or(|k| *k == key),
+            "workstation.staff {}: the CA writes {} and {}; point certificate (and private_key) there",
+            entry.login,
+            certificate.display(),
+            key.display()
+        );
+        println!(
+            "issued {}'s EDS certificate: {}",
+            entry.login,
+            certificate.display()
+        );
     }
     Ok(())
 }

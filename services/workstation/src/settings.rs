@@ -155,6 +155,35 @@ fn default_grace() -> Duration {
     Duration::from_secs(10)
 }
 
+impl Tuning {
+    /// The staff whose certificates `egovctl run` issues when their files
+    /// are missing: entries that name the holder (iin, surname, given name).
+    pub fn staff_subjects(&self) -> Result<Vec<(&StaffEntry, egov_trust::SubjectSpec)>, String> {
+        let bin = egov_trust::Bin::parse(&self.provider_bin).map_err(|e| e.to_string())?;
+        let mut subjects = Vec::new();
+        for (i, entry) in self.staff.iter().enumerate() {
+            let (Some(iin), Some(surname), Some(given_name)) =
+                (&entry.iin, &entry.surname, &entry.given_name)
+            else {
+                continue;
+            };
+            let iin = egov_trust::Iin::parse(iin)
+                .map_err(|e| format!("workstation.staff[{i}].iin: {e}"))?;
+            subjects.push((
+                entry,
+                egov_trust::SubjectSpec::Employee {
+                    iin,
+                    bin: bin.clone(),
+                    surname: surname.clone(),
+                    given_name: given_name.clone(),
+                    organisation: self.provider_name.clone(),
+                },
+            ));
+        }
+        Ok(subjects)
+    }
+}
+
 impl Default for AutopilotSettings {
     fn default() -> Self {
         AutopilotSettings {
