@@ -14,6 +14,9 @@
 //! - registry.lookup: "person by IIN" through the gateway with a million
 //!   people loaded, at concurrency 32 (registry.rs; BENCH_ONLY=registry
 //!   runs it alone).
+//! - workstation.autopilot: applications from a portal through the gateway,
+//!   answered on autopilot with a result signed with the head's EDS
+//!   (workstation.rs, BENCH_APPLICATIONS; BENCH_ONLY=workstation runs it alone).
 //!
 //! Sizes: BENCH_MESSAGES (async, default 20000), BENCH_CALLS (sync, 1000),
 //! BENCH_PAYLOAD bytes (1024); BENCH_PEOPLE, BENCH_LOOKUPS and
@@ -22,6 +25,7 @@
 mod gateway;
 mod raw;
 mod registry;
+mod workstation;
 
 use std::time::Duration;
 
@@ -79,6 +83,9 @@ async fn main() -> anyhow::Result<()> {
     if only == "registry" {
         return registry::report().await;
     }
+    if only == "workstation" {
+        return workstation::report().await;
+    }
     if only != "sync" {
         let raw_async = raw::two_queue(&config).await?;
         line("raw.two_queue.msgs_per_s", raw_async, "msgs/s");
@@ -103,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
     );
     if only.is_empty() {
         registry::report().await?;
+        workstation::report().await?;
     }
     Ok(())
 }

@@ -1259,20 +1259,19 @@ pub async fn stored_result(
     db: &mut PgConnection,
     id: uuid::Uuid,
 ) -> Result<(pb::SignedDocument, bool), ApiError> {
-    let row: Option<(Vec<u8>, Vec<u8>, Vec<u8>, String)> = sqlx::query_as(
+    let row = sqlx::query(
         "SELECT content, signature, signer_certificate, kind FROM results WHERE application_id = $1",
     )
     .bind(id)
     .fetch_optional(db)
-    .await?;
-    let (content, signature, certificate, kind) = row.ok_or_else(|| {
-        ApiError::precondition("not_signed", "the result has not been signed yet")
-    })?;
+    .await?
+    .ok_or_else(|| ApiError::precondition("not_signed", "the result has not been signed yet"))?;
+    let kind: String = row.get("kind");
     Ok((
         pb::SignedDocument {
-            content: content.into(),
-            signature: signature.into(),
-            signer_certificate: certificate.into(),
+            content: row.get::<Vec<u8>, _>("content").into(),
+            signature: row.get::<Vec<u8>, _>("signature").into(),
+            signer_certificate: row.get::<Vec<u8>, _>("signer_certificate").into(),
         },
         kind == "refusal",
     ))

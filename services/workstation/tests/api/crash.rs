@@ -196,3 +196,78 @@ async fn a_workstation_killed_mid_procedure_goes_on_from_where_it_was_after_a_re
         (APPLICATIONS as i64, APPLICATIONS as i64)
     );
 }
+
+#[tokio::test]
+async fn a_workstation_restarted_between_two_staff_steps_resumes_at_the_next_one() {
+    use egov_proto::workstation::act_request::Action;
+    let mut ws = spawn(Options::default()).await;
+    let conversation = ws
+        .submit(application("003", pb::Channel::Portal, &["application"]))
+        .await;
+    let journal = ws.portal_inbox.accepted(&conversation).await.journal_number;
+    ws.act(
+        &ws.staff.clerk,
+        &journal,
+        1,
+        Action::Register(pb::Register::default()),
+    )
+    .await
+    .unwrap();
+    ws.act(
+        &ws.staff.head,
+        &journal,
+        2,
+        Action::Assign(pb::Assign {
+            specialist_login: ws.staff.specialist.login.clone(),
+            resolution: String::new(),
+        }),
+    )
+    .await
+    .unwrap();
+
+    // Stopped and started again on the same journal.
+    ws.running.take().unwrap().stop().await;
+    let running = start(ws.settings.clone()).await;
+    ws.client = egov_proto::workstation::workstation_client::WorkstationClient::connect(format!(
+        "http://{}",
+        running.address
+    ))
+    .await
+    .unwrap();
+    ws.running = Some(running);
+
+    // The specialist's examination is next; the done steps stay done.
+    let tasks = ws.tasks(&ws.staff.specialist).await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        (tasks[0].journal_number.as_str(), tasks[0].position),
+        (journal.as_str(), 3)
+    );
+    let again = ws
+        .act(
+            &ws.staff.clerk,
+            &journal,
+            1,
+            Action::Register(pb::Register::default()),
+        )
+        .await
+        .expect_err("done before the restart");
+    assert_eq!(code(&again), "task_not_current");
+    ws.act(
+        &ws.staff.specialist,
+        &journal,
+        3,
+        Action::Approve(pb::Approve::default()),
+    )
+    .await
+    .unwrap();
+    ws.act(&ws.staff.head, &journal, 4, Action::Sign(pb::Sign {}))
+        .await
+        .unwrap();
+    ws.act(&ws.staff.clerk, &journal, 5, Action::Issue(pb::Issue {}))
+        .await
+        .unwrap();
+    verified(&ws.portal_inbox.result(&conversation).await, &ws.staff.head);
+    let statuses = ws.portal_inbox.all_statuses(&conversation).await;
+    assert_eq!(statuses.len(), 6, "each status once across the restart");
+}

@@ -165,7 +165,7 @@ impl Options {
 pub enum Received {
     Status(pb::ApplicationStatus),
     Result(pb::ApplicationResult, String),
-    Rejected(Rejection, String),
+    Rejected(Rejection),
 }
 
 /// A test system's inbox: keeps every message, wakes waiters.
@@ -270,7 +270,7 @@ impl Collector {
     pub async fn rejection(&self, conversation: &str) -> Rejection {
         self.wait(&format!("a rejection in {conversation}"), |all| {
             all.iter().find_map(|(c, r)| match r {
-                Received::Rejected(r, _) if c == conversation => Some(r.clone()),
+                Received::Rejected(r) if c == conversation => Some(r.clone()),
                 _ => None,
             })
         })
@@ -302,7 +302,7 @@ impl Handler for Collector {
             let conversation = message.opened.header.conversation_id.clone();
             let id = message.message_id().to_owned();
             let received = match (message.kind(), message.service()) {
-                (Kind::Reject, _) => Received::Rejected(message.decode().expect("rejection"), id),
+                (Kind::Reject, _) => Received::Rejected(message.decode().expect("rejection")),
                 (_, "application-status") => Received::Status(message.decode().expect("status")),
                 (_, "application-result") => {
                     Received::Result(message.decode().expect("result"), id)
