@@ -73,7 +73,8 @@ async fn down_makes_calls_time_out_within_their_deadline_until_none() {
 
 /// `slow 300`: every answer comes at least 300 ms later, also when more
 /// look-ups wait at once than the registry has database connections (four
-/// in tests): the latency is added before the look-up takes one.
+/// in tests): the latency is added before the look-up takes one, so sixteen
+/// at once take about one latency, not four (16 / 4 connections).
 #[tokio::test]
 async fn slow_adds_its_latency_to_every_answer() {
     let registry = Registry::start().await;
@@ -84,14 +85,14 @@ async fn slow_adds_its_latency_to_every_answer() {
 
     registry.set_fault("slow 300").await;
     let latency = Duration::from_millis(300);
-    let calls = futures_util::stream::iter(0..8)
+    let calls = futures_util::stream::iter(0..16)
         .map(|_| async {
             let started = Instant::now();
             let record = person(registry.call(with_consent(&mother), DEADLINE).await);
             assert_eq!(record.iin, mother);
             started.elapsed()
         })
-        .buffer_unordered(8)
+        .buffer_unordered(16)
         .collect::<Vec<_>>();
     let started = Instant::now();
     let latencies = calls.await;
@@ -99,11 +100,9 @@ async fn slow_adds_its_latency_to_every_answer() {
     for taken in &latencies {
         assert!(*taken >= latency, "{taken:?} < {latency:?}");
     }
-    // Eight at once are not queued behind four connections: well under two
-    // latencies for all of them (plus time for a loaded test machine).
     assert!(
-        all < 2 * latency + Duration::from_millis(250),
-        "eight concurrent slow calls took {all:?}"
+        all < 3 * latency,
+        "sixteen concurrent slow calls took {all:?}: queued behind the connections?"
     );
 
     registry.set_fault("none").await;
