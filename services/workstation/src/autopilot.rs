@@ -24,44 +24,66 @@ use crate::procedure;
 use crate::staff::{self, Role};
 use egov_bus::Bus;
 use egov_regulations::Stage;
-use futures_util::StreamExt;
 use sqlx::PgConnection;
 use sqlx::postgres::PgListener;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// Runs until `stop` is cancelled; the task in hand is finished first.
+/// Runs until `stop` is cancelled; the tasks in hand are finished first.
+///
+/// Up to `autopilot.concurrency` applications are driven at once, each by
+/// one task of its own; a new one starts as soon as a slot frees, so a slow
+/// application holds up no other.
 pub async fn run(workstation: Arc<Workstation>, bus: Bus, stop: CancellationToken) {
+    let slots = Arc::new(Semaphore::new(workstation.tuning.autopilot.concurrency));
+    let in_flight: Arc<Mutex<HashSet<uuid::Uuid>>> = Arc::default();
+    let mut drivers = JoinSet::new();
     let mut listener = None;
-    loop {
+    'work: loop {
+        while drivers.try_join_next().is_some() {}
         if listener.is_none() {
             listener = listen(&workstation).await;
         }
-        let candidates = match candidates(&workstation).await {
+        let found = match candidates(&workstation).await {
             Ok(ids) => ids,
             Err(error) => {
                 tracing::warn!(%error, "The autopilot cannot read the journal; retrying.");
                 Vec::new()
             }
         };
-        if !candidates.is_empty() {
-            let concurrency = workstation.tuning.autopilot.concurrency;
-            futures_util::stream::iter(candidates)
-                .for_each_concurrent(concurrency, |id| {
-                    let (workstation, bus, stop) = (&workstation, &bus, &stop);
-                    async move { drive(workstation, bus, id, stop).await }
-                })
-                .await;
-            if stop.is_cancelled() {
-                return;
+        let mut started = 0;
+        for id in found {
+            if in_flight.lock().expect("in-flight lock").contains(&id) {
+                continue;
             }
+            let slot = tokio::select! {
+                slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                _ = stop.cancelled() => break 'work,
+            };
+            in_flight.lock().expect("in-flight lock").insert(id);
+            started += 1;
+            let (workstation, bus, stop, in_flight) = (
+                workstation.clone(),
+                bus.clone(),
+                stop.clone(),
+                in_flight.clone(),
+            );
+            drivers.spawn(async move {
+                drive(&workstation, &bus, id, &stop).await;
+                in_flight.lock().expect("in-flight lock").remove(&id);
+                drop(slot);
+            });
+        }
+        if started > 0 {
             continue;
         }
         let sweep = workstation.tuning.autopilot.sweep;
         tokio::select! {
-            _ = stop.cancelled() => return,
+            _ = stop.cancelled() => break,
             notified = async {
                 match listener.as_mut() {
                     Some(l) => l.try_recv().await.map(|_| ()),
@@ -76,6 +98,7 @@ pub async fn run(workstation: Arc<Workstation>, bus: Bus, stop: CancellationToke
             _ = tokio::time::sleep(sweep) => {}
         }
     }
+    while drivers.join_next().await.is_some() {}
 }
 
 async fn listen(workstation: &Workstation) -> Option<PgListener> {
@@ -131,21 +154,21 @@ async fn step(workstation: &Workstation, bus: &Bus, id: uuid::Uuid) -> anyhow::R
     let Some(app) = engine::try_lock_open(&mut tx, id).await? else {
         return Ok(false);
     };
-    let task = engine::task(&mut tx, app.id, app.current_position).await?;
-    if !workstation.automated(task.role) {
-        return Ok(false);
-    }
-    let Some((actor, action)) = decide(workstation, &mut tx, &app, &task).await? else {
+    let tasks = engine::tasks(&mut *tx, app.id).await?;
+    let Some(task) = tasks
+        .iter()
+        .find(|t| t.position == app.current_position)
+        .filter(|t| workstation.automated(t.role))
+        .cloned()
+    else {
         return Ok(false);
     };
+    let Some((actor, action)) = decide(workstation, &mut tx, &app, &tasks, &task).await? else {
+        return Ok(false);
+    };
+    let position = task.position as u32;
     let outgoing = workstation
-        .act(
-            &mut tx,
-            &app.journal_number,
-            task.position as u32,
-            &actor,
-            action,
-        )
+        .act_on(&mut tx, app, &tasks, position, &actor, action)
         .await?;
     for message in &outgoing {
         bus.enqueue(&mut tx, message).await?;
@@ -161,6 +184,7 @@ async fn decide(
     workstation: &Workstation,
     db: &mut PgConnection,
     app: &AppRow,
+    tasks: &[TaskRow],
     task: &TaskRow,
 ) -> anyhow::Result<Option<(Actor, Action)>> {
     let actor = if task.role == Role::Workstation {
@@ -197,13 +221,10 @@ async fn decide(
             note: "autopilot".into(),
         },
         Stage::Assign => {
-            let role: String = sqlx::query_scalar(
-                "SELECT role FROM application_tasks WHERE application_id = $1 AND stage = 'examine'",
-            )
-            .bind(app.id)
-            .fetch_one(&mut *db)
-            .await?;
-            let role = Role::from_code(&role).unwrap_or(Role::Specialist);
+            let role = tasks
+                .iter()
+                .find(|t| t.stage == Stage::Examine)
+                .map_or(Role::Specialist, |t| t.role);
             let Some(examiner) = first(db, role).await? else {
                 tracing::warn!(journal_number = %app.journal_number, %role, "Nobody to assign the examination to.");
                 return Ok(None);

@@ -709,7 +709,23 @@ impl Workstation {
         actor: &Actor,
         action: Action,
     ) -> Result<Vec<Outgoing>, ApiError> {
-        let mut app = load(&mut *db, journal_number, true).await?;
+        let app = load(&mut *db, journal_number, true).await?;
+        let tasks = tasks(&mut *db, app.id).await?;
+        self.act_on(db, app, &tasks, position, actor, action).await
+    }
+
+    /// [`Workstation::act`] on an application already locked in this
+    /// transaction, with its tasks read (the autopilot has them at hand).
+    pub async fn act_on(
+        &self,
+        db: &mut PgConnection,
+        mut app: AppRow,
+        tasks: &[TaskRow],
+        position: u32,
+        actor: &Actor,
+        action: Action,
+    ) -> Result<Vec<Outgoing>, ApiError> {
+        let journal_number = app.journal_number.clone();
         if app.state != "in_progress" {
             return Err(ApiError::precondition(
                 "procedure_finished",
@@ -729,7 +745,14 @@ impl Workstation {
             )
             .at("position"));
         }
-        let task = task(&mut *db, app.id, app.current_position).await?;
+        let task = tasks
+            .iter()
+            .find(|t| t.position == app.current_position)
+            .cloned()
+            .ok_or_else(|| ApiError::internal(format!("no task {position} in the procedure")))?;
+        let next = tasks
+            .iter()
+            .find(|t| t.position == app.current_position + 1);
         if actor.role != task.role {
             return Err(ApiError::denied(
                 "wrong_role",
@@ -762,7 +785,10 @@ impl Workstation {
                 specialist_login,
                 resolution,
             } => {
-                let examiner_role = examiner_role(&mut *db, app.id).await?;
+                let examiner_role = tasks
+                    .iter()
+                    .find(|t| t.stage == Stage::Examine)
+                    .map_or(Role::Specialist, |t| t.role);
                 if specialist_login.trim().is_empty() {
                     return Err(ApiError::missing("assign.specialist_login"));
                 }
@@ -914,32 +940,8 @@ impl Workstation {
                 };
             }
         }
-        let done = sqlx::query(
-            "UPDATE application_tasks SET done_at = now(), done_by = $3, by_autopilot = $4, note = $5
-             WHERE application_id = $1 AND position = $2 AND done_at IS NULL",
-        )
-        .bind(app.id)
-        .bind(app.current_position)
-        .bind(actor_id)
-        .bind(actor.autopilot)
-        .bind(&note)
-        .execute(&mut *db)
-        .await?
-        .rows_affected();
-        if done != 1 {
-            return Err(ApiError::internal(format!(
-                "task {position} of {journal_number} was already in the step log"
-            )));
-        }
-        let next: Option<(i32, String)> = sqlx::query_as(
-            "SELECT position, role FROM application_tasks WHERE application_id = $1 AND position = $2",
-        )
-        .bind(app.id)
-        .bind(app.current_position + 1)
-        .fetch_optional(&mut *db)
-        .await?;
-        app.current_position = match &next {
-            Some((p, _)) if app.state == "in_progress" => *p,
+        app.current_position = match next {
+            Some(next) if app.state == "in_progress" => next.position,
             _ => 0,
         };
         if app.current_position == 0 && app.state == "in_progress" {
@@ -952,23 +954,40 @@ impl Workstation {
             "refused" => pb::State::Refused,
             _ => pb::State::InProgress,
         };
-        sqlx::query(
-            "UPDATE applications SET state = $2, current_position = $3, updated_at = now(),
+        // The step log and the new state in one statement; the task must not
+        // be in the log yet (the row lock makes this hold; the check guards it).
+        let done = sqlx::query(
+            "WITH done AS (
+                 UPDATE application_tasks SET done_at = now(), done_by = $3, by_autopilot = $4, note = $5
+                 WHERE application_id = $1 AND position = $2 AND done_at IS NULL
+                 RETURNING 1)
+             UPDATE applications SET state = $6, current_position = $7, updated_at = now(),
                  status_sequence = status_sequence + CASE WHEN origin = 'office' THEN 0 ELSE 1 END
-             WHERE id = $1",
+             WHERE id = $1 AND EXISTS (SELECT 1 FROM done)",
         )
         .bind(app.id)
+        .bind(task.position)
+        .bind(actor_id)
+        .bind(actor.autopilot)
+        .bind(&note)
         .bind(&app.state)
         .bind(app.current_position)
         .execute(&mut *db)
-        .await?;
+        .await?
+        .rows_affected();
+        if done != 1 {
+            return Err(ApiError::internal(format!(
+                "task {position} of {journal_number} was already in the step log"
+            )));
+        }
         // The status goes before the result (the outbox keeps the order).
         if let Some(status) = self.status(&app, state, Some(&task)) {
             outgoing.insert(0, status);
         }
-        if app.current_position != 0 {
-            let role = next.and_then(|(_, role)| Role::from_code(&role));
-            self.wake_if_automated(db, role).await?;
+        // Wake the autopilot for its next task — unless it is the one acting:
+        // it goes on with the application by itself.
+        if let Some(next) = next.filter(|_| app.current_position != 0 && !actor.autopilot) {
+            self.wake_if_automated(db, Some(next.role)).await?;
         }
         tracing::info!(
             %journal_number,
@@ -1210,23 +1229,6 @@ pub async fn try_lock_open(
     Ok(row.as_ref().map(AppRow::from_row))
 }
 
-pub async fn task(
-    db: &mut PgConnection,
-    id: uuid::Uuid,
-    position: i32,
-) -> Result<TaskRow, ApiError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {TASK_COLUMNS} FROM application_tasks t WHERE t.application_id = $1 AND t.position = $2"
-    )))
-    .bind(id)
-    .bind(position)
-    .fetch_optional(db)
-    .await?;
-    row.as_ref()
-        .map(TaskRow::from_row)
-        .ok_or_else(|| ApiError::internal(format!("no task {position} in the procedure")))
-}
-
 pub async fn tasks(
     db: impl sqlx::PgExecutor<'_>,
     id: uuid::Uuid,
@@ -1238,20 +1240,6 @@ pub async fn tasks(
     .fetch_all(db)
     .await?;
     Ok(rows.iter().map(TaskRow::from_row).collect())
-}
-
-/// The role of the task that examines the documents.
-async fn examiner_role(db: &mut PgConnection, id: uuid::Uuid) -> Result<Role, ApiError> {
-    let role: Option<String> = sqlx::query_scalar(
-        "SELECT role FROM application_tasks WHERE application_id = $1 AND stage = 'examine'",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
-    Ok(role
-        .as_deref()
-        .and_then(Role::from_code)
-        .unwrap_or(Role::Specialist))
 }
 
 /// The signed result of an application, and whether it is a refusal.
