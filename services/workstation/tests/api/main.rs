@@ -10,3 +10,4 @@ mod helpers;
 mod intake;
 mod office;
 mod procedure;
+mod service;
