@@ -179,9 +179,15 @@ impl Application {
         health.set_not_serving::<GatewayServer<GatewayApi>>().await;
         self.stopping.cancel();
         grpc_stop.cancel();
-        let _ = server.await;
-        self.gateway.close_entrance();
+        // Streams such as a health Watch never end by themselves: give the
+        // server the grace period, then close what is left.
         let grace = self.gateway.tuning.shutdown_grace;
+        let server_abort = server.abort_handle();
+        if tokio::time::timeout(grace, server).await.is_err() {
+            tracing::warn!(?grace, "gRPC streams still open at shutdown; closing them.");
+            server_abort.abort();
+        }
+        self.gateway.close_entrance();
         if tokio::time::timeout(grace, self.pipeline).await.is_err() {
             tracing::warn!(
                 ?grace,

@@ -103,8 +103,8 @@ async fn a_failing_handler_is_retried_with_growing_delays_then_dead_lettered() {
 
     let mut attempts = Vec::new();
     for _ in 0..3 {
-        let incoming = receiver.next().await;
-        attempts.push((incoming.attempt, tokio::time::Instant::now()));
+        let (incoming, at) = receiver.next_timed().await;
+        attempts.push((incoming.attempt, at));
     }
     assert_eq!(
         attempts.iter().map(|a| a.0).collect::<Vec<_>>(),

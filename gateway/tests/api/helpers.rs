@@ -20,6 +20,7 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 pub struct TestGateway {
     pub mesh: TestMesh,
     pub client: GatewayClient<Channel>,
+    pub address: std::net::SocketAddr,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -45,6 +46,7 @@ pub async fn spawn_gateway() -> TestGateway {
     TestGateway {
         mesh,
         client,
+        address,
         shutdown,
         task,
     }
@@ -112,11 +114,13 @@ pub async fn wait_status(
 /// the test, and can be held back by a gate.
 pub struct Recorder {
     pub pool: sqlx::PgPool,
-    seen: mpsc::UnboundedSender<Incoming>,
-    pub received: tokio::sync::Mutex<mpsc::UnboundedReceiver<Incoming>>,
+    seen: mpsc::UnboundedSender<(Incoming, tokio::time::Instant)>,
+    pub received: tokio::sync::Mutex<mpsc::UnboundedReceiver<(Incoming, tokio::time::Instant)>>,
     gate: Option<Arc<Semaphore>>,
     answer: Option<Vec<u8>>,
     fail: bool,
+    /// The trace id each message was handled under, by message id.
+    traces: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
 }
 
 impl Recorder {
@@ -157,11 +161,27 @@ impl Recorder {
             gate,
             answer,
             fail,
+            traces: Default::default(),
         }
+    }
+
+    /// The trace id the handler ran under for this message.
+    pub fn trace_of(&self, message_id: &str) -> Option<String> {
+        self.traces
+            .lock()
+            .unwrap()
+            .get(message_id)
+            .cloned()
+            .flatten()
     }
 
     /// The next message the handler saw.
     pub async fn next(&self) -> Incoming {
+        self.next_timed().await.0
+    }
+
+    /// The next message the handler saw, with when the handler saw it.
+    pub async fn next_timed(&self) -> (Incoming, tokio::time::Instant) {
         tokio::time::timeout(PATIENCE, async { self.received.lock().await.recv().await })
             .await
             .expect("a message reaches the handler in time")
@@ -184,7 +204,11 @@ impl Handler for Recorder {
         ctx: &'a mut Context<'_>,
     ) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
         Box::pin(async move {
-            let _ = self.seen.send(message.clone());
+            self.traces.lock().unwrap().insert(
+                message.message_id().to_owned(),
+                egov_runtime::propagation::current_trace_id(),
+            );
+            let _ = self.seen.send((message.clone(), tokio::time::Instant::now()));
             if let Some(gate) = &self.gate {
                 gate.acquire().await.expect("gate open").forget();
             }

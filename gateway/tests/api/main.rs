@@ -6,6 +6,7 @@ mod crash;
 mod delivery;
 mod helpers;
 mod log;
+mod operations;
 mod reconnect;
 mod rejections;
 mod sync;

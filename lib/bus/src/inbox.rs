@@ -15,6 +15,7 @@ use lapin::message::Delivery;
 use lapin::options::BasicAckOptions;
 use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// A message delivered to this system, its stamp checked.
 #[derive(Debug, Clone)]
@@ -116,11 +117,22 @@ pub struct Inbox {
     pub pool: PgPool,
 }
 
-/// Processes one inbox delivery to the end: acknowledged or handed on.
+/// Processes one inbox delivery to the end: acknowledged or handed on, in a
+/// span that continues the sender's trace (the handler runs inside it).
 pub(crate) async fn process(shared: &Arc<Shared>, inbox: &Inbox, delivery: Delivery) {
     let span = tracing::info_span!("inbox", system = %shared.identity.system, message_id = tracing::field::Empty, service = tracing::field::Empty);
     amqp::continue_trace(&delivery.properties, &span);
-    let _entered = span.enter();
+    process_in_span(shared, inbox, delivery, span.clone())
+        .instrument(span)
+        .await
+}
+
+async fn process_in_span(
+    shared: &Arc<Shared>,
+    inbox: &Inbox,
+    delivery: Delivery,
+    span: tracing::Span,
+) {
     let ack = || async {
         if let Err(error) = delivery.acker.ack(BasicAckOptions::default()).await {
             tracing::warn!(%error, "Failed to acknowledge a delivery; it will be redelivered.");

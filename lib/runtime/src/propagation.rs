@@ -61,3 +61,13 @@ impl Injector for Pairs {
         self.0.push((key.to_owned(), value));
     }
 }
+
+/// The W3C trace id of the current span, if it has one (for handlers that
+/// want to link their own records to the trace).
+pub fn current_trace_id() -> Option<String> {
+    current_context_headers()
+        .into_iter()
+        .find(|(key, _)| key == "traceparent")
+        .and_then(|(_, value)| value.split('-').nth(1).map(str::to_owned))
+        .filter(|id| id.chars().any(|c| c != '0'))
+}

@@ -118,22 +118,30 @@ pub fn init(
     Ok(TelemetryGuard { provider })
 }
 
-/// For tests: installs the subscriber once per test binary; logs go to the
-/// test harness's captured output, and only when TEST_LOG is set.
+/// For tests: installs the subscriber once per test binary. Logs go to the
+/// test harness's captured output, and only when TEST_LOG is set; spans are
+/// always recorded (at info), so trace context propagates as in production.
 pub fn init_for_tests() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let provider = SdkTracerProvider::builder().build();
         let tracer = provider.tracer("test");
-        let filter = if std::env::var_os("TEST_LOG").is_some() {
+        let logs = if std::env::var_os("TEST_LOG").is_some() {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
         } else {
             EnvFilter::new("off")
         };
         let _ = tracing_subscriber::registry()
-            .with(filter)
-            .with(tracing_subscriber::fmt::layer().with_test_writer())
-            .with(tracing_opentelemetry::layer().with_tracer(tracer))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_test_writer()
+                    .with_filter(logs),
+            )
+            .with(
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer)
+                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+            )
             .try_init();
         // The provider must outlive every test in the binary.
         std::mem::forget(provider);
