@@ -35,6 +35,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tonic_health::ServingStatus;
 
+/// How often the supervisor looks at the broker connection (for health).
+const CONNECTION_CHECK: Duration = Duration::from_millis(200);
+
 /// How long shutdown waits for look-ups in flight (a `slow` latency
 /// included) before leaving them to be redelivered.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -261,7 +264,9 @@ impl Server {
 
 /// Keeps the inbox consumer and the health status in step with the fault
 /// mode and the broker connection: `down` pauses the consumer (messages wait
-/// in the queue) and reports NOT_SERVING; any other mode resumes it.
+/// in the queue) and reports NOT_SERVING; any other mode resumes it. Without
+/// a broker connection (at start, or while the bus reconnects) the registry
+/// also reports NOT_SERVING: it cannot answer.
 async fn supervise(
     system: SystemId,
     bus: Bus,
@@ -269,8 +274,11 @@ async fn supervise(
     health: grpc::HealthReporter,
 ) {
     let mut modes = fault.subscribe();
-    let mut connected = false;
+    let mut tick = tokio::time::interval(CONNECTION_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut paused = None;
+    let mut connected = false;
+    let mut serving = None;
     loop {
         let mode = *modes.borrow_and_update();
         let down = mode == FaultMode::Down;
@@ -286,22 +294,27 @@ async fn supervise(
             }
             paused = Some(down);
         }
-        let status = if connected && !down {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        health.set_service_status("", status).await;
+        if bus.is_connected() != connected {
+            connected = !connected;
+            if connected {
+                tracing::info!(%system, namespace = %bus.names().namespace(), "Registry ready.");
+            } else {
+                tracing::warn!(%system, "No broker connection: health NOT_SERVING until it is back.");
+            }
+        }
+        let now_serving = connected && !down;
+        if serving != Some(now_serving) {
+            let status = if now_serving {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            health.set_service_status("", status).await;
+            serving = Some(now_serving);
+        }
         tokio::select! {
             changed = modes.changed() => if changed.is_err() { return },
-            ready = bus.wait_connected(Duration::from_secs(60)), if !connected => {
-                connected = ready.is_ok();
-                if connected {
-                    tracing::info!(%system, namespace = %bus.names().namespace(), "Registry ready.");
-                } else {
-                    tracing::warn!(%system, "Still no broker connection.");
-                }
-            }
+            _ = tick.tick() => {}
         }
     }
 }

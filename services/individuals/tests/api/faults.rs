@@ -269,3 +269,21 @@ async fn the_mode_is_visible_and_a_bad_mode_is_refused() {
     );
     registry.stop().await;
 }
+
+/// Not a fault mode but the outage under them all: the broker drops every
+/// connection of the mesh (as a restart would). The registry reconnects on
+/// its own and answers the next look-up.
+#[tokio::test]
+async fn after_the_broker_drops_its_connections_the_registry_answers_again() {
+    let registry = Registry::start().await;
+    let mother = registry.people.mother.iin.to_string();
+    person(registry.call(with_consent(&mother), DEADLINE).await);
+
+    let closed = registry.mesh.close_broker_connections().await;
+    assert!(closed >= 3, "gateway, registry and intake: {closed}");
+
+    let record = person(registry.call(with_consent(&mother), DEADLINE).await);
+    assert_eq!(record.iin, mother);
+    registry.wait_health(ServingStatus::Serving).await;
+    registry.stop().await;
+}
