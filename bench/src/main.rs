@@ -22,6 +22,7 @@
 //! BENCH_PAYLOAD bytes (1024); BENCH_PEOPLE, BENCH_LOOKUPS and
 //! BENCH_CONCURRENCY for registry.lookup (see registry.rs).
 
+mod crypto;
 mod gateway;
 mod raw;
 mod registry;
@@ -85,6 +86,11 @@ async fn main() -> anyhow::Result<()> {
     }
     if only == "workstation" {
         return workstation::report().await;
+    }
+    if only.is_empty() {
+        let (signs, verifies) = crypto::ecdsa_per_core();
+        line("crypto.ecdsa_p256.sign_per_s_per_core", signs, "ops/s");
+        line("crypto.ecdsa_p256.verify_per_s_per_core", verifies, "ops/s");
     }
     if only != "sync" {
         let raw_async = raw::two_queue(&config).await?;
