@@ -35,6 +35,9 @@ pub struct Gateway {
     /// The pipeline's entrance while the gateway accepts messages; taken at
     /// shutdown so the pipeline can drain and stop.
     pub(crate) entrance: Mutex<Option<Pipeline>>,
+    /// Cancelled once the pipeline has drained at shutdown (the ingress
+    /// channel stays open until then, for the acknowledgements).
+    pub(crate) drained: tokio_util::sync::CancellationToken,
 }
 
 impl Gateway {

@@ -115,7 +115,14 @@ async fn consume_ingress(
             _ = stopping.cancelled() => {
                 let _ = channel.basic_cancel(consumer.tag(), BasicCancelOptions::default()).await;
                 tracing::info!("Stopped consuming the ingress queue.");
-                break;
+                drop(pipeline);
+                // The messages in the pipeline are acknowledged through this
+                // channel: keep it open until the pipeline has drained.
+                tokio::select! {
+                    _ = gateway.drained.cancelled() => {}
+                    _ = ended.cancelled() => {}
+                }
+                return;
             }
             next = consumer.next() => match next {
                 Some(Ok(delivery)) => {

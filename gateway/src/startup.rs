@@ -85,6 +85,7 @@ impl Application {
             prefetch: settings.bus.prefetch,
             metrics: Metrics::default(),
             entrance: Mutex::new(None),
+            drained: CancellationToken::new(),
         });
         let (pipeline, pipeline_task) = Pipeline::start(gateway.clone());
         *gateway.entrance.lock().expect("entrance lock") = Some(pipeline);
@@ -194,6 +195,7 @@ impl Application {
                 "In-flight messages did not finish in time; they will be redelivered."
             );
         }
+        self.gateway.drained.cancel();
         // Let the last status notices go out.
         tokio::time::sleep(self.gateway.tuning.status_flush * 2).await;
         counters.abort();

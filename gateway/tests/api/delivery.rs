@@ -208,3 +208,87 @@ async fn list_routes_shows_the_diagrams_rows_with_their_sources() {
     );
     gw.stop().await;
 }
+
+/// Graceful shutdown of a system: it stops taking messages, lets the one in
+/// hand finish and acknowledges it, then exits; what it had not taken waits
+/// in its queue for the next start.
+#[tokio::test]
+async fn a_system_shutting_down_finishes_the_message_in_hand_and_leaves_the_rest_queued() {
+    let gw = spawn_gateway().await;
+    let gate = Arc::new(Semaphore::new(0));
+    let receiver = Recorder::gated(gw.mesh.pool("workstation").await, gate.clone()).await;
+    let mut workstation_settings = gw.mesh.bus_settings();
+    workstation_settings.prefetch = 1;
+    let workstation = egov_bus::Bus::start(
+        workstation_settings,
+        gw.mesh.identity(SystemId::Workstation),
+        gw.mesh.pki.trust(),
+        Some(egov_bus::Inbox {
+            handler: receiver.clone(),
+            pool: gw.mesh.pool("workstation").await,
+        }),
+    )
+    .await
+    .unwrap();
+    workstation.wait_connected(PATIENCE).await.unwrap();
+    let (portal, _) = gw.recording(SystemId::Portal).await;
+    let mut statuses = portal.statuses();
+    let first = portal.send(application("shutdown-1")).await.unwrap();
+    let second = portal.send(application("shutdown-2")).await.unwrap();
+    assert_eq!(receiver.next().await.message_id(), first);
+
+    // Shut down while the first is in the handler.
+    let stopping = tokio::spawn({
+        let workstation = workstation.clone();
+        async move { workstation.shutdown().await }
+    });
+    gate.add_permits(1);
+    tokio::time::timeout(PATIENCE, stopping)
+        .await
+        .expect("shutdown completes once the handler is done")
+        .unwrap();
+
+    wait_status(&mut statuses, &first, DeliveryStatus::Processed).await;
+    assert_eq!(receiver.effects().await, (1, 1));
+    let inbox = gw.mesh.names().inbox(SystemId::Workstation);
+    assert_eq!(gw.mesh.queue_depth(&inbox).await, 1, "the second waits");
+    assert_eq!(
+        gw.status(&second).await.status,
+        DeliveryStatus::Queued as i32
+    );
+    gw.stop().await;
+}
+
+/// The gateway stopped gracefully in the middle of a stream: what it had in
+/// hand is delivered and acknowledged, the rest waits in its ingress queue —
+/// every message is in exactly one of the two.
+#[tokio::test]
+async fn a_gateway_stopped_gracefully_leaves_every_message_in_exactly_one_queue() {
+    let gw = spawn_gateway().await;
+    let (portal, _) = gw.recording(SystemId::Portal).await;
+    let mut statuses = portal.statuses();
+    let total = 300;
+    let sends = (0..total).map(|i| {
+        let portal = portal.clone();
+        async move {
+            portal
+                .send(application(&format!("graceful-{i}")))
+                .await
+                .unwrap()
+        }
+    });
+    let ids = futures_util::future::join_all(sends).await;
+    wait_status(&mut statuses, &ids[0], DeliveryStatus::Queued).await;
+
+    let mesh = gw.stop_keeping_mesh().await;
+
+    let names = mesh.names();
+    let waiting = mesh.queue_depth(&names.ingress()).await;
+    let delivered = mesh.queue_depth(&names.inbox(SystemId::Workstation)).await;
+    assert_eq!(
+        waiting + delivered,
+        total as u32,
+        "{waiting} waiting + {delivered} delivered"
+    );
+    assert!(delivered >= 1);
+}

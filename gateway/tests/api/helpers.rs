@@ -54,11 +54,17 @@ pub async fn spawn_gateway() -> TestGateway {
 
 impl TestGateway {
     pub async fn stop(self) {
+        self.stop_keeping_mesh().await;
+    }
+
+    /// Stops the gateway gracefully; the test keeps its database and queues.
+    pub async fn stop_keeping_mesh(self) -> TestMesh {
         self.shutdown.cancel();
         self.task
             .await
             .expect("gateway task")
             .expect("gateway stops cleanly");
+        self.mesh
     }
 
     /// A bus client for `system` that also consumes its inbox (so it hears
@@ -208,7 +214,9 @@ impl Handler for Recorder {
                 message.message_id().to_owned(),
                 egov_runtime::propagation::current_trace_id(),
             );
-            let _ = self.seen.send((message.clone(), tokio::time::Instant::now()));
+            let _ = self
+                .seen
+                .send((message.clone(), tokio::time::Instant::now()));
             if let Some(gate) = &self.gate {
                 gate.acquire().await.expect("gate open").forget();
             }

@@ -645,6 +645,10 @@ async fn consume_inbox(
                 _ = shared.stopping.cancelled() => {
                     let _ = channel.basic_cancel(consumer.tag(), BasicCancelOptions::default()).await;
                     tracing::info!(queue, "Stopped consuming the inbox for shutdown.");
+                    // The channel must outlive the handlers still running:
+                    // their acknowledgements go through it.
+                    shared.in_flight.close();
+                    shared.in_flight.wait().await;
                     return Ok(());
                 }
                 _ = consuming.changed() => {
