@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::procedure::{self, Ground};
 use crate::settings::Tuning;
 use crate::staff::{self, Employee, Keys, Role};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use egov_bus::Outgoing;
 use egov_bus::envelope::{new_message_id, timestamp};
 use egov_calendar::Calendar;
@@ -523,7 +523,7 @@ impl Workstation {
         let registered_at = Utc::now();
         let procedure = procedure::plan(regulation, channel, registered_at, &self.calendar)
             .map_err(|e| ApiError::precondition("cannot_plan", e.to_string()))?;
-        let (id, journal_number) = self
+        let row = self
             .insert(
                 db,
                 submission,
@@ -533,15 +533,11 @@ impl Workstation {
                 &procedure,
             )
             .await?;
-        let row = load(&mut *db, &journal_number, false).await?;
-        let mut outgoing = Vec::new();
-        if let Some(message) = self.status(&row, pb::State::Accepted, None) {
-            outgoing.push(message);
-            sqlx::query("UPDATE applications SET status_sequence = 1 WHERE id = $1")
-                .bind(id)
-                .execute(&mut *db)
-                .await?;
-        }
+        let (id, journal_number) = (row.id, row.journal_number.clone());
+        let outgoing: Vec<Outgoing> = self
+            .status(&row, pb::State::Accepted, None, 1)
+            .into_iter()
+            .collect();
         self.wake_if_automated(db, procedure.tasks.first().map(|t| t.role))
             .await?;
         tracing::info!(%journal_number, regulation = %regulation.code, %channel, "Registered an application.");
@@ -560,28 +556,27 @@ impl Workstation {
         channel: Channel,
         registered_at: DateTime<Utc>,
         procedure: &procedure::Procedure,
-    ) -> Result<(uuid::Uuid, String), ApiError> {
+    ) -> Result<AppRow, ApiError> {
         let app = &submission.application;
         let applicant = app.applicant.clone().unwrap_or_default();
-        let sequence: i64 = sqlx::query_scalar("SELECT nextval('journal_number_seq')")
-            .fetch_one(&mut *db)
-            .await?;
-        let journal_number = format!(
-            "{}-{sequence:06}",
-            egov_calendar::to_local(registered_at).year()
-        );
         let id = submission.message_id.unwrap_or_else(uuid::Uuid::now_v7);
-        let inserted = sqlx::query(
-            "INSERT INTO applications (id, journal_number, registered_at, regulation, channel,
+        // The number is the year of registration (Asia/Almaty) and the next
+        // number of the journal. The first status ("accepted") goes out in
+        // this transaction where there is someone to send it to.
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH n AS (SELECT nextval('journal_number_seq')::text AS n)
+             INSERT INTO applications (id, journal_number, registered_at, regulation, channel,
                  origin, conversation_id, message_id, reference, acting_user, applicant_iin,
                  applicant_name, payload, state, current_position, result_expected_at,
                  status_sequence)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'in_progress', 1,
-                 $14, 0)
-             ON CONFLICT DO NOTHING",
-        )
+             SELECT $1, extract(year FROM $2 AT TIME ZONE 'Asia/Almaty')::int || '-'
+                     || lpad(n, greatest(6, length(n)), '0'),
+                 $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'in_progress', 1, $13, $14
+             FROM n
+             ON CONFLICT DO NOTHING
+             RETURNING {APP_COLUMNS}"
+        )))
         .bind(id)
-        .bind(&journal_number)
         .bind(registered_at)
         .bind(&regulation.code)
         .bind(channel.code())
@@ -594,16 +589,16 @@ impl Workstation {
         .bind(documents::full_name(&applicant))
         .bind(app.encode_to_vec())
         .bind(procedure.expected)
-        .execute(&mut *db)
-        .await?
-        .rows_affected();
-        if inserted != 1 {
+        .bind(i32::from(submission.origin.system().is_some()))
+        .fetch_optional(&mut *db)
+        .await?;
+        let Some(row) = row.as_ref().map(AppRow::from_row) else {
             // A concurrent twin won the race; the caller's retry finds it.
             return Err(ApiError::unavailable(
                 "registration_conflict",
                 "the same application is being registered concurrently; try again",
             ));
-        }
+        };
         for doc in &app.documents {
             let hash = if doc.sha256.is_empty() {
                 egov_trust::sha256(&doc.content).to_vec()
@@ -638,7 +633,7 @@ impl Workstation {
         .bind(tasks.iter().map(|t| t.due).collect::<Vec<_>>())
         .execute(&mut *db)
         .await?;
-        Ok((id, journal_number))
+        Ok(row)
     }
 
     /// Registers an office application whose applicant ЖТ МДБ did not
@@ -658,7 +653,7 @@ impl Workstation {
             result_due: None,
             expected: Some(registered_at),
         };
-        let (_, journal_number) = self
+        let journal_number = self
             .insert(
                 db,
                 submission,
@@ -667,7 +662,8 @@ impl Workstation {
                 registered_at,
                 &procedure,
             )
-            .await?;
+            .await?
+            .journal_number;
         let actor = Actor::workstation();
         let refuse = Action::Refuse {
             grounds: vec![procedure::DATA_NOT_CONFIRMED.to_owned()],
@@ -981,7 +977,8 @@ impl Workstation {
             )));
         }
         // The status goes before the result (the outbox keeps the order).
-        if let Some(status) = self.status(&app, state, Some(&task)) {
+        let sequence = app.status_sequence as u32 + 1;
+        if let Some(status) = self.status(&app, state, Some(&task), sequence) {
             outgoing.insert(0, status);
         }
         // Wake the autopilot for its next task — unless it is the one acting:
@@ -1114,7 +1111,13 @@ impl Workstation {
 
     /// The status message of `app` after `task` (none: the registration),
     /// for its origin; none for the office.
-    fn status(&self, app: &AppRow, state: pb::State, task: Option<&TaskRow>) -> Option<Outgoing> {
+    fn status(
+        &self,
+        app: &AppRow,
+        state: pb::State,
+        task: Option<&TaskRow>,
+        sequence: u32,
+    ) -> Option<Outgoing> {
         let system = app.origin.system()?;
         let expected = app
             .result_expected_at
@@ -1152,7 +1155,6 @@ impl Workstation {
             }
             (Some(Stage::Issue), _) => "Результат выдан. / Issued.".into(),
         };
-        let sequence = app.status_sequence as u32 + 1;
         let status = pb::ApplicationStatus {
             journal_number: app.journal_number.clone(),
             regulation: app.regulation.clone(),
