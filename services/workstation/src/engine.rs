@@ -508,22 +508,10 @@ impl Workstation {
         submission: &Submission,
     ) -> Result<Registration, ApiError> {
         let (regulation, channel) = self.validate(submission)?;
-        if submission.origin != Origin::Office {
-            let existing: Option<String> = sqlx::query_scalar(
-                "SELECT journal_number FROM applications WHERE origin = $1 AND conversation_id = $2",
-            )
-            .bind(submission.origin.code())
-            .bind(&submission.conversation_id)
-            .fetch_optional(&mut *db)
-            .await?;
-            if let Some(journal_number) = existing {
-                return Ok(Registration::Duplicate { journal_number });
-            }
-        }
         let registered_at = Utc::now();
         let procedure = procedure::plan(regulation, channel, registered_at, &self.calendar)
             .map_err(|e| ApiError::precondition("cannot_plan", e.to_string()))?;
-        let row = self
+        let Some(row) = self
             .insert(
                 db,
                 submission,
@@ -532,7 +520,19 @@ impl Workstation {
                 registered_at,
                 &procedure,
             )
+            .await?
+        else {
+            // The journal keys on the sender and the conversation: the same
+            // application under a new message id is the one registered.
+            let journal_number: String = sqlx::query_scalar(
+                "SELECT journal_number FROM applications WHERE origin = $1 AND conversation_id = $2",
+            )
+            .bind(submission.origin.code())
+            .bind(&submission.conversation_id)
+            .fetch_one(&mut *db)
             .await?;
+            return Ok(Registration::Duplicate { journal_number });
+        };
         let (id, journal_number) = (row.id, row.journal_number.clone());
         let outgoing: Vec<Outgoing> = self
             .status(&row, pb::State::Accepted, None, 1)
@@ -556,7 +556,7 @@ impl Workstation {
         channel: Channel,
         registered_at: DateTime<Utc>,
         procedure: &procedure::Procedure,
-    ) -> Result<AppRow, ApiError> {
+    ) -> Result<Option<AppRow>, ApiError> {
         let app = &submission.application;
         let applicant = app.applicant.clone().unwrap_or_default();
         let id = submission.message_id.unwrap_or_else(uuid::Uuid::now_v7);
@@ -593,11 +593,7 @@ impl Workstation {
         .fetch_optional(&mut *db)
         .await?;
         let Some(row) = row.as_ref().map(AppRow::from_row) else {
-            // A concurrent twin won the race; the caller's retry finds it.
-            return Err(ApiError::unavailable(
-                "registration_conflict",
-                "the same application is being registered concurrently; try again",
-            ));
+            return Ok(None);
         };
         for doc in &app.documents {
             let hash = if doc.sha256.is_empty() {
@@ -633,7 +629,7 @@ impl Workstation {
         .bind(tasks.iter().map(|t| t.due).collect::<Vec<_>>())
         .execute(&mut *db)
         .await?;
-        Ok(row)
+        Ok(Some(row))
     }
 
     /// Registers an office application whose applicant ЖТ МДБ did not
@@ -663,6 +659,7 @@ impl Workstation {
                 &procedure,
             )
             .await?
+            .ok_or_else(|| ApiError::internal("an office application conflicted in the journal"))?
             .journal_number;
         let actor = Actor::workstation();
         let refuse = Action::Refuse {
