@@ -18,6 +18,12 @@ async fn connect() -> anyhow::Result<Connection> {
     Ok(Connection::connect(&egov_testkit::amqp_url(), ConnectionProperties::default()).await?)
 }
 
+/// Every publish of the bare path is mandatory and confirmed, as the bus's.
+const MANDATORY: BasicPublishOptions = BasicPublishOptions {
+    mandatory: true,
+    immediate: false,
+};
+
 fn persistent() -> BasicProperties {
     BasicProperties::default().with_delivery_mode(2)
 }
@@ -74,10 +80,7 @@ async fn forwarder(
                     .basic_publish(
                         "".into(),
                         to.as_str().into(),
-                        BasicPublishOptions {
-                            mandatory: true,
-                            ..Default::default()
-                        },
+                        MANDATORY,
                         &delivery.data,
                         persistent(),
                     )
@@ -143,10 +146,7 @@ pub async fn two_queue(config: &Config) -> anyhow::Result<f64> {
             .basic_publish(
                 "".into(),
                 q1.as_str().into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..Default::default()
-                },
+                MANDATORY,
                 &payload,
                 persistent(),
             )
@@ -198,10 +198,7 @@ pub async fn rpc(config: &Config) -> anyhow::Result<Vec<Duration>> {
                 .basic_publish(
                     "".into(),
                     q_rep_s.as_str().into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..Default::default()
-                    },
+                    MANDATORY,
                     &delivery.data,
                     persistent(),
                 )
@@ -238,10 +235,7 @@ pub async fn rpc(config: &Config) -> anyhow::Result<Vec<Duration>> {
             .basic_publish(
                 "".into(),
                 q_req.as_str().into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..Default::default()
-                },
+                MANDATORY,
                 &payload,
                 persistent(),
             )
