@@ -23,10 +23,11 @@ use egov_calendar::Calendar;
 use egov_proto::prost::Message;
 use egov_proto::workstation as pb;
 use egov_regulations::{Channel, Registry, Regulation, Stage};
-use egov_trust::{Iin, SystemId};
+use egov_trust::{Iin, SystemId, TrustStore};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// The service names of the routing table this module sends.
 pub const STATUS_SERVICE: &str = "application-status";
@@ -319,6 +320,9 @@ pub struct Workstation {
     pub regulations: Registry,
     pub calendar: Calendar,
     pub keys: Keys,
+    /// The mesh CA and its revocation list: a head's certificate is checked
+    /// at each signature, not only at enrolment.
+    pub trust: Arc<TrustStore>,
     pub tuning: Tuning,
     /// The PostgreSQL notification channel that wakes the autopilot when a
     /// task it can do becomes current (sent on commit, so never early).
@@ -863,12 +867,27 @@ impl Workstation {
                         ),
                     )
                 })?;
+                // As the NCA's token would, refuse an expired or revoked EDS.
+                let now = Utc::now();
+                let certificate = self
+                    .trust
+                    .parse(&signer.certificate)
+                    .map_err(|e| ApiError::precondition(e.code(), e.to_string()))?;
+                self.trust
+                    .check(&signer.certificate, &certificate, now)
+                    .await
+                    .map_err(|e| {
+                        ApiError::precondition(
+                            e.code(),
+                            format!("{}'s EDS cannot sign: {e}", signer.login),
+                        )
+                    })?;
                 let draft = app.draft.as_deref().ok_or_else(|| {
                     ApiError::internal("nothing was drafted before the signature")
                 })?;
                 let draft = documents::decode(draft)?;
                 let (kind, code) = (draft.kind.clone(), draft.result_code.clone());
-                let signed_at = Utc::now();
+                let signed_at = now;
                 let signed = documents::sign(regulation, draft, &signer, key, signed_at);
                 sqlx::query(
                     "INSERT INTO results (application_id, kind, result_code, content, signature,

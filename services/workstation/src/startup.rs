@@ -73,6 +73,7 @@ impl Application {
             regulations,
             calendar,
             keys,
+            trust: trust.clone(),
             tuning,
         });
         let bus = Bus::start(

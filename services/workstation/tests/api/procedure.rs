@@ -400,3 +400,35 @@ async fn an_incomplete_application_ends_in_a_refusal_that_names_its_ground() {
     let statuses = ws.portal_inbox.all_statuses(&conversation).await;
     assert_eq!(statuses.last().unwrap().state, pb::State::Refused as i32);
 }
+
+#[tokio::test]
+async fn a_head_whose_eds_is_revoked_cannot_sign() {
+    let ws = spawn(Options::default()).await;
+    let conversation = ws
+        .submit(application("003", pb::Channel::Portal, &["application"]))
+        .await;
+    let journal = ws.portal_inbox.accepted(&conversation).await.journal_number;
+    for (i, (who, action)) in [
+        (&ws.staff.clerk, register()),
+        (&ws.staff.head, assign(&ws.staff.specialist.login)),
+        (&ws.staff.specialist, approve(&[])),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ws.act(who, &journal, i as u32 + 1, action).await.unwrap();
+    }
+    let serial = egov_trust::CertificateInfo::parse(&ws.staff.head.certificate_der)
+        .unwrap()
+        .serial_hex();
+    ws.mesh.pki.revoke(&serial);
+    let error = ws
+        .act(&ws.staff.head, &journal, 4, sign())
+        .await
+        .expect_err("a revoked EDS signs nothing");
+    assert_eq!(code(&error), "certificate_revoked", "{error:?}");
+    // Nothing was signed; the task is still the head's.
+    let view = ws.application(&journal).await;
+    assert_eq!(view.current_position, 4);
+    assert!(view.tasks[3].done_at.is_none());
+}
