@@ -87,6 +87,24 @@
 //! per-user random salt, `workstation.password_iterations` (100 000 by
 //! default); sessions keep only the SHA-256 of the bearer token.
 //!
+//! **Staff come from settings** (`[[workstation.staff]]`), enrolled at start:
+//! the certificate must be the mesh CA's, valid, not revoked, an employee's
+//! with the provider's BIN; it is checked again at every signature.
+//!
+//! # Limits
+//!
+//! - The rules check which documents are attached, not what they say; a
+//!   document needed only under a condition, or obtained through the
+//!   gateway, is left to the specialist.
+//! - Most regulations' result forms are not in the seeds ("App. 1 to the
+//!   Standard (not in the seed)"): their results carry the fields the
+//!   specialist gives, besides the journal, provider, applicant and signer.
+//! - The office channel's look-up runs inside the employee's call
+//!   (`workstation.lookup_deadline`); nothing is registered when ЖТ МДБ does
+//!   not answer (`registry_unavailable`: try again).
+//! - A number taken by a registration that turned out to be a resend is not
+//!   reused: the journal may have gaps.
+//!
 //! # Errors
 //!
 //! Every refusal has a stable code, the field at fault and words: over gRPC
