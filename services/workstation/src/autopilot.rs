@@ -28,7 +28,6 @@ use sqlx::PgConnection;
 use sqlx::postgres::PgListener;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -139,9 +138,14 @@ async fn drive(workstation: &Workstation, bus: &Bus, id: uuid::Uuid, stop: &Canc
             Ok(true) => {}
             Ok(false) => return,
             Err(error) => {
-                tracing::warn!(%error, application = %id, "The autopilot could not do a task; it will try again.");
-                // Not at once: what failed may need a moment (the database).
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tracing::warn!(%error, application = %id, "The autopilot could not do a task; it tries again after a sweep's interval.");
+                // Not at once (what failed may need a moment: the database);
+                // the application keeps its slot meanwhile, so it is not
+                // picked up again in a tight loop.
+                tokio::select! {
+                    _ = tokio::time::sleep(workstation.tuning.autopilot.sweep) => {}
+                    _ = stop.cancelled() => {}
+                }
                 return;
             }
         }
