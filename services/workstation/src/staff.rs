@@ -15,7 +15,7 @@ use crate::settings::StaffEntry;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use egov_regulations::Actor;
-use egov_trust::{CertificateInfo, SigningKey, Subject, TrustStore};
+use egov_trust::{SigningKey, Subject, TrustStore};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Deserialize;
 use sqlx::{PgPool, Row};
@@ -447,14 +447,6 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Employee, ApiErr
         ));
     }
     Ok(Employee::from_row(&row))
-}
-
-/// What a certificate says about its holder, for results' signer fields.
-pub fn signer_of(certificate: &[u8]) -> Option<(String, String)> {
-    match CertificateInfo::parse(certificate).ok()?.subject {
-        Subject::Employee { iin, name, .. } => Some((iin.to_string(), name)),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
