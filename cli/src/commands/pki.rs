@@ -53,6 +53,13 @@ enum Command {
     },
     /// Print what a certificate names, its validity and whether it is revoked.
     Show { certificate: PathBuf },
+    /// Issue the workstation's employees their EDS certificates, as listed in
+    /// its settings (`workstation.staff`), where they have none yet.
+    Staff {
+        /// Directory holding workstation.toml.
+        #[arg(long, default_value = "deploy/config")]
+        config: PathBuf,
+    },
     /// Serve the CRL (`/crl`) and the CA certificate (`/ca.crt`) over HTTP.
     Serve {
         #[arg(long, default_value = "127.0.0.1:7000")]
@@ -180,6 +187,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Staff { config } => {
+            let dir = CaDirectory::open(&args.dir)?;
+            let file = config.join("workstation.toml");
+            let settings: egov_workstation::Settings = egov_runtime::settings::load(
+                "workstation",
+                &egov_runtime::settings::SettingsSource::from_process(Some(file)),
+            )?;
+            issue_staff_certificates(&dir, &settings.workstation)
+        }
         Command::Serve { listen } => {
             let dir = CaDirectory::open(&args.dir)?;
             let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -226,4 +242,34 @@ fn read_certificate(path: &Path) -> anyhow::Result<CertificateInfo> {
     let pem = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
     let der = egov_trust::signing::pem_block(&pem, "CERTIFICATE").map_err(anyhow::Error::msg)?;
     Ok(CertificateInfo::parse(&der)?)
+}
+
+/// Issues the workstation's employees their EDS certificates on first run:
+/// the staff entries that name the holder and whose certificate file is
+/// missing (as `egovctl pki issue employee` would).
+pub fn issue_staff_certificates(
+    ca: &CaDirectory,
+    tuning: &egov_workstation::settings::Tuning,
+) -> anyhow::Result<()> {
+    for (entry, subject) in tuning.staff_subjects().map_err(anyhow::Error::msg)? {
+        if entry.certificate.exists() {
+            continue;
+        }
+        let now = chrono::Utc::now();
+        let (_, certificate, key) = ca.issue(&subject, now, now + chrono::Duration::days(365))?;
+        anyhow::ensure!(
+            certificate == entry.certificate
+                && entry.private_key.as_ref().is_none_or(|k| *k == key),
+            "workstation.staff {}: the CA writes {} and {}; point certificate (and private_key) there",
+            entry.login,
+            certificate.display(),
+            key.display()
+        );
+        println!(
+            "issued {}'s EDS certificate: {}",
+            entry.login,
+            certificate.display()
+        );
+    }
+    Ok(())
 }

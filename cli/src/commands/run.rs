@@ -10,7 +10,6 @@ use crate::commands::pki;
 use anyhow::Context as _;
 use egov_runtime::settings::{SettingsSource, load};
 use egov_trust::SystemId;
-use egov_trust::ca_dir::CaDirectory;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +31,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let ca = pki::init(&args.pki, "egov-mesh CA", 3650, false).context("preparing the mesh CA")?;
     let workstation: egov_workstation::Settings =
         load("workstation", &source(&args.config, SystemId::Workstation))?;
-    issue_staff_certificates(&ca, &workstation.workstation)
+    pki::issue_staff_certificates(&ca, &workstation.workstation)
         .context("issuing the workstation's staff certificates")?;
     let shutdown = CancellationToken::new();
     let mut tasks: tokio::task::JoinSet<anyhow::Result<(&str, String)>> =
@@ -130,36 +129,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Ok(Err(error)) => tracing::error!(error = %format!("{error:#}"), "A system failed."),
             Err(error) => tracing::error!(%error, "A system's task panicked."),
         }
-    }
-    Ok(())
-}
-
-/// Issues the workstation's employees their EDS certificates on first run:
-/// the staff entries that name the holder and whose certificate file is
-/// missing (as `egovctl pki issue employee` would).
-fn issue_staff_certificates(
-    ca: &CaDirectory,
-    tuning: &egov_workstation::settings::Tuning,
-) -> anyhow::Result<()> {
-    for (entry, subject) in tuning.staff_subjects().map_err(anyhow::Error::msg)? {
-        if entry.certificate.exists() {
-            continue;
-        }
-        let now = chrono::Utc::now();
-        let (_, certificate, key) = ca.issue(&subject, now, now + chrono::Duration::days(365))?;
-        anyhow::ensure!(
-            certificate == entry.certificate
-                && entry.private_key.as_ref().is_none_or(|k| *k == key),
-            "workstation.staff {}: the CA writes {} and {}; point certificate (and private_key) there",
-            entry.login,
-            certificate.display(),
-            key.display()
-        );
-        println!(
-            "issued {}'s EDS certificate: {}",
-            entry.login,
-            certificate.display()
-        );
     }
     Ok(())
 }
