@@ -150,7 +150,9 @@ async fn supervise(inner: Arc<ConnectorInner>, hooks: Vec<Arc<dyn OnConnect>>) {
                 tokio::select! {
                     _ = inner.closing.cancelled() => {}
                     _ = session.ended.cancelled() => {
-                        tracing::warn!(connection = %settings.connection_name, "Session ended by its user; reconnecting.");
+                        if !inner.closing.is_cancelled() {
+                            tracing::warn!(connection = %settings.connection_name, "Session ended by its user; reconnecting.");
+                        }
                     }
                     error = next_error(&mut events) => {
                         tracing::warn!(connection = %settings.connection_name, %error, "Lost the broker connection; reconnecting.");
