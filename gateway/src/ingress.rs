@@ -206,14 +206,7 @@ async fn consume_expired(
             pipeline::ack(&delivery.acker).await;
         } else {
             // The database is away; let the broker keep it.
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            let _ = delivery
-                .acker
-                .nack(lapin::options::BasicNackOptions {
-                    requeue: true,
-                    ..Default::default()
-                })
-                .await;
+            pipeline::requeue_after_pause(&gateway, &delivery.acker).await;
         }
     }
 }

@@ -838,15 +838,7 @@ async fn deliver(gateway: &Arc<Gateway>, batch: Vec<Item>, decisions: Vec<Decisi
             Decision::Unavailable(detail) => {
                 tracing::warn!(parent: &admission.span, %detail, "Cannot verify now; the message will be tried again.");
                 match admission.origin {
-                    Origin::Amqp { acker, .. } => {
-                        let delay = gateway
-                            .retry_delays
-                            .first()
-                            .copied()
-                            .unwrap_or(Duration::from_secs(1));
-                        tokio::time::sleep(delay.min(Duration::from_secs(1))).await;
-                        nack_requeue(&acker).await;
-                    }
+                    Origin::Amqp { acker, .. } => requeue_after_pause(gateway, &acker).await,
                     Origin::Grpc { done, .. } => {
                         let _ = done.send(Admitted::Unavailable(detail));
                     }
@@ -982,8 +974,7 @@ async fn retry_delivery(
         (Origin::Amqp { acker, .. }, Ok(())) => ack(&acker).await,
         (Origin::Amqp { acker, .. }, Err(error)) => {
             tracing::error!(%error, "Could not park the message either; it stays in the ingress queue.");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            nack_requeue(&acker).await;
+            requeue_after_pause(gateway, &acker).await;
         }
         (Origin::Grpc { done, .. }, Ok(())) => {
             let _ = done.send(Admitted::Accepted {
@@ -1005,7 +996,17 @@ pub(crate) async fn ack(acker: &Acker) {
     }
 }
 
-async fn nack_requeue(acker: &Acker) {
+/// Hands a delivery back to its queue after a pause (the first retry delay,
+/// at most a second), so a dependency that is away (the CRL, the database,
+/// the broker's receiving side) is not hammered in a tight loop.
+pub(crate) async fn requeue_after_pause(gateway: &Gateway, acker: &Acker) {
+    let pause = gateway
+        .retry_delays
+        .first()
+        .copied()
+        .unwrap_or(Duration::from_secs(1))
+        .min(Duration::from_secs(1));
+    tokio::time::sleep(pause).await;
     let _ = acker
         .nack(BasicNackOptions {
             requeue: true,
