@@ -4,49 +4,22 @@
 
 use crate::helpers::*;
 use egov_trust::SystemId;
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const MESSAGES: usize = 1000;
 
 /// Starts the gateway binary with the test's settings in its environment and
 /// returns once it logs that it is ready.
 async fn start_gateway_process(env: &std::collections::HashMap<String, String>) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_egov-gateway"))
-        .envs(env)
-        .env("EGOV__TELEMETRY__LOG_FORMAT", "json")
-        .env(
-            "RUST_LOG",
-            std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the gateway binary");
-    let stdout = child.stdout.take().expect("stdout");
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let mut ready = Some(ready_tx);
-        let mut lines = BufReader::new(stdout).lines();
-        // Keep reading to the end, so the child never blocks on a full pipe.
-        while let Ok(Some(line)) = lines.next_line().await {
-            if std::env::var_os("TEST_LOG").is_some() {
-                eprintln!("[gateway] {line}");
-            }
-            if line.contains("Gateway ready")
-                && let Some(ready) = ready.take()
-            {
-                let _ = ready.send(());
-            }
-        }
-    });
-    tokio::time::timeout(PATIENCE, ready_rx)
-        .await
-        .expect("the gateway process becomes ready in time")
-        .expect("the gateway process logs its readiness");
-    child
+    egov_testkit::process::start(
+        "gateway",
+        env!("CARGO_BIN_EXE_egov-gateway"),
+        env,
+        None,
+        "Gateway ready",
+        PATIENCE,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -8,11 +8,13 @@
 //!   certificates for systems (good, expired, foreign, revoked);
 //! - [`mesh`]: all three together, handing out each system's settings as
 //!   environment variables (for in-process services and child processes
-//!   alike) and bus clients.
+//!   alike) and bus clients;
+//! - [`process`]: a service as a child process, ready when it says so.
 
 pub mod database;
 pub mod mesh;
 pub mod pki;
+pub mod process;
 
 pub use mesh::TestMesh;
 

@@ -10,9 +10,7 @@ use egov_proto::workstation as pb;
 use egov_trust::SystemId;
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const APPLICATIONS: usize = 30;
 
@@ -42,42 +40,15 @@ fn write_settings(dir: &Path, staff: &Staff) -> std::path::PathBuf {
 
 /// Starts the workstation binary and returns once it logs that it is ready.
 async fn start_process(env: &HashMap<String, String>, config: &Path) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_egov-workstation"))
-        .envs(env)
-        .arg("--config")
-        .arg(config)
-        .env("EGOV__TELEMETRY__LOG_FORMAT", "json")
-        .env(
-            "RUST_LOG",
-            std::env::var("WORKSTATION_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the workstation binary");
-    let stdout = child.stdout.take().expect("stdout");
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let mut ready = Some(ready_tx);
-        let mut lines = BufReader::new(stdout).lines();
-        // Read to the end, so the child never blocks on a full pipe.
-        while let Ok(Some(line)) = lines.next_line().await {
-            if std::env::var_os("TEST_LOG").is_some() {
-                eprintln!("[workstation] {line}");
-            }
-            if line.contains("Workstation ready")
-                && let Some(ready) = ready.take()
-            {
-                let _ = ready.send(());
-            }
-        }
-    });
-    tokio::time::timeout(PATIENCE, ready_rx)
-        .await
-        .expect("the workstation process becomes ready in time")
-        .expect("the workstation process logs its readiness");
-    child
+    egov_testkit::process::start(
+        "workstation",
+        env!("CARGO_BIN_EXE_egov-workstation"),
+        env,
+        Some(config),
+        "Workstation ready",
+        PATIENCE,
+    )
+    .await
 }
 
 type StepLog = HashMap<(uuid::Uuid, i32), DateTime<Utc>>;
