@@ -28,6 +28,8 @@ enum Command {
     Pki(commands::pki::Args),
     /// Ask the gateway about a message, a conversation, its routes or its log.
     Gateway(commands::gateway::Args),
+    /// Ask ЖТ МДБ or БНАЖ through the gateway (a person by IIN, a power of attorney).
+    Lookup(commands::lookup::Args),
     /// Outages on demand: set a registry's fault mode, or show every mode.
     Fault(commands::fault::Args),
 }
@@ -42,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Run(args) => commands::run::run(args).await,
         Command::Pki(args) => commands::pki::run(args).await,
         Command::Gateway(args) => commands::gateway::run(args).await,
+        Command::Lookup(args) => commands::lookup::run(args).await,
         Command::Fault(args) => commands::fault::run(args).await,
     }
 }

@@ -69,10 +69,6 @@ struct SendArgs {
 
 impl SendArgs {
     fn envelope(&self) -> anyhow::Result<egov_proto::envelope::Envelope> {
-        let spec = egov_trust::ca::SubjectSpec::System(self.sender);
-        let dir = egov_trust::ca_dir::CaDirectory::open(&self.pki)?;
-        let (cert, key) = dir.paths_for(&spec);
-        let identity = egov_trust::Identity::load(&cert, &key)?;
         let message = egov_bus::Outgoing::raw(
             self.to,
             &self.service,
@@ -81,9 +77,25 @@ impl SendArgs {
         )
         .conversation(self.conversation.clone())
         .ttl(self.ttl);
-        let header = message.header(self.sender, Utc::now(), "");
-        Ok(egov_bus::envelope::seal(&identity, header, message.payload))
+        sign_as(&self.pki, self.sender, &message)
     }
+}
+
+/// Signs `message` as `sender`, with its key from the CA directory `pki`.
+pub fn sign_as(
+    pki: &std::path::Path,
+    sender: egov_trust::SystemId,
+    message: &egov_bus::Outgoing,
+) -> anyhow::Result<egov_proto::envelope::Envelope> {
+    let dir = egov_trust::ca_dir::CaDirectory::open(pki)?;
+    let (cert, key) = dir.paths_for(&egov_trust::ca::SubjectSpec::System(sender));
+    let identity = egov_trust::Identity::load(&cert, &key)?;
+    let header = message.header(sender, Utc::now(), "");
+    Ok(egov_bus::envelope::seal(
+        &identity,
+        header,
+        message.payload.clone(),
+    ))
 }
 
 fn time(t: &Option<egov_proto::prost_types::Timestamp>) -> String {

@@ -3,6 +3,7 @@
 pub mod deadline;
 pub mod fault;
 pub mod gateway;
+pub mod lookup;
 pub mod pki;
 pub mod regulations;
 pub mod run;
