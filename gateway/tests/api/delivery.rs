@@ -292,3 +292,48 @@ async fn a_gateway_stopped_gracefully_leaves_every_message_in_exactly_one_queue(
     );
     assert!(delivered >= 1);
 }
+
+/// A receipt about a failed message is stored before the delivery is
+/// acknowledged, so a system that crashes right after still reports it:
+/// the restarted system's relay sends what the database holds.
+#[tokio::test]
+async fn a_stored_receipt_reaches_the_gateway_from_the_restarted_system() {
+    let gw = spawn_gateway().await;
+    let (portal, _) = gw.recording(SystemId::Portal).await;
+    let mut statuses = portal.statuses();
+    // The workstation's tables exist; it is not consuming.
+    let (workstation, _) = gw.recording(SystemId::Workstation).await;
+    workstation.pause_inbox();
+    workstation.shutdown().await;
+    let id = portal.send(application("stored-receipt")).await.unwrap();
+    wait_status(&mut statuses, &id, DeliveryStatus::Queued).await;
+
+    // What the crashed workstation had written just before dying.
+    let pool = gw.mesh.pool("workstation").await;
+    sqlx::query(
+        "INSERT INTO bus_receipts (message_id, status, code, detail, attempt, service, conversation_id, correlation_id)
+         VALUES ($1, $2, 'retries_exhausted', 'the registry it needs is down', 3, 'submit-application', 'stored-receipt', '')",
+    )
+    .bind(id.parse::<uuid::Uuid>().unwrap())
+    .bind(DeliveryStatus::DeadLettered as i16)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let (restarted, _) = gw.recording(SystemId::Workstation).await;
+    restarted.pause_inbox();
+    restarted.wake_relay();
+
+    let dead = wait_status(&mut statuses, &id, DeliveryStatus::DeadLettered).await;
+    assert_eq!(dead.code, "retries_exhausted");
+    assert_eq!(
+        gw.status(&id).await.status,
+        DeliveryStatus::DeadLettered as i32
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM bus_receipts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "sent receipts are removed");
+    gw.stop().await;
+}

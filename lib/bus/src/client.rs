@@ -365,6 +365,47 @@ impl Shared {
         self.relay_wakeup();
     }
 
+    /// Records a receipt about a message that did not succeed (retrying,
+    /// dead-lettered, expired) in the system's database, so the relay hands
+    /// it to the gateway even after a crash; from memory if the database is
+    /// away.
+    pub(crate) async fn durable_receipt(
+        &self,
+        inbox: &Inbox,
+        incoming: &Incoming,
+        status: DeliveryStatus,
+        code: &str,
+        detail: &str,
+    ) {
+        let entry = inbox::receipt_entry(incoming, status, code, detail);
+        let stored = match entry.message_id.parse::<uuid::Uuid>() {
+            Ok(id) => sqlx::query(
+                "INSERT INTO bus_receipts (message_id, status, code, detail, attempt, service,
+                     conversation_id, correlation_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(entry.status as i16)
+            .bind(&entry.code)
+            .bind(&entry.detail)
+            .bind(entry.attempt as i32)
+            .bind(&entry.service)
+            .bind(&entry.conversation_id)
+            .bind(&entry.correlation_id)
+            .execute(&inbox.pool)
+            .await
+            .map(|_| ()),
+            Err(_) => Ok(()),
+        };
+        match stored {
+            Ok(()) => self.relay_wakeup(),
+            Err(error) => {
+                tracing::warn!(%error, "Could not store a receipt; sending it from memory.");
+                self.receipt(incoming, status, code, detail);
+            }
+        }
+    }
+
     /// Publishes to a queue, waiting for a connection and retrying after a
     /// connection failure, for at most `publish_timeout`.
     pub(crate) async fn publish_to(

@@ -178,7 +178,15 @@ async fn process_in_span(
     };
     if incoming.opened.is_expired(now) {
         tracing::info!("The message expired before it could be handled; dropping it.");
-        shared.receipt(&incoming, DeliveryStatus::Expired, "message_expired", "");
+        shared
+            .durable_receipt(
+                inbox,
+                &incoming,
+                DeliveryStatus::Expired,
+                "message_expired",
+                "",
+            )
+            .await;
         return ack().await;
     }
     shared.receipt(&incoming, DeliveryStatus::Delivered, "", "");
@@ -201,12 +209,15 @@ async fn process_in_span(
                 Some(delay) => {
                     tracing::warn!(error = %format!("{error:#}"), attempt, ?delay, "The handler failed; retrying later.");
                     if shared.retry_later(&delivery, &incoming, *delay).await {
-                        shared.receipt(
-                            &incoming,
-                            DeliveryStatus::Retrying,
-                            "handler_failed",
-                            &format!("{error:#}"),
-                        );
+                        shared
+                            .durable_receipt(
+                                inbox,
+                                &incoming,
+                                DeliveryStatus::Retrying,
+                                "handler_failed",
+                                &format!("{error:#}"),
+                            )
+                            .await;
                         ack().await;
                     }
                     // If the retry could not be published, the delivery stays
@@ -216,12 +227,15 @@ async fn process_in_span(
                     tracing::error!(error = %format!("{error:#}"), attempt, "The handler failed on the last attempt; dead-lettering.");
                     let reason = format!("{error:#}");
                     if shared.dead_letter(&delivery, &incoming, &reason).await {
-                        shared.receipt(
-                            &incoming,
-                            DeliveryStatus::DeadLettered,
-                            "retries_exhausted",
-                            &reason,
-                        );
+                        shared
+                            .durable_receipt(
+                                inbox,
+                                &incoming,
+                                DeliveryStatus::DeadLettered,
+                                "retries_exhausted",
+                                &reason,
+                            )
+                            .await;
                         ack().await;
                     }
                 }
@@ -231,12 +245,15 @@ async fn process_in_span(
             let reason = format!("{error:#}");
             tracing::error!(error = %reason, "The handler cannot process this message; dead-lettering.");
             if shared.dead_letter(&delivery, &incoming, &reason).await {
-                shared.receipt(
-                    &incoming,
-                    DeliveryStatus::DeadLettered,
-                    "handler_refused",
-                    &reason,
-                );
+                shared
+                    .durable_receipt(
+                        inbox,
+                        &incoming,
+                        DeliveryStatus::DeadLettered,
+                        "handler_refused",
+                        &reason,
+                    )
+                    .await;
                 ack().await;
             }
         }

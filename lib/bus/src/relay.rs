@@ -67,14 +67,41 @@ async fn flush_receipts(shared: &Arc<Shared>) -> anyhow::Result<()> {
                 });
                 ids.push(id);
             }
-            claim = Some((tx, ids));
+            // Receipts of messages that did not succeed, stored durably.
+            let stored = sqlx::query(
+                "SELECT id, message_id, status, code, detail, attempt, service, conversation_id,
+                        correlation_id, at
+                 FROM bus_receipts ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            )
+            .bind(BATCH)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut stored_ids = Vec::with_capacity(stored.len());
+            for row in stored {
+                let id: uuid::Uuid = row.get("message_id");
+                let at: chrono::DateTime<chrono::Utc> = row.get("at");
+                receipts.push(StatusChange {
+                    message_id: id.to_string(),
+                    status: i32::from(row.get::<i16, _>("status")),
+                    at: Some(envelope::timestamp(at)),
+                    code: row.get("code"),
+                    detail: row.get("detail"),
+                    attempt: row.get::<i32, _>("attempt").max(1) as u32,
+                    receiver: shared.identity.system.to_string(),
+                    service: row.get("service"),
+                    conversation_id: row.get("conversation_id"),
+                    correlation_id: row.get("correlation_id"),
+                });
+                stored_ids.push(row.get::<i64, _>("id"));
+            }
+            claim = Some((tx, ids, stored_ids));
         }
         if receipts.is_empty() {
             return Ok(());
         }
-        let full = claim
-            .as_ref()
-            .is_some_and(|(_, ids)| ids.len() as i64 == BATCH);
+        let full = claim.as_ref().is_some_and(|(_, ids, stored)| {
+            ids.len() as i64 == BATCH || stored.len() as i64 == BATCH
+        });
         let message = Outgoing::raw(
             SystemId::Gateway,
             "receipts",
@@ -87,16 +114,20 @@ async fn flush_receipts(shared: &Arc<Shared>) -> anyhow::Result<()> {
         let header = message.header(shared.identity.system, chrono::Utc::now(), "");
         let properties = amqp::properties(&header, None, 1);
         let sealed = envelope::seal(&shared.identity, header, message.payload);
-        let in_memory: Vec<StatusChange> = receipts
-            .into_iter()
-            .filter(|r| r.status != DeliveryStatus::Processed as i32)
-            .collect();
+        // What came from memory goes back there if sending fails (the rest
+        // stays in the database).
+        let from_memory = receipts.len()
+            - claim
+                .as_ref()
+                .map(|(_, ids, stored)| ids.len() + stored.len())
+                .unwrap_or(0);
+        let in_memory: Vec<StatusChange> = receipts.into_iter().take(from_memory).collect();
         match shared
             .publish_to(&shared.names.ingress(), &sealed.encode_to_vec(), properties)
             .await
         {
             Ok(()) => {
-                if let Some((mut tx, ids)) = claim {
+                if let Some((mut tx, ids, stored)) = claim {
                     sqlx::query(
                         "UPDATE bus_processed_messages SET receipt_pending = false
                          WHERE message_id = ANY($1)",
@@ -104,6 +135,10 @@ async fn flush_receipts(shared: &Arc<Shared>) -> anyhow::Result<()> {
                     .bind(&ids)
                     .execute(&mut *tx)
                     .await?;
+                    sqlx::query("DELETE FROM bus_receipts WHERE id = ANY($1)")
+                        .bind(&stored)
+                        .execute(&mut *tx)
+                        .await?;
                     tx.commit().await?;
                 }
             }
