@@ -195,11 +195,12 @@ impl Bus {
     /// confirmed it into the gateway's ingress. Whether the gateway accepts
     /// it arrives later as a status (see [`Bus::statuses`]).
     pub async fn send(&self, message: Outgoing) -> Result<String, BusError> {
-        let envelope = self.seal(&message, "");
-        self.publish(&envelope).await?;
-        Ok(envelope::open_envelope(envelope)
-            .map(|o| o.header.message_id)
-            .unwrap_or_default())
+        let header = message.header(self.system(), chrono::Utc::now(), "");
+        let id = header.message_id.clone();
+        let properties = amqp::properties(&header, None, 1);
+        let sealed = envelope::seal(&self.shared.identity, header, message.payload);
+        self.publish_with(&sealed, properties).await?;
+        Ok(id)
     }
 
     /// Publishes an already sealed envelope to the gateway's ingress.
@@ -207,7 +208,15 @@ impl Bus {
         let header = envelope::open_envelope(envelope.clone())
             .map(|o| o.header)
             .unwrap_or_default();
-        let properties = amqp::properties(&header, None, 1);
+        self.publish_with(envelope, amqp::properties(&header, None, 1))
+            .await
+    }
+
+    async fn publish_with(
+        &self,
+        envelope: &Envelope,
+        properties: lapin::BasicProperties,
+    ) -> Result<(), BusError> {
         self.shared
             .publish_to(
                 &self.shared.names.ingress(),
@@ -222,20 +231,20 @@ impl Bus {
     pub async fn call(&self, message: Outgoing, deadline: Duration) -> Result<Reply, CallError> {
         let mut message = message.ttl(deadline);
         message.kind = Kind::Request;
-        let envelope = self.seal(&message, &self.shared.instance);
-        let opened = envelope::open_envelope(envelope.clone())
-            .map_err(|e| CallError::BadResponse(e.to_string()))?;
-        let id = opened.header.message_id.clone();
+        let header = message.header(self.system(), chrono::Utc::now(), &self.shared.instance);
+        let id = header.message_id.clone();
+        let properties = amqp::properties(&header, None, 1);
+        let envelope = envelope::seal(&self.shared.identity, header, message.payload);
         let (answer, waiting) = oneshot::channel();
         self.shared.pending_lock().insert(
             id.clone(),
             Pending {
-                request_hash: opened.signed_hash(),
+                request_hash: egov_trust::sha256(&envelope.signed),
                 answer,
             },
         );
         let outcome = tokio::time::timeout(deadline, async {
-            self.publish(&envelope).await?;
+            self.publish_with(&envelope, properties).await?;
             waiting
                 .await
                 .unwrap_or_else(|_| Err(CallError::BadResponse("the bus stopped".into())))
