@@ -7,10 +7,11 @@ use crate::iin::{Bin, Iin};
 use crate::signing::{SigningKey, pem_block, to_pem};
 use crate::system::SystemId;
 use chrono::{DateTime, Duration, Utc};
+use der::oid::ObjectIdentifier;
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, RevocationReason, RevokedCertParams, SanType,
-    SerialNumber,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    RevocationReason, RevokedCertParams, SanType, SerialNumber,
 };
 use std::sync::Mutex;
 
@@ -18,6 +19,18 @@ use std::sync::Mutex;
 const OID_SERIAL_NUMBER: &[u64] = &[2, 5, 4, 5];
 const OID_SURNAME: &[u64] = &[2, 5, 4, 4];
 const OID_GIVEN_NAME: &[u64] = &[2, 5, 4, 42];
+
+// NCA RK's object identifiers for a person's keys (anchors-part2.md §4.3,
+// from the OID list of the Kazakh root CA, root.gov.kz/oid):
+/// extendedKeyUsage role "individual" (физическое лицо).
+pub const OID_ROLE_INDIVIDUAL: &[u64] = &[1, 2, 398, 3, 3, 4, 1, 1];
+/// certificatePolicies: EDS (signing) certificates of individuals.
+pub const OID_POLICY_INDIVIDUAL_SIGNING: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.398.3.3.2.3");
+/// certificatePolicies: authentication certificates of individuals.
+pub const OID_POLICY_INDIVIDUAL_AUTHENTICATION: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.398.3.3.2.4");
+const OID_CERTIFICATE_POLICIES: &[u64] = &[2, 5, 29, 32];
 
 /// Who a new certificate is for.
 #[derive(Debug, Clone)]
@@ -55,6 +68,27 @@ impl Issued {
     pub fn signing_key(&self) -> SigningKey {
         SigningKey::from_pkcs8_der(&self.private_key_der).expect("key made by the CA")
     }
+}
+
+/// A citizen's electronic digital signature (ЭЦП) as NCA RK issues it: two
+/// key pairs, one to log in and one to sign documents (anchors-part2.md §4.3).
+pub struct CitizenEds {
+    /// `AUTH_…`: keyUsage digitalSignature, extendedKeyUsage clientAuth.
+    pub authentication: Issued,
+    /// `RSA_…`/`GOST_…`: keyUsage digitalSignature and nonRepudiation.
+    pub signing: Issued,
+}
+
+/// What a certificate's key may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Usage {
+    /// Systems, employees and the older single citizen certificate: sign
+    /// with non-repudiation, no extended usage.
+    Signing,
+    /// A citizen's authentication key.
+    IndividualAuthentication,
+    /// A citizen's document-signing key.
+    IndividualSigning,
 }
 
 /// One revoked certificate.
@@ -150,6 +184,43 @@ impl CertificateAuthority {
         not_before: DateTime<Utc>,
         not_after: DateTime<Utc>,
     ) -> Result<Issued, CaError> {
+        self.issue_for(subject, Usage::Signing, not_before, not_after)
+    }
+
+    /// Issues a citizen's two key pairs and certificates, both valid over
+    /// [not_before, not_after], naming the citizen as NCA RK does
+    /// (`SERIALNUMBER=IIN…`, `CN=<surname> <given name>`, no `OU=BIN…`).
+    pub fn issue_citizen(
+        &self,
+        iin: Iin,
+        surname: &str,
+        given_name: &str,
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    ) -> Result<CitizenEds, CaError> {
+        let subject = SubjectSpec::Citizen {
+            iin,
+            surname: surname.to_owned(),
+            given_name: given_name.to_owned(),
+        };
+        Ok(CitizenEds {
+            authentication: self.issue_for(
+                &subject,
+                Usage::IndividualAuthentication,
+                not_before,
+                not_after,
+            )?,
+            signing: self.issue_for(&subject, Usage::IndividualSigning, not_before, not_after)?,
+        })
+    }
+
+    fn issue_for(
+        &self,
+        subject: &SubjectSpec,
+        usage: Usage,
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    ) -> Result<Issued, CaError> {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::default();
         let mut dn = rcgen::DistinguishedName::new();
@@ -181,10 +252,7 @@ impl CertificateAuthority {
         }
         dn.push(DnType::CountryName, "KZ");
         params.distinguished_name = dn;
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::ContentCommitment,
-        ];
+        set_usage(&mut params, usage);
         params.not_before = to_time(not_before);
         params.not_after = to_time(not_after);
         params.serial_number = Some(random_serial());
@@ -251,6 +319,52 @@ impl CertificateAuthority {
         };
         Ok(params.signed_by(&self.issuer)?.der().to_vec())
     }
+}
+
+fn set_usage(params: &mut CertificateParams, usage: Usage) {
+    let role = ExtendedKeyUsagePurpose::Other(OID_ROLE_INDIVIDUAL.to_vec());
+    match usage {
+        Usage::Signing => {
+            params.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::ContentCommitment,
+            ];
+        }
+        Usage::IndividualAuthentication => {
+            // NCA's RSA authentication keys also have keyEncipherment; an
+            // ECDSA key cannot encipher, so it is left out here.
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, role];
+            params.custom_extensions = vec![certificate_policies(
+                OID_POLICY_INDIVIDUAL_AUTHENTICATION,
+            )];
+        }
+        Usage::IndividualSigning => {
+            params.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::ContentCommitment,
+            ];
+            // emailProtection plus the role, as NCALayer's signer selects a
+            // person's signing certificate (anchors-part2.md §4.3).
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::EmailProtection, role];
+            params.custom_extensions = vec![certificate_policies(OID_POLICY_INDIVIDUAL_SIGNING)];
+        }
+    }
+}
+
+/// A certificatePolicies extension (RFC 5280 §4.2.1.4) naming one policy.
+fn certificate_policies(policy: ObjectIdentifier) -> CustomExtension {
+    use der::Encode as _;
+    use x509_cert::ext::pkix::CertificatePolicies;
+    use x509_cert::ext::pkix::certpolicy::PolicyInformation;
+    let policies = CertificatePolicies(vec![PolicyInformation {
+        policy_identifier: policy,
+        policy_qualifiers: None,
+    }]);
+    CustomExtension::from_oid_content(
+        OID_CERTIFICATE_POLICIES,
+        policies.to_der().expect("a policy OID encodes"),
+    )
 }
 
 fn push_person(dn: &mut rcgen::DistinguishedName, iin: &Iin, surname: &str, given_name: &str) {

@@ -5,13 +5,16 @@
 //! <dir>/revoked.toml                  revocations (serial, time, reason)
 //! <dir>/systems/<id>.crt.pem|.key.pem one per system id
 //! <dir>/citizens/<iin>.crt.pem|.key.pem
+//! <dir>/citizens/<iin>/auth.crt.pem|auth.key.pem   a citizen's EDS as NCA
+//! <dir>/citizens/<iin>/sign.crt.pem|sign.key.pem   issues it (two key pairs)
 //! <dir>/employees/<iin>-<bin>.crt.pem|.key.pem
 //! ```
 //!
 //! The distribution point reads `revoked.toml` on every request, so a
 //! revocation made with `egovctl pki revoke` is served at once.
 
-use crate::ca::{CaError, CertificateAuthority, Issued, Revocation, SubjectSpec};
+use crate::ca::{CaError, CertificateAuthority, CitizenEds, Issued, Revocation, SubjectSpec};
+use crate::iin::Iin;
 use crate::crl::{CrlSource, SERVED_CRL_VALIDITY};
 use crate::signing::pem_block;
 use chrono::{DateTime, Duration, Utc};
@@ -38,6 +41,15 @@ pub enum CaDirError {
 struct RevokedFile {
     #[serde(default)]
     revoked: Vec<Revocation>,
+}
+
+/// Where a citizen's two key pairs live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CitizenEdsPaths {
+    pub authentication_certificate: PathBuf,
+    pub authentication_key: PathBuf,
+    pub signing_certificate: PathBuf,
+    pub signing_key: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +154,39 @@ impl CaDirectory {
         self.write(&key_path, &issued.private_key_pem(), true)?;
         self.write(&cert_path, &issued.certificate_pem(), false)?;
         Ok((issued, cert_path, key_path))
+    }
+
+    /// Where a citizen's EDS (authentication and signing pairs) lives.
+    pub fn citizen_eds_paths(&self, iin: &Iin) -> CitizenEdsPaths {
+        let dir = self.root.join("citizens").join(iin.to_string());
+        CitizenEdsPaths {
+            authentication_certificate: dir.join("auth.crt.pem"),
+            authentication_key: dir.join("auth.key.pem"),
+            signing_certificate: dir.join("sign.crt.pem"),
+            signing_key: dir.join("sign.key.pem"),
+        }
+    }
+
+    /// Issues a citizen's EDS (both pairs) and writes it; a new issue
+    /// replaces the files of an earlier one.
+    pub fn issue_citizen_eds(
+        &self,
+        iin: Iin,
+        surname: &str,
+        given_name: &str,
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    ) -> Result<(CitizenEds, CitizenEdsPaths), CaDirError> {
+        let eds = self
+            .load()?
+            .issue_citizen(iin, surname, given_name, not_before, not_after)?;
+        let paths = self.citizen_eds_paths(&iin);
+        let auth = &eds.authentication;
+        self.write(&paths.authentication_key, &auth.private_key_pem(), true)?;
+        self.write(&paths.authentication_certificate, &auth.certificate_pem(), false)?;
+        self.write(&paths.signing_key, &eds.signing.private_key_pem(), true)?;
+        self.write(&paths.signing_certificate, &eds.signing.certificate_pem(), false)?;
+        Ok((eds, paths))
     }
 
     /// Revokes by serial (hex) and records it in revoked.toml.

@@ -40,6 +40,28 @@ impl fmt::Display for Subject {
     }
 }
 
+/// What a person's key is for. NCA RK gives every person two keys and tells
+/// them apart by key usage (anchors-part2.md §4.3): the authentication key
+/// (`AUTH_…`, keyUsage digitalSignature, extendedKeyUsage clientAuth) logs in;
+/// the signing key (`RSA_…`/`GOST_…`, keyUsage nonRepudiation) signs documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPurpose {
+    /// Signing documents: keyUsage nonRepudiation (contentCommitment) and
+    /// digitalSignature.
+    Signing,
+    /// Logging in: keyUsage digitalSignature and extendedKeyUsage clientAuth.
+    Authentication,
+}
+
+impl fmt::Display for KeyPurpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyPurpose::Signing => "signing",
+            KeyPurpose::Authentication => "authentication",
+        })
+    }
+}
+
 /// The facts of a parsed certificate, owned so they can be cached.
 #[derive(Debug, Clone)]
 pub struct CertificateInfo {
@@ -50,6 +72,8 @@ pub struct CertificateInfo {
     /// SHA-256 of the DER; the cache key.
     pub fingerprint: [u8; 32],
     public_key: Vec<u8>,
+    /// Key purposes the certificate's keyUsage and extendedKeyUsage allow.
+    purposes: Vec<KeyPurpose>,
 }
 
 /// Why a certificate is not acceptable. Each has a stable code.
@@ -110,7 +134,13 @@ impl CertificateInfo {
             not_after: to_chrono(validity.not_after),
             fingerprint: sha256(der),
             public_key: spki.subject_public_key.data.to_vec(),
+            purposes: purposes_of(&cert)?,
         })
+    }
+
+    /// Whether the certificate's key usage allows this purpose.
+    pub fn allows(&self, purpose: KeyPurpose) -> bool {
+        self.purposes.contains(&purpose)
     }
 
     /// Whether `signature` over `message` was made with this certificate's key.
@@ -143,6 +173,27 @@ impl CertificateInfo {
             Ok(())
         }
     }
+}
+
+/// Reads keyUsage and extendedKeyUsage. A certificate without keyUsage is
+/// allowed no purpose: every certificate of the mesh CA states its usage.
+fn purposes_of(cert: &X509Certificate<'_>) -> Result<Vec<KeyPurpose>, CertError> {
+    let malformed = |e: X509Error| CertError::Malformed(e.to_string());
+    let Some(key_usage) = cert.key_usage().map_err(malformed)? else {
+        return Ok(Vec::new());
+    };
+    let client_auth = cert
+        .extended_key_usage()
+        .map_err(malformed)?
+        .is_some_and(|eku| eku.value.client_auth);
+    let mut purposes = Vec::new();
+    if key_usage.value.digital_signature() && key_usage.value.non_repudiation() {
+        purposes.push(KeyPurpose::Signing);
+    }
+    if key_usage.value.digital_signature() && client_auth {
+        purposes.push(KeyPurpose::Authentication);
+    }
+    Ok(purposes)
 }
 
 fn to_chrono(t: ASN1Time) -> DateTime<Utc> {

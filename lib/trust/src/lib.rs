@@ -8,6 +8,8 @@
 //! - [`certificate`]: what a certificate names (system, citizen, employee);
 //! - [`ca`] and [`ca_dir`]: the mesh CA (a stand-in for НУЦ РК), in memory
 //!   and on disk, issuing, revoking and signing CRLs;
+//! - [`cms`]: CMS SignedData in the CAdES-BES profile, as NCALayer signs
+//!   documents: sign, and verify against the mesh CA;
 //! - [`crl`]: the CRL distribution point and the client-side cache;
 //! - [`trust_store`]: the checks made on every signer's certificate;
 //! - [`identity`]: a system's own key and certificate.
@@ -15,6 +17,7 @@
 pub mod ca;
 pub mod ca_dir;
 pub mod certificate;
+pub mod cms;
 pub mod crl;
 pub mod identity;
 pub mod iin;
@@ -22,8 +25,8 @@ pub mod signing;
 pub mod system;
 pub mod trust_store;
 
-pub use ca::{CertificateAuthority, Issued, SubjectSpec};
-pub use certificate::{CertError, CertificateInfo, Subject};
+pub use ca::{CertificateAuthority, CitizenEds, Issued, SubjectSpec};
+pub use certificate::{CertError, CertificateInfo, KeyPurpose, Subject};
 pub use crl::{CrlSettings, CrlSource};
 pub use identity::Identity;
 pub use iin::{Bin, Iin};
