@@ -231,6 +231,8 @@ impl gateway_server::Gateway for GatewayApi {
                     correlation_id: r.correlation_id,
                     verdict: r.verdict,
                     status: r.status.unwrap_or(DeliveryStatus::Unspecified) as i32,
+                    status_code: r.status_code,
+                    status_detail: r.status_detail,
                 })
                 .collect(),
         }))

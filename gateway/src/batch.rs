@@ -10,7 +10,6 @@
 use crate::log::{self, Head, LogEntry, Logged};
 use crate::store::{self, Applied, Change, NewStatus};
 use chrono::{DateTime, Utc};
-use egov_proto::envelope::DeliveryStatus;
 use sqlx::{PgPool, Row};
 
 pub struct Written {
@@ -79,7 +78,8 @@ async fn statement(
     }
     let text = |f: fn(&LogEntry) -> String| entries.iter().map(f).collect::<Vec<_>>();
     let st = |f: fn(&NewStatus) -> String| statuses.iter().map(f).collect::<Vec<_>>();
-    let rows = sqlx::query(
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
         "WITH head AS (
              UPDATE log_head SET seq = $1, hash = $2 WHERE seq = $3 AND hash = $4 RETURNING seq
          ),
@@ -95,78 +95,69 @@ async fn statement(
          new_status AS (
              INSERT INTO message_status (message_id, sender, receiver, service, kind, conversation_id,
                  correlation_id, signed_hash, reply_queue, expires_at, notify_sender, log_seq,
-                 status, queued_at, updated_at)
-             SELECT m, s, r, sv, k, cv, co, h, rq, e, n, l, $31, $5, $5
+                 status, queued_at, processed_at, updated_at)
+             SELECT m, s, r, sv, k, cv, co, h, rq, e, n, l, st, $5, CASE WHEN st = 3 THEN $5 END, $5
              FROM UNNEST($19::uuid[], $20::text[], $21::text[], $22::text[], $23::smallint[], $24::text[],
-                         $25::text[], $26::bytea[], $27::text[], $28::timestamptz[], $29::boolean[], $30::bigint[])
-                  AS u(m, s, r, sv, k, cv, co, h, rq, e, n, l)
+                         $25::text[], $26::bytea[], $27::text[], $28::timestamptz[], $29::boolean[], $30::bigint[],
+                         $31::smallint[])
+                  AS u(m, s, r, sv, k, cv, co, h, rq, e, n, l, st)
              WHERE EXISTS (SELECT 1 FROM head)
              ON CONFLICT (message_id) DO NOTHING
          ),
-         change AS (
-             SELECT * FROM UNNEST($32::uuid[], $33::smallint[], $34::timestamptz[], $35::text[],
-                                  $36::text[], $37::integer[], $38::text[])
-                 AS u(id, status, at, code, detail, attempt, reporter)
-         ),
-         applied AS (
-             UPDATE message_status s SET
-                 status = c.status, code = c.code, detail = c.detail,
-                 attempts = GREATEST(s.attempts, c.attempt),
-                 delivered_at = CASE WHEN c.status IN (2, 7) THEN COALESCE(s.delivered_at, c.at) ELSE s.delivered_at END,
-                 processed_at = CASE WHEN c.status = 3 THEN c.at ELSE s.processed_at END,
-                 updated_at = now()
-             FROM change c
-             WHERE s.message_id = c.id
-               AND EXISTS (SELECT 1 FROM head)
-               AND (c.reporter IS NULL OR c.reporter = s.receiver)
-               AND (CASE c.status WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 7 THEN 2 WHEN 3 THEN 3 ELSE 4 END
-                    > CASE s.status WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 7 THEN 2 WHEN 3 THEN 3 ELSE 4 END
-                    OR (c.status IN (2, 7) AND s.status IN (2, 7) AND c.attempt > s.attempts))
-             RETURNING s.message_id, s.status, s.code, s.detail, s.attempts, s.sender, s.receiver,
-                       s.service, s.conversation_id, s.correlation_id, s.reply_queue, s.notify_sender, c.at
-         )
+         {changes}
          SELECT (SELECT count(*) FROM head) AS moved, a.* FROM (SELECT 1) one LEFT JOIN applied a ON true",
+        changes = store::apply_changes_sql(32, "EXISTS (SELECT 1 FROM head)"),
     )
-    .bind(to.seq)
-    .bind(&to.hash)
-    .bind(from.seq)
-    .bind(&from.hash)
-    .bind(logged_at)
-    .bind(logged.iter().map(|l| l.seq).collect::<Vec<_>>())
-    .bind(entries.iter().map(|e| e.message_id).collect::<Vec<_>>())
-    .bind(entries.iter().map(|e| e.kind).collect::<Vec<_>>())
-    .bind(text(|e| e.sender.clone()))
-    .bind(text(|e| e.receiver.clone()))
-    .bind(text(|e| e.service.clone()))
-    .bind(text(|e| e.conversation_id.clone()))
-    .bind(text(|e| e.correlation_id.clone()))
-    .bind(text(|e| e.verdict.clone()))
-    .bind(text(|e| e.detail.clone()))
-    .bind(entries.iter().map(|e| e.envelope.clone()).collect::<Vec<_>>())
-    .bind(&prevs)
-    .bind(logged.iter().map(|l| l.hash.to_vec()).collect::<Vec<_>>())
-    .bind(statuses.iter().map(|r| r.message_id).collect::<Vec<_>>())
-    .bind(st(|r| r.sender.clone()))
-    .bind(st(|r| r.receiver.clone()))
-    .bind(st(|r| r.service.clone()))
-    .bind(statuses.iter().map(|r| r.kind).collect::<Vec<_>>())
-    .bind(st(|r| r.conversation_id.clone()))
-    .bind(st(|r| r.correlation_id.clone()))
-    .bind(statuses.iter().map(|r| r.signed_hash.clone()).collect::<Vec<_>>())
-    .bind(statuses.iter().map(|r| r.reply_queue.clone()).collect::<Vec<_>>())
-    .bind(statuses.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-    .bind(statuses.iter().map(|r| r.notify_sender).collect::<Vec<_>>())
-    .bind(statuses.iter().map(|r| r.log_seq).collect::<Vec<_>>())
-    .bind(DeliveryStatus::Queued as i16)
-    .bind(changes.iter().map(|c| c.message_id).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.status as i16).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.at).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.code.clone()).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.detail.clone()).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.attempt).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.reported_by.clone()).collect::<Vec<_>>())
-    .fetch_all(pool)
-    .await?;
+    });
+    // Built once from constants only: no input reaches the text.
+    let query = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(to.seq)
+        .bind(&to.hash)
+        .bind(from.seq)
+        .bind(&from.hash)
+        .bind(logged_at)
+        .bind(logged.iter().map(|l| l.seq).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.message_id).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.kind).collect::<Vec<_>>())
+        .bind(text(|e| e.sender.clone()))
+        .bind(text(|e| e.receiver.clone()))
+        .bind(text(|e| e.service.clone()))
+        .bind(text(|e| e.conversation_id.clone()))
+        .bind(text(|e| e.correlation_id.clone()))
+        .bind(text(|e| e.verdict.clone()))
+        .bind(text(|e| e.detail.clone()))
+        .bind(
+            entries
+                .iter()
+                .map(|e| e.envelope.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(&prevs)
+        .bind(logged.iter().map(|l| l.hash.to_vec()).collect::<Vec<_>>())
+        .bind(statuses.iter().map(|r| r.message_id).collect::<Vec<_>>())
+        .bind(st(|r| r.sender.clone()))
+        .bind(st(|r| r.receiver.clone()))
+        .bind(st(|r| r.service.clone()))
+        .bind(statuses.iter().map(|r| r.kind).collect::<Vec<_>>())
+        .bind(st(|r| r.conversation_id.clone()))
+        .bind(st(|r| r.correlation_id.clone()))
+        .bind(
+            statuses
+                .iter()
+                .map(|r| r.signed_hash.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            statuses
+                .iter()
+                .map(|r| r.reply_queue.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(statuses.iter().map(|r| r.expires_at).collect::<Vec<_>>())
+        .bind(statuses.iter().map(|r| r.notify_sender).collect::<Vec<_>>())
+        .bind(statuses.iter().map(|r| r.log_seq).collect::<Vec<_>>())
+        .bind(statuses.iter().map(|r| r.status as i16).collect::<Vec<_>>());
+    let rows = store::bind_changes(query, changes).fetch_all(pool).await?;
     let moved = rows
         .first()
         .map(|r| r.get::<i64, _>("moved") == 1)
@@ -177,24 +168,7 @@ async fn statement(
     Ok(Some(
         rows.into_iter()
             .filter(|row| row.get::<Option<uuid::Uuid>, _>("message_id").is_some())
-            .map(|row| Applied {
-                change: Change {
-                    message_id: row.get("message_id"),
-                    status: store::status_of(row.get("status")),
-                    at: row.get("at"),
-                    code: row.get("code"),
-                    detail: row.get("detail"),
-                    attempt: row.get("attempts"),
-                    reported_by: None,
-                },
-                sender: row.get("sender"),
-                receiver: row.get("receiver"),
-                service: row.get("service"),
-                conversation_id: row.get("conversation_id"),
-                correlation_id: row.get("correlation_id"),
-                reply_queue: row.get("reply_queue"),
-                notify_sender: row.get("notify_sender"),
-            })
+            .map(|row| store::applied_from_row(&row))
             .collect(),
     ))
 }

@@ -94,6 +94,30 @@ impl Gateway {
         }
     }
 
+    /// Reports again the final statuses whose report the broker never
+    /// confirmed (lost with a broker drop or a gateway crash), every
+    /// `status_resend` until stopped.
+    pub async fn resend_unreported(&self, stopping: tokio_util::sync::CancellationToken) {
+        let every = self.tuning.status_resend;
+        loop {
+            tokio::select! {
+                _ = stopping.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            match store::unreported(&self.pool, every, 1000).await {
+                Ok(rows) => {
+                    if !rows.is_empty() {
+                        tracing::info!(count = rows.len(), "Reporting final statuses again.");
+                    }
+                    for applied in rows {
+                        self.notify_applied(&applied);
+                    }
+                }
+                Err(error) => tracing::debug!(%error, "Cannot look for unreported statuses now."),
+            }
+        }
+    }
+
     /// Tells a sender about a change: an asynchronous message's sender in its
     /// inbox; a waiting caller only of failures, on its reply queue.
     pub fn notify_applied(&self, applied: &Applied) {
@@ -162,9 +186,11 @@ impl Bridge {
         self.lock().remove(request_id);
     }
 
-    pub fn answer(&self, request_id: &str, answer: BridgeAnswer) {
-        if let Some(waiting) = self.lock().remove(request_id) {
-            let _ = waiting.send(answer);
+    /// Hands the answer to the waiting gRPC caller; false if none waits.
+    pub fn answer(&self, request_id: &str, answer: BridgeAnswer) -> bool {
+        match self.lock().remove(request_id) {
+            Some(waiting) => waiting.send(answer).is_ok(),
+            None => false,
         }
     }
 

@@ -211,6 +211,28 @@ async fn consume_expired(
     }
 }
 
+/// What became of an answer that came back to the bridge.
+fn bridge_change(answer: uuid::Uuid, taken: bool) -> Change {
+    let (status, code, detail) = if taken {
+        (DeliveryStatus::Processed, "", "")
+    } else {
+        (
+            DeliveryStatus::Expired,
+            "caller_gone",
+            "the gRPC call had ended when its answer arrived",
+        )
+    };
+    Change {
+        message_id: answer,
+        status,
+        at: chrono::Utc::now(),
+        code: code.to_owned(),
+        detail: detail.to_owned(),
+        attempt: 1,
+        reported_by: None,
+    }
+}
+
 /// Answers (and failures) of requests made through gRPC Call.
 async fn consume_bridge(
     gateway: Arc<Gateway>,
@@ -231,7 +253,12 @@ async fn consume_bridge(
         match opened.kind() {
             Kind::Response | Kind::Reject => {
                 let request = opened.header.correlation_id.clone();
-                gateway.bridge.answer(&request, Ok(opened.envelope));
+                let answer_id = opened.header.message_id.parse::<uuid::Uuid>().ok();
+                let taken = gateway.bridge.answer(&request, Ok(opened.envelope));
+                // The gateway is this answer's last hop: settle its status.
+                if let Some(id) = answer_id {
+                    gateway.record_change(bridge_change(id, taken)).await;
+                }
             }
             Kind::DeliveryStatus => {
                 if let Ok(report) = opened.decode::<StatusReport>() {

@@ -1,15 +1,16 @@
 //! Status messages to senders: every change of a message's delivery status
 //! is reported to its sender, gathered for a few milliseconds per
 //! destination into one signed StatusReport, so status traffic does not
-//! multiply the message count. Best effort: a notice lost with a crash is
-//! still answered by GetStatus.
+//! multiply the message count. A final status is marked reported once the
+//! broker confirms its report; one lost with a broker drop or a crash is
+//! sent again by the gateway's sweep (`Gateway::resend_unreported`).
 
 use egov_bus::Outgoing;
 use egov_bus::amqp;
 use egov_bus::connection::Connector;
 use egov_bus::envelope;
 use egov_bus::publisher;
-use egov_proto::envelope::{Kind, StatusChange, StatusReport};
+use egov_proto::envelope::{DeliveryStatus, Kind, StatusChange, StatusReport};
 use egov_proto::prost::Message;
 use egov_trust::{Identity, SystemId};
 use std::collections::HashMap;
@@ -37,11 +38,12 @@ impl Notifier {
     pub fn start(
         identity: Arc<Identity>,
         connector: Connector,
+        pool: sqlx::PgPool,
         flush: Duration,
         publish_timeout: Duration,
     ) -> (Notifier, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(rx, identity, connector, flush, publish_timeout));
+        let task = tokio::spawn(run(rx, identity, connector, pool, flush, publish_timeout));
         (Notifier { tx }, task)
     }
 
@@ -50,10 +52,29 @@ impl Notifier {
     }
 }
 
+/// The final statuses in a report, to be marked reported once confirmed.
+fn finals(changes: &[StatusChange]) -> Vec<(uuid::Uuid, DeliveryStatus)> {
+    changes
+        .iter()
+        .filter_map(|c| {
+            let status = DeliveryStatus::try_from(c.status).ok()?;
+            let last = matches!(
+                status,
+                DeliveryStatus::Processed
+                    | DeliveryStatus::Rejected
+                    | DeliveryStatus::Expired
+                    | DeliveryStatus::DeadLettered
+            );
+            Some((c.message_id.parse().ok()?, status)).filter(|_| last)
+        })
+        .collect()
+}
+
 async fn run(
     mut rx: mpsc::UnboundedReceiver<Notice>,
     identity: Arc<Identity>,
     connector: Connector,
+    pool: sqlx::PgPool,
     flush: Duration,
     publish_timeout: Duration,
 ) {
@@ -99,16 +120,21 @@ async fn run(
                     .start(&queue, &sealed.encode_to_vec(), properties)
                     .await
                 {
-                    Ok(confirm) => confirms.push((queue.clone(), confirm)),
+                    Ok(confirm) => confirms.push((queue.clone(), confirm, finals(chunk))),
                     Err(error) => tracing::warn!(%error, queue, "Could not send a status report."),
                 }
             }
         }
-        for (queue, confirm) in confirms {
-            if let Err(error) = publisher::finish(&queue, confirm).await {
+        let mut reported = Vec::new();
+        for (queue, confirm, finals) in confirms {
+            match publisher::finish(&queue, confirm).await {
+                Ok(()) => reported.extend(finals),
                 // A caller's reply queue disappears when it stops waiting.
-                tracing::debug!(%error, queue, "A status report was not delivered.");
+                Err(error) => tracing::debug!(%error, queue, "A status report was not delivered."),
             }
+        }
+        if let Err(error) = crate::store::mark_reported(&pool, &reported).await {
+            tracing::warn!(%error, "Could not mark statuses reported; they will be reported again.");
         }
     }
 }

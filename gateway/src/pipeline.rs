@@ -18,7 +18,7 @@ use crate::store::{self, Change, Known, NewStatus};
 use crate::verify::{Checked, Passed, Refusal, RejectCode};
 use chrono::{DateTime, Utc};
 use egov_bus::{amqp, envelope, publisher};
-use egov_proto::envelope::{DeliveryStatus, Kind, Receipts, StatusChange};
+use egov_proto::envelope::{DeliveryStatus, Kind, Receipts, Rejection, StatusChange};
 use egov_proto::prost::Message;
 use egov_trust::SystemId;
 use futures_util::StreamExt;
@@ -232,8 +232,10 @@ enum Decision {
         refusal: Refusal,
         seq: i64,
     },
-    /// A receipt: logged and applied; nothing to deliver.
-    Receipt,
+    /// A receipt: logged and applied (now or before); never delivered.
+    Receipt {
+        seq: i64,
+    },
     Unavailable(String),
 }
 
@@ -307,6 +309,9 @@ async fn write_batch(
                         entries.push(refusal_entry(&refusal, Some(&p.opened), &admission.raw));
                         pending.push(Pending::Refuse(refusal, entries.len() - 1));
                     }
+                    Verdict::ReceiptSeen { seq } => {
+                        pending.push(Pending::Receipt(Receipt::Seen(seq)))
+                    }
                     Verdict::Redeliver { queue, seq, hash } => pending.push(Pending::Redeliver {
                         queue,
                         expiration: remaining(p.expires_at, now),
@@ -328,26 +333,25 @@ async fn write_batch(
                             signed_hash: p.signed_hash.to_vec(),
                             reply_queue: reply_queue.clone(),
                             expires_at: p.expires_at,
-                            notify_sender: admission.origin.is_amqp(),
+                            // Nobody is told about receipts.
+                            notify_sender: admission.origin.is_amqp() && p.kind != Kind::Receipt,
                             log_seq: 0, // filled in once the log assigns it
+                            // The gateway is a receipt's receiver: applied is processed.
+                            status: if p.kind == Kind::Receipt {
+                                DeliveryStatus::Processed
+                            } else {
+                                DeliveryStatus::Queued
+                            },
                         });
                         status_entry.push(entry);
                         match p.kind {
                             Kind::Receipt => {
                                 changes.extend(receipt_changes(p));
-                                pending.push(Pending::Receipt);
+                                pending.push(Pending::Receipt(Receipt::New(entry)));
                             }
                             Kind::Response | Kind::Reject => {
                                 if let Ok(request) = p.opened.header.correlation_id.parse() {
-                                    changes.push(Change {
-                                        message_id: request,
-                                        status: DeliveryStatus::Processed,
-                                        at: now,
-                                        code: String::new(),
-                                        detail: String::new(),
-                                        attempt: 1,
-                                        reported_by: Some(p.sender.to_string()),
-                                    });
+                                    changes.push(answered_change(p, request, now));
                                 }
                                 pending.push(Pending::Deliver {
                                     queue,
@@ -448,7 +452,10 @@ async fn write_batch(
                 refusal,
                 seq: logged[entry].seq,
             },
-            Pending::Receipt => Decision::Receipt,
+            Pending::Receipt(Receipt::New(entry)) => Decision::Receipt {
+                seq: logged[entry].seq,
+            },
+            Pending::Receipt(Receipt::Seen(seq)) => Decision::Receipt { seq },
             Pending::Unavailable(detail) => Decision::Unavailable(detail),
         })
         .collect())
@@ -468,8 +475,15 @@ enum Pending {
         hash: Vec<u8>,
     },
     Refuse(Refusal, usize),
-    Receipt,
+    Receipt(Receipt),
     Unavailable(String),
+}
+
+/// A receipts envelope: logged now (its log entry), or already applied
+/// earlier (its log row) and come back through a redelivery or a retry.
+enum Receipt {
+    New(usize),
+    Seen(i64),
 }
 
 enum Verdict {
@@ -481,6 +495,10 @@ enum Verdict {
         queue: String,
         seq: i64,
         hash: Vec<u8>,
+    },
+    /// The same receipts envelope again: applied once already.
+    ReceiptSeen {
+        seq: i64,
     },
     Refuse(Refusal),
 }
@@ -550,6 +568,13 @@ fn decide(
         return refuse(RejectCode::DuplicateMessageId, duplicate_detail(same, None));
     }
     if let Some(existing) = known.get(&p.message_id) {
+        // Receipts go to no queue: whatever brought them back (a redelivery
+        // after a crash, a reconnect, a retried batch), they were applied.
+        if p.kind == Kind::Receipt && existing.signed_hash == p.signed_hash {
+            return Verdict::ReceiptSeen {
+                seq: existing.log_seq,
+            };
+        }
         // The same bytes again after a crash or a failed delivery are
         // delivered again (the receiver skips what it has processed); any
         // other reuse of the id is refused, as SMEV 3's MessageIsAlreadySent.
@@ -640,6 +665,31 @@ fn expired_change(id: uuid::Uuid, at: DateTime<Utc>, detail: &str) -> Change {
         detail: detail.to_owned(),
         attempt: 1,
         reported_by: None,
+    }
+}
+
+/// What an answer says of its request: processed, or refused by the
+/// receiver with its code (KIND_REJECT carries a Rejection).
+fn answered_change(p: &Passed, request: uuid::Uuid, now: DateTime<Utc>) -> Change {
+    let (status, code, detail) = match p.kind {
+        Kind::Reject => match p.opened.decode::<Rejection>() {
+            Ok(r) => (DeliveryStatus::Rejected, r.code, r.message),
+            Err(_) => (
+                DeliveryStatus::Rejected,
+                "rejected".to_owned(),
+                "the receiver refused it (its rejection does not decode)".to_owned(),
+            ),
+        },
+        _ => (DeliveryStatus::Processed, String::new(), String::new()),
+    };
+    Change {
+        message_id: request,
+        status,
+        at: now,
+        code,
+        detail,
+        attempt: 1,
+        reported_by: Some(p.sender.to_string()),
     }
 }
 
@@ -789,7 +839,7 @@ async fn deliver(gateway: &Arc<Gateway>, batch: Vec<Item>, decisions: Vec<Decisi
                 .await;
                 in_flight.push((admission, p, queue, confirm, seq));
             }
-            other => done.push((admission, other)),
+            other => done.push((admission, checked, other)),
         }
     }
     tracing::debug!("Published a batch; awaiting confirms.");
@@ -816,7 +866,7 @@ async fn deliver(gateway: &Arc<Gateway>, batch: Vec<Item>, decisions: Vec<Decisi
             }
         }
     }
-    for (admission, decision) in done {
+    for (admission, checked, decision) in done {
         match decision {
             Decision::Refuse { refusal, seq } => {
                 tracing::info!(parent: &admission.span, code = refusal.code.as_str(), detail = %refusal.detail, log_sequence = seq, "Refused a message.");
@@ -828,13 +878,19 @@ async fn deliver(gateway: &Arc<Gateway>, batch: Vec<Item>, decisions: Vec<Decisi
                     }
                 }
             }
-            Decision::Receipt => {
-                if let Origin::Amqp { acker, .. } = admission.origin {
-                    ack(&acker).await;
-                } else if let Origin::Grpc { done, .. } = admission.origin {
-                    let _ = done.send(Admitted::Unavailable("receipts travel over AMQP".into()));
+            Decision::Receipt { seq } => match admission.origin {
+                Origin::Amqp { acker, .. } => ack(&acker).await,
+                Origin::Grpc { done, .. } => {
+                    let message_id = match &checked {
+                        Checked::Passed(p) => p.opened.header.message_id.clone(),
+                        _ => String::new(),
+                    };
+                    let _ = done.send(Admitted::Accepted {
+                        message_id,
+                        log_sequence: seq as u64,
+                    });
                 }
-            }
+            },
             Decision::Unavailable(detail) => {
                 tracing::warn!(parent: &admission.span, %detail, "Cannot verify now; the message will be tried again.");
                 match admission.origin {

@@ -49,6 +49,10 @@ pub struct Tuning {
     /// Status changes to one sender are gathered for at most this long.
     #[serde(with = "duration", default = "default_status_flush")]
     pub status_flush: Duration,
+    /// A final status whose report the broker has not confirmed this long
+    /// after it was recorded is reported again.
+    #[serde(with = "duration", default = "default_status_resend")]
+    pub status_resend: Duration,
     /// Deadline of a gRPC Call whose request carries no expires_at.
     #[serde(with = "duration", default = "default_call_deadline")]
     pub default_call_deadline: Duration,
@@ -72,6 +76,9 @@ fn default_verify_concurrency() -> usize {
 fn default_status_flush() -> Duration {
     Duration::from_millis(20)
 }
+fn default_status_resend() -> Duration {
+    Duration::from_secs(2)
+}
 fn default_call_deadline() -> Duration {
     Duration::from_secs(10)
 }
@@ -92,6 +99,7 @@ impl Default for Tuning {
             batch_max: default_batch_max(),
             verify_concurrency: default_verify_concurrency(),
             status_flush: default_status_flush(),
+            status_resend: default_status_resend(),
             default_call_deadline: default_call_deadline(),
             max_envelope_bytes: default_max_envelope(),
             max_clock_skew: default_clock_skew(),

@@ -67,6 +67,7 @@ impl Application {
         let (notifier, notifier_task) = Notifier::start(
             identity.clone(),
             connector.clone(),
+            pool.clone(),
             settings.gateway.status_flush,
             settings.bus.publish_timeout,
         );
@@ -175,6 +176,12 @@ impl Application {
             })
         };
 
+        let resend = {
+            let gateway = self.gateway.clone();
+            let stopping = self.stopping.clone();
+            tokio::spawn(async move { gateway.resend_unreported(stopping).await })
+        };
+
         shutdown.cancelled().await;
         tracing::info!("Shutting down: no new messages; finishing those in flight.");
         health.set_not_serving::<GatewayServer<GatewayApi>>().await;
@@ -200,6 +207,7 @@ impl Application {
         tokio::time::sleep(self.gateway.tuning.status_flush * 2).await;
         counters.abort();
         readiness.abort();
+        let _ = resend.await;
         self.notifier.abort();
         self.gateway.metrics.log();
         self.gateway.connector.close().await;

@@ -73,6 +73,8 @@ pub struct NewStatus {
     pub expires_at: Option<DateTime<Utc>>,
     pub notify_sender: bool,
     pub log_seq: i64,
+    /// Queued, or processed for what the gateway itself consumes (receipts).
+    pub status: DeliveryStatus,
 }
 
 /// A reported change of a message's status.
@@ -101,67 +103,161 @@ pub struct Applied {
     pub notify_sender: bool,
 }
 
-/// Applies changes that move a status forward: queued → delivered/retrying
-/// → processed, or to a final failure. Older or repeated reports change
-/// nothing, so receipts may arrive in any order.
+/// The two CTEs that apply a batch of status changes, parameters
+/// `$first..$first+6` (ids, statuses, times, codes, details, attempts,
+/// reporters), only where `guard` holds. Shared by the log writer's batch
+/// statement and [`apply`], so the lifecycle is written once:
+///
+/// - only the message's receiver may report on it (or the gateway: no reporter);
+/// - of several changes to one message, the furthest along the lifecycle is
+///   taken (`delivery_rank`, a later attempt breaking ties), because an
+///   `UPDATE … FROM` joining two rows to one target applies only one of them,
+///   and which one is not defined;
+/// - a change applies only if it moves the status forward, so receipts may
+///   arrive in any order, twice, or together.
+pub(crate) fn apply_changes_sql(first: usize, guard: &str) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
+        "change AS (
+             SELECT DISTINCT ON (c.id) c.*
+             FROM UNNEST({}::uuid[], {}::smallint[], {}::timestamptz[], {}::text[],
+                         {}::text[], {}::integer[], {}::text[])
+                  WITH ORDINALITY AS c(id, status, at, code, detail, attempt, reporter, ord)
+             JOIN message_status s ON s.message_id = c.id
+             WHERE c.reporter IS NULL OR c.reporter = s.receiver
+             ORDER BY c.id, delivery_rank(c.status) DESC, c.attempt DESC, c.ord DESC
+         ),
+         applied AS (
+             UPDATE message_status s SET
+                 status = c.status, code = c.code, detail = c.detail,
+                 attempts = GREATEST(s.attempts, c.attempt),
+                 delivered_at = CASE WHEN c.status IN (2, 3, 4, 7)
+                                     THEN COALESCE(s.delivered_at, c.at) ELSE s.delivered_at END,
+                 processed_at = CASE WHEN c.status IN (3, 4) THEN c.at ELSE s.processed_at END,
+                 final_reported = false,
+                 updated_at = now()
+             FROM change c
+             WHERE s.message_id = c.id
+               AND {guard}
+               AND (delivery_rank(c.status) > delivery_rank(s.status)
+                    OR (delivery_rank(c.status) = 2 AND delivery_rank(s.status) = 2
+                        AND c.attempt > s.attempts))
+             RETURNING s.message_id, s.status, s.code, s.detail, s.attempts, s.sender,
+                       s.receiver, s.service, s.conversation_id, s.correlation_id,
+                       s.reply_queue, s.notify_sender, c.at
+         )",
+        p(0),
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5),
+        p(6),
+    )
+}
+
+/// Binds the parameters of [`apply_changes_sql`], in its order.
+pub(crate) fn bind_changes<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    changes: &[Change],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(changes.iter().map(|c| c.message_id).collect::<Vec<_>>())
+        .bind(changes.iter().map(|c| c.status as i16).collect::<Vec<_>>())
+        .bind(changes.iter().map(|c| c.at).collect::<Vec<_>>())
+        .bind(changes.iter().map(|c| c.code.clone()).collect::<Vec<_>>())
+        .bind(changes.iter().map(|c| c.detail.clone()).collect::<Vec<_>>())
+        .bind(changes.iter().map(|c| c.attempt).collect::<Vec<_>>())
+        .bind(
+            changes
+                .iter()
+                .map(|c| c.reported_by.clone())
+                .collect::<Vec<_>>(),
+        )
+}
+
+/// A row returned by the `applied` CTE.
+pub(crate) fn applied_from_row(row: &sqlx::postgres::PgRow) -> Applied {
+    Applied {
+        change: Change {
+            message_id: row.get("message_id"),
+            status: status_of(row.get("status")),
+            at: row.get("at"),
+            code: row.get("code"),
+            detail: row.get("detail"),
+            attempt: row.get("attempts"),
+            reported_by: None,
+        },
+        sender: row.get("sender"),
+        receiver: row.get("receiver"),
+        service: row.get("service"),
+        conversation_id: row.get("conversation_id"),
+        correlation_id: row.get("correlation_id"),
+        reply_queue: row.get("reply_queue"),
+        notify_sender: row.get("notify_sender"),
+    }
+}
+
+/// Applies status changes outside a log batch (the gateway's own: expired
+/// in a queue, delivery retried or dead-lettered, an answer handed over).
 pub async fn apply(db: &mut PgConnection, changes: &[Change]) -> Result<Vec<Applied>, sqlx::Error> {
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(
-        "WITH u AS (
-             SELECT * FROM UNNEST($1::uuid[], $2::smallint[], $3::timestamptz[], $4::text[],
-                                  $5::text[], $6::integer[], $7::text[])
-                 AS u(id, status, at, code, detail, attempt, reporter)
-         )
-         UPDATE message_status s SET
-             status = u.status,
-             code = u.code,
-             detail = u.detail,
-             attempts = GREATEST(s.attempts, u.attempt),
-             delivered_at = CASE WHEN u.status IN (2, 7) THEN COALESCE(s.delivered_at, u.at) ELSE s.delivered_at END,
-             processed_at = CASE WHEN u.status = 3 THEN u.at ELSE s.processed_at END,
-             updated_at = now()
-         FROM u
-         WHERE s.message_id = u.id
-           AND (u.reporter IS NULL OR u.reporter = s.receiver)
-           AND (CASE u.status WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 7 THEN 2 WHEN 3 THEN 3 ELSE 4 END
-                > CASE s.status WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 7 THEN 2 WHEN 3 THEN 3 ELSE 4 END
-                OR (u.status IN (2, 7) AND s.status IN (2, 7) AND u.attempt > s.attempts))
-         RETURNING s.message_id, s.status, s.code, s.detail, s.attempts, s.sender, s.receiver,
-                   s.service, s.conversation_id, s.correlation_id, s.reply_queue, s.notify_sender,
-                   u.at",
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "WITH {} SELECT * FROM applied",
+            apply_changes_sql(1, "true")
+        )
+    });
+    // Built once from constants only: no input reaches the text.
+    let rows = bind_changes(sqlx::query(sqlx::AssertSqlSafe(SQL.as_str())), changes)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.iter().map(applied_from_row).collect())
+}
+
+/// Marks final statuses as reported to their senders (the broker confirmed
+/// the report), unless the status moved on meanwhile.
+pub async fn mark_reported(
+    pool: &PgPool,
+    reported: &[(uuid::Uuid, DeliveryStatus)],
+) -> Result<(), sqlx::Error> {
+    if reported.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE message_status s SET final_reported = true
+         FROM UNNEST($1::uuid[], $2::smallint[]) AS u(id, status)
+         WHERE s.message_id = u.id AND s.status = u.status",
     )
-    .bind(changes.iter().map(|c| c.message_id).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.status as i16).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.at).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.code.clone()).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.detail.clone()).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.attempt).collect::<Vec<_>>())
-    .bind(changes.iter().map(|c| c.reported_by.clone()).collect::<Vec<_>>())
-    .fetch_all(db)
+    .bind(reported.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind(reported.iter().map(|(_, s)| *s as i16).collect::<Vec<_>>())
+    .execute(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Applied {
-            change: Change {
-                message_id: row.get("message_id"),
-                status: status_of(row.get("status")),
-                at: row.get("at"),
-                code: row.get("code"),
-                detail: row.get("detail"),
-                attempt: row.get("attempts"),
-                reported_by: None,
-            },
-            sender: row.get("sender"),
-            receiver: row.get("receiver"),
-            service: row.get("service"),
-            conversation_id: row.get("conversation_id"),
-            correlation_id: row.get("correlation_id"),
-            reply_queue: row.get("reply_queue"),
-            notify_sender: row.get("notify_sender"),
-        })
-        .collect())
+    Ok(())
+}
+
+/// Final statuses an AMQP sender has not been confirmed to have heard,
+/// settled at least `age` ago (the usual report is on its way before that).
+pub async fn unreported(
+    pool: &PgPool,
+    age: std::time::Duration,
+    limit: i64,
+) -> Result<Vec<Applied>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT message_id, status, code, detail, attempts, sender, receiver, service,
+                conversation_id, correlation_id, reply_queue, notify_sender, updated_at AS at
+         FROM message_status
+         WHERE notify_sender AND reply_queue IS NULL AND NOT final_reported
+           AND status IN (3, 4, 5, 6) AND updated_at < now() - $1::interval
+         ORDER BY updated_at LIMIT $2",
+    )
+    .bind(sqlx::postgres::types::PgInterval::try_from(age).unwrap_or_default())
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(applied_from_row).collect())
 }
 
 /// What GetStatus answers.
@@ -247,6 +343,8 @@ pub struct TraceRow {
     pub correlation_id: String,
     pub verdict: String,
     pub status: Option<DeliveryStatus>,
+    pub status_code: String,
+    pub status_detail: String,
 }
 
 pub async fn trace(
@@ -256,7 +354,8 @@ pub async fn trace(
 ) -> Result<Vec<TraceRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT l.seq, l.logged_at, l.message_id, l.kind, l.sender, l.receiver, l.service,
-                l.correlation_id, l.verdict, s.status
+                l.correlation_id, l.verdict, s.status, COALESCE(s.code, '') AS status_code,
+                COALESCE(s.detail, '') AS status_detail
          FROM message_log l
          LEFT JOIN message_status s ON s.message_id = l.message_id AND s.log_seq = l.seq
          WHERE l.conversation_id = $1 ORDER BY l.seq LIMIT $2",
@@ -278,6 +377,8 @@ pub async fn trace(
             correlation_id: row.get("correlation_id"),
             verdict: row.get("verdict"),
             status: row.get::<Option<i16>, _>("status").map(status_of),
+            status_code: row.get("status_code"),
+            status_detail: row.get("status_detail"),
         })
         .collect())
 }

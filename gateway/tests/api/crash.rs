@@ -39,7 +39,18 @@ async fn a_gateway_killed_mid_stream_loses_nothing_and_duplicates_no_effect() {
             }),
         )
         .await;
-    let portal = mesh.bus(SystemId::Portal, None).await;
+    // The sender consumes its inbox, so it hears its status reports.
+    let portal_recorder = Recorder::new(mesh.pool("portal").await).await;
+    let portal = mesh
+        .bus(
+            SystemId::Portal,
+            Some(egov_bus::Inbox {
+                handler: portal_recorder,
+                pool: mesh.pool("portal").await,
+            }),
+        )
+        .await;
+    let reports = collect_reports(portal.statuses());
 
     // Act: a thousand applications in flight…
     let sends = (0..MESSAGES).map(|i| {
@@ -60,6 +71,11 @@ async fn a_gateway_killed_mid_stream_loses_nothing_and_duplicates_no_effect() {
     }
     gateway.kill().await.expect("kill -9 the gateway");
     let _ = gateway.wait().await;
+    let (handled_at_kill, _) = receiver.effects().await;
+    assert!(
+        handled_at_kill < MESSAGES as i64,
+        "all {MESSAGES} were handled before the kill: nothing was in flight"
+    );
 
     // A new gateway process takes over the same queues and log.
     let _restarted = start_gateway_process(&env).await;
@@ -92,14 +108,49 @@ async fn a_gateway_killed_mid_stream_loses_nothing_and_duplicates_no_effect() {
     sent.sort();
     assert_eq!(handled_ids, sent, "exactly the messages sent, each once");
 
-    // The log survived the kill intact, and records each message once.
+    // The log survived the kill intact, and accepted each message once (the
+    // log has no key on the message id: a second acceptance would show).
     let pool = mesh.pool("gateway").await;
     let report = egov_gateway::log::verify(&pool, 0, 0).await.unwrap();
     assert!(report.intact, "{}", report.problem);
-    let accepted: i64 = sqlx::query_scalar("SELECT count(*) FROM message_status WHERE kind = $1")
-        .bind(egov_proto::envelope::Kind::Request as i16)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(accepted, MESSAGES as i64);
+    let (accepted, distinct): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT message_id) FROM message_log
+         WHERE kind = $1 AND verdict = 'accepted'",
+    )
+    .bind(egov_proto::envelope::Kind::Request as i16)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((accepted, distinct), (MESSAGES as i64, MESSAGES as i64));
+
+    // And every delivery status is final and true: processed.
+    let counts = settled_statuses(&pool, &sent).await;
+    assert_eq!(
+        counts,
+        std::collections::BTreeMap::from([(
+            "DELIVERY_STATUS_PROCESSED".to_owned(),
+            MESSAGES as i64
+        )])
+    );
+    // The sender heard every final status too, the ones whose report the
+    // killed gateway had not sent included (reported again after restart).
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let unheard = {
+            let seen = reports.lock().unwrap();
+            sent.iter()
+                .filter(|id| {
+                    seen.get(*id) != Some(&egov_proto::envelope::DeliveryStatus::Processed)
+                })
+                .count()
+        };
+        if unheard == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{unheard} of {MESSAGES} never reported PROCESSED to the sender"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

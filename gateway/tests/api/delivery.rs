@@ -320,7 +320,10 @@ async fn a_stored_receipt_reaches_the_gateway_from_the_restarted_system() {
     .await
     .unwrap();
 
-    let (restarted, _) = gw.recording(SystemId::Workstation).await;
+    // Restarted with its dependency still down: it cannot process the
+    // message (a processed message would rightly outrank the dead letter).
+    let failing = Recorder::failing(gw.mesh.pool("workstation").await).await;
+    let restarted = gw.system(SystemId::Workstation, failing).await;
     restarted.pause_inbox();
     restarted.wake_relay();
 

@@ -125,6 +125,8 @@ pub struct Recorder {
     gate: Option<Arc<Semaphore>>,
     answer: Option<Vec<u8>>,
     fail: bool,
+    /// Refuses every message with this rejection (the receiver's verdict).
+    refusal: Option<egov_proto::envelope::Rejection>,
     /// The trace id each message was handled under, by message id.
     traces: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
 }
@@ -142,6 +144,17 @@ impl Recorder {
     /// Answers every request with `payload`.
     pub async fn answering(pool: sqlx::PgPool, payload: Vec<u8>) -> Arc<Recorder> {
         Arc::new(Recorder::build(pool, None, Some(payload), false).await)
+    }
+
+    /// Refuses every message, as a receiver that cannot accept what it got.
+    pub async fn refusing(pool: sqlx::PgPool, code: &str, message: &str) -> Arc<Recorder> {
+        let mut recorder = Recorder::build(pool, None, None, false).await;
+        recorder.refusal = Some(egov_proto::envelope::Rejection {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            field: "payload".to_owned(),
+        });
+        Arc::new(recorder)
     }
 
     /// Fails every time, as a handler whose dependency is down.
@@ -167,6 +180,7 @@ impl Recorder {
             gate,
             answer,
             fail,
+            refusal: None,
             traces: Default::default(),
         }
     }
@@ -231,11 +245,99 @@ impl Handler for Recorder {
                 .bind(message.service())
                 .execute(&mut *ctx.db)
                 .await?;
-            Ok(match &self.answer {
-                Some(payload) => Outcome::Reply(payload.clone()),
-                None => Outcome::Done,
+            Ok(match (&self.refusal, &self.answer) {
+                (Some(refusal), _) => Outcome::Reject(refusal.clone()),
+                (None, Some(payload)) => Outcome::Reply(payload.clone()),
+                (None, None) => Outcome::Done,
             })
         })
+    }
+}
+
+/// Waits until the gateway's record shows every message of `ids` settled,
+/// then returns how many ended in each status (by status name). Fails if
+/// some are still not final after `PATIENCE * 3`.
+pub async fn settled_statuses(
+    gateway_pool: &sqlx::PgPool,
+    ids: &[String],
+) -> std::collections::BTreeMap<String, i64> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.parse().expect("uuid")).collect();
+    let deadline = tokio::time::Instant::now() + PATIENCE * 3;
+    loop {
+        let rows: Vec<(i16, i64)> = sqlx::query_as(
+            "SELECT status, count(*) FROM message_status WHERE message_id = ANY($1) GROUP BY status",
+        )
+        .bind(&ids)
+        .fetch_all(gateway_pool)
+        .await
+        .expect("count statuses");
+        let counts: std::collections::BTreeMap<String, i64> = rows
+            .into_iter()
+            .map(|(status, n)| {
+                let status = DeliveryStatus::try_from(i32::from(status))
+                    .unwrap_or(DeliveryStatus::Unspecified);
+                (status.as_str_name().to_owned(), n)
+            })
+            .collect();
+        let open: i64 = [
+            "DELIVERY_STATUS_QUEUED",
+            "DELIVERY_STATUS_DELIVERED",
+            "DELIVERY_STATUS_RETRYING",
+        ]
+        .iter()
+        .filter_map(|s| counts.get(*s))
+        .sum();
+        let recorded: i64 = counts.values().sum();
+        if open == 0 && recorded == ids.len() as i64 {
+            return counts;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "statuses not final: {counts:?} of {} messages",
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Keeps the latest status reported to a sender for each message (the
+/// furthest along the lifecycle), draining the stream as it comes.
+pub fn collect_reports(
+    mut statuses: broadcast::Receiver<StatusChange>,
+) -> Arc<std::sync::Mutex<std::collections::HashMap<String, DeliveryStatus>>> {
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    let into = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            match statuses.recv().await {
+                Ok(change) => {
+                    let status = DeliveryStatus::try_from(change.status)
+                        .unwrap_or(DeliveryStatus::Unspecified);
+                    let mut seen = into.lock().unwrap();
+                    let entry = seen.entry(change.message_id).or_insert(status);
+                    if rank(status) > rank(*entry) {
+                        *entry = status;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    panic!("the test lost {n} status reports (it read too slowly)")
+                }
+                Err(_) => break,
+            }
+        }
+    });
+    seen
+}
+
+/// The lifecycle's order, as the gateway's `delivery_rank`.
+pub fn rank(status: DeliveryStatus) -> u8 {
+    use DeliveryStatus::*;
+    match status {
+        Unspecified => 0,
+        Queued => 1,
+        Delivered | Retrying => 2,
+        Expired | DeadLettered => 3,
+        Processed | Rejected => 4,
     }
 }
 

@@ -9,4 +9,5 @@ mod log;
 mod operations;
 mod reconnect;
 mod rejections;
+mod statuses;
 mod sync;

@@ -374,6 +374,16 @@ impl Shared {
         self.relay_wakeup();
     }
 
+    /// Queues a receipt about an answer taken from the reply queue (which is
+    /// consumed without acknowledgements, so this is its only trace).
+    fn answer_receipt(&self, answer: &Opened, status: DeliveryStatus, code: &str, detail: &str) {
+        self.receipts
+            .lock()
+            .expect("receipts lock")
+            .push(inbox::receipt_of(&answer.header, 1, status, code, detail));
+        self.relay_wakeup();
+    }
+
     /// Records a receipt about a message that did not succeed (retrying,
     /// dead-lettered, expired) in the system's database, so the relay hands
     /// it to the gateway even after a crash; from memory if the database is
@@ -563,8 +573,18 @@ impl Shared {
             return tracing::error!(%error, "An answer without a valid gateway stamp; ignoring it.");
         }
         let Some(pending) = self.pending_lock().remove(&opened.header.correlation_id) else {
+            // Its receiver is gone: the gateway records the answer as expired.
+            self.answer_receipt(
+                &opened,
+                DeliveryStatus::Expired,
+                "caller_gone",
+                "the call had timed out when its answer arrived",
+            );
             return tracing::info!(correlation_id = %opened.header.correlation_id, "An answer to no waiting call (it timed out); dropping it.");
         };
+        // Handed to the waiting call: this system, the answer's receiver,
+        // has processed it.
+        self.answer_receipt(&opened, DeliveryStatus::Processed, "", "");
         let answer = if opened.header.request_hash.as_ref() != pending.request_hash {
             Err(CallError::BadResponse(
                 "the answer's request_hash does not match the request's bytes".into(),

@@ -318,6 +318,18 @@ async fn handle_once(
         None => inbox.handler.handle(incoming, &mut ctx).await?,
     };
     let mut outgoing = std::mem::take(&mut ctx.outgoing);
+    if let Outcome::Reject(rejection) = &outcome {
+        // The receipt will say REJECTED with the handler's code.
+        sqlx::query(
+            "UPDATE bus_processed_messages SET rejection_code = $2, rejection_detail = $3
+             WHERE message_id = $1",
+        )
+        .bind(message_id)
+        .bind(&rejection.code)
+        .bind(rejection.message.chars().take(500).collect::<String>())
+        .execute(&mut *tx)
+        .await?;
+    }
     let answer = match outcome {
         Outcome::Done => None,
         Outcome::Reply(payload) => Some((Kind::Response, payload)),
@@ -381,14 +393,30 @@ pub(crate) fn receipt_entry(
     code: &str,
     detail: &str,
 ) -> StatusChange {
-    let header = &incoming.opened.header;
+    receipt_of(
+        &incoming.opened.header,
+        incoming.attempt,
+        status,
+        code,
+        detail,
+    )
+}
+
+/// A receipt entry about a message with this header.
+pub(crate) fn receipt_of(
+    header: &egov_proto::envelope::Header,
+    attempt: u32,
+    status: DeliveryStatus,
+    code: &str,
+    detail: &str,
+) -> StatusChange {
     StatusChange {
         message_id: header.message_id.clone(),
         status: status as i32,
         at: Some(envelope::timestamp(chrono::Utc::now())),
         code: code.to_owned(),
         detail: detail.chars().take(500).collect(),
-        attempt: incoming.attempt,
+        attempt,
         receiver: header.receiver.clone(),
         service: header.service.clone(),
         conversation_id: header.conversation_id.clone(),

@@ -47,7 +47,8 @@ async fn flush_receipts(shared: &Arc<Shared>) -> anyhow::Result<()> {
         if let Some(pool) = shared.pool() {
             let mut tx = pool.begin().await?;
             let rows = sqlx::query(
-                "SELECT message_id, service, processed_at FROM bus_processed_messages
+                "SELECT message_id, service, processed_at, rejection_code, rejection_detail
+                 FROM bus_processed_messages
                  WHERE receipt_pending ORDER BY processed_at LIMIT $1 FOR UPDATE SKIP LOCKED",
             )
             .bind(BATCH)
@@ -57,9 +58,19 @@ async fn flush_receipts(shared: &Arc<Shared>) -> anyhow::Result<()> {
             for row in rows {
                 let id: uuid::Uuid = row.get("message_id");
                 let at: chrono::DateTime<chrono::Utc> = row.get("processed_at");
+                // The handler's verdict: processed, or refused with its code.
+                let rejection: Option<String> = row.get("rejection_code");
+                let status = match rejection {
+                    Some(_) => DeliveryStatus::Rejected,
+                    None => DeliveryStatus::Processed,
+                };
                 receipts.push(StatusChange {
                     message_id: id.to_string(),
-                    status: DeliveryStatus::Processed as i32,
+                    status: status as i32,
+                    code: rejection.unwrap_or_default(),
+                    detail: row
+                        .get::<Option<String>, _>("rejection_detail")
+                        .unwrap_or_default(),
                     at: Some(envelope::timestamp(at)),
                     receiver: shared.identity.system.to_string(),
                     service: row.get("service"),

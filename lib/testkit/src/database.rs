@@ -37,6 +37,25 @@ impl TestDatabase {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Terminates every session on this database, as a PostgreSQL restart
+    /// would for its clients (a real restart would also break the tests
+    /// running beside this one). Returns how many were terminated.
+    pub async fn drop_connections(&self) -> u64 {
+        let mut admin = PgConnection::connect(&crate::admin_database_url())
+            .await
+            .expect("connect as admin");
+        let terminated: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = $1 AND pid <> pg_backend_pid()) t",
+        )
+        .bind(&self.name)
+        .fetch_one(&mut admin)
+        .await
+        .expect("terminate the database's sessions");
+        let _ = admin.close().await;
+        terminated as u64
+    }
 }
 
 impl Drop for TestDatabase {
