@@ -335,9 +335,8 @@ fn set_usage(params: &mut CertificateParams, usage: Usage) {
             // ECDSA key cannot encipher, so it is left out here.
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, role];
-            params.custom_extensions = vec![certificate_policies(
-                OID_POLICY_INDIVIDUAL_AUTHENTICATION,
-            )];
+            params.custom_extensions =
+                vec![certificate_policies(OID_POLICY_INDIVIDUAL_AUTHENTICATION)];
         }
         Usage::IndividualSigning => {
             params.key_usages = vec![

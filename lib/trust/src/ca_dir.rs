@@ -14,8 +14,8 @@
 //! revocation made with `egovctl pki revoke` is served at once.
 
 use crate::ca::{CaError, CertificateAuthority, CitizenEds, Issued, Revocation, SubjectSpec};
-use crate::iin::Iin;
 use crate::crl::{CrlSource, SERVED_CRL_VALIDITY};
+use crate::iin::Iin;
 use crate::signing::pem_block;
 use chrono::{DateTime, Duration, Utc};
 use std::path::{Path, PathBuf};
@@ -183,9 +183,17 @@ impl CaDirectory {
         let paths = self.citizen_eds_paths(&iin);
         let auth = &eds.authentication;
         self.write(&paths.authentication_key, &auth.private_key_pem(), true)?;
-        self.write(&paths.authentication_certificate, &auth.certificate_pem(), false)?;
+        self.write(
+            &paths.authentication_certificate,
+            &auth.certificate_pem(),
+            false,
+        )?;
         self.write(&paths.signing_key, &eds.signing.private_key_pem(), true)?;
-        self.write(&paths.signing_certificate, &eds.signing.certificate_pem(), false)?;
+        self.write(
+            &paths.signing_certificate,
+            &eds.signing.certificate_pem(),
+            false,
+        )?;
         Ok((eds, paths))
     }
 

@@ -344,7 +344,10 @@ fn signer_certificate(
             "a signer named by subject key identifier".into(),
         ));
     };
-    let certificates = signed_data.certificates.as_ref().map(|set| set.0.as_slice());
+    let certificates = signed_data
+        .certificates
+        .as_ref()
+        .map(|set| set.0.as_slice());
     certificates
         .unwrap_or_default()
         .iter()
@@ -415,7 +418,7 @@ fn attribute(oid: ObjectIdentifier, value: &impl Encode) -> Result<Attribute, Cm
         values: SetOfVec::try_from(vec![
             Any::from_der(&value.to_der().map_err(malformed)?).map_err(malformed)?,
         ])
-            .map_err(malformed)?,
+        .map_err(malformed)?,
     })
 }
 

@@ -11,11 +11,11 @@ use crate::trust_store::TrustStore;
 use chrono::{Duration, Utc};
 use std::sync::Arc;
 
-fn ca() -> Arc<CertificateAuthority> {
+pub(crate) fn ca() -> Arc<CertificateAuthority> {
     Arc::new(CertificateAuthority::create("test CA", Utc::now(), Duration::days(365)).unwrap())
 }
 
-fn year() -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
+pub(crate) fn year() -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
     (
         Utc::now() - Duration::hours(1),
         Utc::now() + Duration::days(365),
@@ -23,7 +23,7 @@ fn year() -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
 }
 
 /// Starts a CRL distribution point on a free port; returns its URL.
-async fn distribution_point(source: Arc<CertificateAuthority>) -> String {
+pub(crate) async fn distribution_point(source: Arc<CertificateAuthority>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/crl", listener.local_addr().unwrap());
     let pem = source.certificate_pem();
@@ -32,7 +32,7 @@ async fn distribution_point(source: Arc<CertificateAuthority>) -> String {
     url
 }
 
-fn settings(url: String, ttl_ms: u64) -> CrlSettings {
+pub(crate) fn settings(url: String, ttl_ms: u64) -> CrlSettings {
     CrlSettings {
         url,
         ttl: std::time::Duration::from_millis(ttl_ms),
@@ -238,5 +238,108 @@ fn the_ca_directory_round_trips_certificates_and_revocations() {
         crate::crl::parse_verified_crl(&crl, &cadir.ca_certificate_der().unwrap(), Utc::now())
             .unwrap();
     assert!(revoked.contains_key(&issued.info.serial));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The OIDs of a certificate's extendedKeyUsage and certificatePolicies.
+fn usage_oids(der: &[u8]) -> (Vec<String>, Vec<String>) {
+    use x509_parser::prelude::*;
+    let (_, cert) = X509Certificate::from_der(der).unwrap();
+    let mut ekus = Vec::new();
+    let mut policies = Vec::new();
+    for ext in cert.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::ExtendedKeyUsage(eku) => {
+                if eku.client_auth {
+                    ekus.push("clientAuth".to_owned());
+                }
+                if eku.email_protection {
+                    ekus.push("emailProtection".to_owned());
+                }
+                ekus.extend(eku.other.iter().map(|oid| oid.to_id_string()));
+            }
+            ParsedExtension::CertificatePolicies(list) => {
+                policies.extend(list.iter().map(|p| p.policy_id.to_id_string()));
+            }
+            _ => {}
+        }
+    }
+    (ekus, policies)
+}
+
+#[test]
+fn a_citizen_gets_an_authentication_and_a_signing_key_as_nca_issues_them() {
+    use crate::certificate::KeyPurpose;
+    let ca = ca();
+    let (from, to) = year();
+    let iin = Iin::parse("900101300017").unwrap();
+    let eds = ca.issue_citizen(iin, "Абаев", "Серік", from, to).unwrap();
+    let person = Subject::Citizen {
+        iin,
+        name: "Абаев Серік".into(),
+    };
+    assert_eq!(eds.authentication.info.subject, person);
+    assert_eq!(eds.signing.info.subject, person);
+    assert_ne!(eds.authentication.info.serial, eds.signing.info.serial);
+    assert_ne!(
+        eds.authentication.info.public_key(),
+        eds.signing.info.public_key(),
+        "two key pairs, not one key in two certificates"
+    );
+
+    let auth = &eds.authentication.info;
+    assert!(auth.allows(KeyPurpose::Authentication));
+    assert!(!auth.allows(KeyPurpose::Signing));
+    let sign = &eds.signing.info;
+    assert!(sign.allows(KeyPurpose::Signing));
+    assert!(!sign.allows(KeyPurpose::Authentication));
+
+    let (ekus, policies) = usage_oids(&eds.authentication.certificate_der);
+    assert_eq!(ekus, ["clientAuth", "1.2.398.3.3.4.1.1"]);
+    assert_eq!(policies, ["1.2.398.3.3.2.4"]);
+    let (ekus, policies) = usage_oids(&eds.signing.certificate_der);
+    assert_eq!(ekus, ["emailProtection", "1.2.398.3.3.4.1.1"]);
+    assert_eq!(policies, ["1.2.398.3.3.2.3"]);
+
+    // System certificates keep their single signing usage.
+    let system = ca
+        .issue(&SubjectSpec::System(SystemId::Portal), from, to)
+        .unwrap();
+    assert!(system.info.allows(KeyPurpose::Signing));
+    assert!(!system.info.allows(KeyPurpose::Authentication));
+}
+
+#[test]
+fn the_ca_directory_writes_a_citizens_two_key_pairs() {
+    use crate::signing::{SigningKey, pem_block};
+    let dir = std::env::temp_dir().join(format!("egov-ca-citizen-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cadir = crate::ca_dir::CaDirectory::init(&dir, "test", Duration::days(30), false).unwrap();
+    let iin = Iin::parse("900101300017").unwrap();
+    let (from, to) = year();
+    let (eds, paths) = cadir
+        .issue_citizen_eds(iin, "Абаев", "Серік", from, to)
+        .unwrap();
+    assert_eq!(paths, cadir.citizen_eds_paths(&iin));
+    assert_eq!(
+        paths.signing_certificate,
+        dir.join("citizens/900101300017/sign.crt.pem")
+    );
+    for (certificate, key, issued) in [
+        (
+            &paths.authentication_certificate,
+            &paths.authentication_key,
+            &eds.authentication,
+        ),
+        (&paths.signing_certificate, &paths.signing_key, &eds.signing),
+    ] {
+        let pem = std::fs::read_to_string(certificate).unwrap();
+        assert_eq!(
+            pem_block(&pem, "CERTIFICATE").unwrap(),
+            issued.certificate_der
+        );
+        let key = SigningKey::from_pem(&std::fs::read_to_string(key).unwrap()).unwrap();
+        assert_eq!(key.public_key(), issued.info.public_key());
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
