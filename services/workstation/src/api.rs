@@ -5,8 +5,8 @@
 
 use crate::engine::{Action, Actor, Workstation};
 use crate::error::ApiError;
-use crate::staff::{self, Employee};
-use crate::{office, views};
+use crate::staff::Employee;
+use crate::{office, sessions, views};
 use egov_bus::Bus;
 use egov_bus::envelope::{from_timestamp, timestamp};
 use egov_proto::workstation::{self as pb, act_request, workstation_server};
@@ -36,7 +36,7 @@ impl WorkstationApi {
             .ok_or_else(|| {
                 ApiError::unauthenticated("no_session", "the authorization is not `Bearer <token>`")
             })?;
-        staff::authenticate(&self.workstation.pool, token.trim()).await
+        sessions::authenticate(&self.workstation.pool, token.trim()).await
     }
 }
 
@@ -81,7 +81,7 @@ impl workstation_server::Workstation for WorkstationApi {
         if request.password.is_empty() {
             return Err(ApiError::missing("password").into());
         }
-        let (token, expires_at, employee) = staff::login(
+        let (token, expires_at, employee) = sessions::login(
             &self.workstation.pool,
             request.login.trim(),
             &request.password,

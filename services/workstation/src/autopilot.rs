@@ -19,9 +19,11 @@
 //! that a task it can do became current (sent at commit), and sweeps every
 //! `autopilot.sweep` besides.
 
-use crate::engine::{self, Action, Actor, AppRow, TaskRow, Workstation};
+use crate::engine::{Action, Actor, Workstation};
+use crate::journal::{self, AppRow, TaskRow};
 use crate::procedure;
-use crate::staff::{self, Role};
+use crate::role::Role;
+use crate::staff;
 use egov_bus::Bus;
 use egov_regulations::Stage;
 use sqlx::PgConnection;
@@ -118,15 +120,11 @@ async fn listen(workstation: &Workstation) -> Option<PgListener> {
 /// Open applications whose current task the autopilot does.
 async fn candidates(workstation: &Workstation) -> Result<Vec<uuid::Uuid>, sqlx::Error> {
     let limit = (workstation.tuning.autopilot.concurrency * 8) as i64;
-    sqlx::query_scalar(
-        "SELECT a.id FROM applications a
-         JOIN application_tasks t ON t.application_id = a.id AND t.position = a.current_position
-         WHERE a.state = 'in_progress' AND (t.role = 'workstation' OR $1)
-         ORDER BY a.updated_at LIMIT $2",
+    journal::automatable(
+        &workstation.pool,
+        workstation.tuning.autopilot.enabled,
+        limit,
     )
-    .bind(workstation.tuning.autopilot.enabled)
-    .bind(limit)
-    .fetch_all(&workstation.pool)
     .await
 }
 
@@ -155,10 +153,10 @@ async fn drive(workstation: &Workstation, bus: &Bus, id: uuid::Uuid, stop: &Canc
 /// One task; false when there is nothing (more) the autopilot can do.
 async fn step(workstation: &Workstation, bus: &Bus, id: uuid::Uuid) -> anyhow::Result<bool> {
     let mut tx = workstation.pool.begin().await?;
-    let Some(app) = engine::try_lock_open(&mut tx, id).await? else {
+    let Some(app) = journal::try_lock_open(&mut tx, id).await? else {
         return Ok(false);
     };
-    let tasks = engine::tasks(&mut *tx, app.id).await?;
+    let tasks = journal::tasks(&mut *tx, app.id).await?;
     let Some(task) = tasks
         .iter()
         .find(|t| t.position == app.current_position)
@@ -259,13 +257,7 @@ async fn examine(
         .regulations
         .get(&app.regulation)
         .ok_or_else(|| anyhow::anyhow!("regulation {} is gone", app.regulation))?;
-    let present: HashSet<String> =
-        sqlx::query_scalar("SELECT code FROM application_documents WHERE application_id = $1")
-            .bind(app.id)
-            .fetch_all(&mut *db)
-            .await?
-            .into_iter()
-            .collect();
+    let present = journal::document_codes(db, app.id).await?;
     let missing = procedure::missing_documents(regulation, app.channel, &present);
     if missing.is_empty() {
         let form = procedure::approval_result(regulation, app.channel, None)

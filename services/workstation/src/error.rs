@@ -119,6 +119,12 @@ impl std::error::Error for ApiError {}
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::ColumnDecode { .. } = error {
+            // A stored code the workstation does not know (see `codes`): a
+            // corrupt row, which trying again will not mend.
+            tracing::error!(%error, "The database holds a value the workstation cannot read.");
+            return ApiError::internal(format!("a stored row cannot be read: {error}"));
+        }
         // The cause stays in the log; the caller gets a fixed message.
         tracing::error!(%error, "Database error.");
         ApiError::new(

@@ -9,8 +9,10 @@
 //! id is recognised too). A submission that cannot be registered is answered
 //! with a KIND_REJECT naming the code and the field, and nothing is written.
 
-use crate::engine::{Origin, RESULT_SERVICE, Registration, Submission, Workstation};
+use crate::engine::{RESULT_SERVICE, Registration, Submission, Workstation};
 use crate::error::ApiError;
+use crate::journal;
+use crate::model::Origin;
 use egov_bus::envelope::timestamp;
 use egov_bus::{Context, Handler, HandlerError, Incoming, Outcome, Outgoing};
 use egov_proto::workstation as pb;
@@ -123,7 +125,7 @@ impl Inbox {
                 ));
             }
         };
-        let app = match crate::engine::load(ctx.db, &request.journal_number, true).await {
+        let app = match journal::application(ctx.db, &request.journal_number, true).await {
             Ok(app) if app.origin == Origin::Intake => app,
             Ok(_) => {
                 return refuse(
@@ -138,14 +140,7 @@ impl Inbox {
             Err(error) => return refuse(error),
         };
         if message.service() == RETURN_UNCLAIMED {
-            let updated = sqlx::query(
-                "UPDATE results SET returned_at = now() WHERE application_id = $1 AND issued_at IS NOT NULL",
-            )
-            .bind(app.id)
-            .execute(&mut *ctx.db)
-            .await?
-            .rows_affected();
-            if updated == 0 {
+            if !journal::mark_returned(ctx.db, app.id).await? {
                 return refuse(ApiError::precondition(
                     "not_issued",
                     "the application's result has not been issued",
@@ -154,7 +149,7 @@ impl Inbox {
             tracing::info!(journal_number = %app.journal_number, "The State Corporation returned an unclaimed result.");
             return Ok(Outcome::Done);
         }
-        let (document, refused) = match crate::engine::stored_result(ctx.db, app.id).await {
+        let result = match journal::signed_result(ctx.db, app.id).await {
             Ok(found) => found,
             Err(error) => return refuse(error),
         };
@@ -165,22 +160,15 @@ impl Inbox {
                 pb::ApplicationResult {
                     journal_number: app.journal_number.clone(),
                     regulation: app.regulation.clone(),
-                    state: if refused {
-                        pb::State::Refused
-                    } else {
-                        pb::State::Issued
-                    } as i32,
-                    document: Some(document),
+                    state: result.decision.final_state().to_proto(app.current_position) as i32,
+                    document: Some(result.document),
                     reference: app.reference.clone(),
                     issued_at: Some(timestamp(chrono::Utc::now())),
                 },
             )
             .conversation(app.conversation_id.clone()),
         );
-        sqlx::query("UPDATE results SET returned_at = NULL WHERE application_id = $1")
-            .bind(app.id)
-            .execute(&mut *ctx.db)
-            .await?;
+        journal::clear_returned(ctx.db, app.id).await?;
         Ok(Outcome::Done)
     }
 }

@@ -12,11 +12,17 @@
 //! - [`handler`]: the inbox — submissions from the portal and the State
 //!   Corporation, unclaimed results;
 //! - [`engine`]: registration and the tasks, one transaction each, with the
-//!   messages they cause;
+//!   messages they cause (validation, drafting and status texts inside);
+//! - [`journal`]: the storage of applications, tasks and results — all
+//!   their SQL; [`model`]: their states, origins and decisions as enums;
+//!   [`codes`]: strict decoding of stored codes; [`convert`]: channel and
+//!   stage to proto;
 //! - [`procedure`]: a regulation's steps and stages as tasks with due times;
 //!   the document rules and refusal grounds;
 //! - [`documents`]: result documents, their fields, the head's signature;
-//! - [`staff`]: roles, password hashes, sessions, EDS certificates and keys;
+//! - [`role`]: who does a task; [`staff`]: the employees and their storage;
+//!   [`passwords`]: password hashes; [`sessions`]: logins and sessions;
+//!   [`enrolment`]: the staff from settings, their EDS certificates and keys;
 //! - [`autopilot`]: the staff tasks done by rules;
 //! - [`office`]: the provider's own office channel (ЖТ МДБ look-up);
 //! - [`api`] and [`views`]: the employees' gRPC API;
@@ -126,12 +132,20 @@
 
 pub mod api;
 pub mod autopilot;
+pub mod codes;
+pub mod convert;
 pub mod documents;
 pub mod engine;
+pub mod enrolment;
 pub mod error;
 pub mod handler;
+pub mod journal;
+pub mod model;
 pub mod office;
+pub mod passwords;
 pub mod procedure;
+pub mod role;
+pub mod sessions;
 pub mod settings;
 pub mod staff;
 pub mod startup;

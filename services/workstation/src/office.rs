@@ -8,8 +8,9 @@
 //! and ends at once in the refusal of process 7, which the workstation forms
 //! and signs with the provider's EDS (`workstation.signer`).
 
-use crate::engine::{Origin, Registration, Submission, Workstation};
+use crate::engine::{Registration, Submission, Workstation};
 use crate::error::ApiError;
+use crate::model::Origin;
 use crate::staff::Employee;
 use crate::views;
 use egov_bus::{Bus, CallError, Outgoing, Reply};

@@ -23,7 +23,7 @@
 //! procedure forms the office channel's refusal (seed 003 §11 diagram 3,
 //! process 7).
 
-use crate::staff::Role;
+use crate::role::Role;
 use chrono::{DateTime, Utc};
 use egov_calendar::Calendar;
 use egov_regulations::{

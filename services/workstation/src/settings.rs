@@ -4,7 +4,8 @@
 //! are shaped like every service's, so `TestMesh::env(Workstation)` configures
 //! it; `[workstation]` holds the provider, its staff and the autopilot.
 
-use crate::staff::Role;
+use crate::enrolment::Enrolment;
+use crate::role::Role;
 use egov_bus::BusSettings;
 use egov_runtime::database::DatabaseSettings;
 use egov_runtime::settings::{FieldErrors, Validate, duration};
@@ -106,6 +107,20 @@ pub struct StaffEntry {
     pub surname: Option<String>,
     #[serde(default)]
     pub given_name: Option<String>,
+}
+
+impl StaffEntry {
+    /// What enrolment needs of the entry (it does not know the settings).
+    pub fn enrolment(&self) -> Enrolment {
+        Enrolment {
+            login: self.login.clone(),
+            password: self.password.clone(),
+            password_hash: self.password_hash.clone(),
+            role: self.role,
+            certificate: self.certificate.clone(),
+            private_key: self.private_key.clone(),
+        }
+    }
 }
 
 /// Staff steps done by rules, with nobody at the desk.

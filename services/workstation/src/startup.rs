@@ -6,9 +6,9 @@
 
 use crate::api::WorkstationApi;
 use crate::engine::Workstation;
+use crate::enrolment;
 use crate::handler;
 use crate::settings::Settings;
-use crate::staff;
 use anyhow::Context as _;
 use egov_bus::{Bus, Inbox};
 use egov_calendar::Calendar;
@@ -58,11 +58,12 @@ impl Application {
             .run(&pool)
             .await
             .context("migrating the workstation's schema")?;
-        let keys = staff::enrol(
+        let staff: Vec<_> = tuning.staff.iter().map(|e| e.enrolment()).collect();
+        let keys = enrolment::enrol(
             &pool,
             &trust,
             &tuning.provider_bin,
-            &tuning.staff,
+            &staff,
             tuning.password_iterations,
             tuning.signer.as_deref(),
         )

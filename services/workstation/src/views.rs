@@ -1,16 +1,15 @@
 //! What employees read: an application with its procedure and step log, the
 //! task list of a role, overdue tasks, the journal, a signed result.
 
+use crate::convert::{channel_to_proto, stage_to_proto};
 use crate::documents;
-use crate::engine::{self, AppRow, TaskRow, channel_to_proto, stage_to_proto};
 use crate::error::ApiError;
-use crate::staff::{Employee, Role};
+use crate::journal::{self, AppRow, OpenTask, TaskRow};
+use crate::staff::{self, Employee};
 use chrono::{DateTime, Utc};
 use egov_bus::envelope::timestamp;
-use egov_proto::prost::Message;
 use egov_proto::workstation as pb;
-use egov_regulations::Channel;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 
 fn ts(t: Option<DateTime<Utc>>) -> Option<egov_proto::prost_types::Timestamp> {
     t.map(timestamp)
@@ -37,10 +36,10 @@ pub async fn application(
     db: &mut PgConnection,
     journal_number: &str,
 ) -> Result<pb::ApplicationView, ApiError> {
-    let app = engine::load(&mut *db, journal_number, false).await?;
-    let tasks = engine::tasks(&mut *db, app.id).await?;
+    let app = journal::application(&mut *db, journal_number, false).await?;
+    let tasks = journal::tasks(&mut *db, app.id).await?;
     let assigned_to = match app.assigned_to {
-        Some(id) => crate::staff::by_id(&mut *db, id)
+        Some(id) => staff::by_id(&mut *db, id)
             .await?
             .map(|e| e.login)
             .unwrap_or_default(),
@@ -50,7 +49,7 @@ pub async fn application(
 }
 
 fn view(app: &AppRow, tasks: &[TaskRow], assigned_to: String) -> pb::ApplicationView {
-    let application = pb::Application::decode(app.payload.as_slice()).unwrap_or_default();
+    let application = app.application();
     pb::ApplicationView {
         journal_number: app.journal_number.clone(),
         regulation: app.regulation.clone(),
@@ -67,66 +66,36 @@ fn view(app: &AppRow, tasks: &[TaskRow], assigned_to: String) -> pb::Application
     }
 }
 
-const OPEN_TASK: &str = "SELECT a.journal_number, a.regulation, a.channel, a.applicant_iin,
-        a.applicant_name, (SELECT login FROM employees e WHERE e.id = a.assigned_to) AS assigned_to,
-        t.position, t.step, t.stage, t.role, t.action, t.due_at
-    FROM applications a
-    JOIN application_tasks t ON t.application_id = a.id";
-
-fn open_task(row: &sqlx::postgres::PgRow, as_of: DateTime<Utc>) -> pb::Task {
-    let due_at: Option<DateTime<Utc>> = row.get("due_at");
+fn task_line(task: &OpenTask, as_of: DateTime<Utc>) -> pb::Task {
     pb::Task {
-        journal_number: row.get("journal_number"),
-        regulation: row.get("regulation"),
-        position: row.get::<i32, _>("position") as u32,
-        step: row.get::<i32, _>("step") as u32,
-        stage: stage_to_proto(engine::stage_from_code(row.get::<&str, _>("stage"))) as i32,
-        role: Role::from_code(row.get::<&str, _>("role"))
-            .unwrap_or(Role::Workstation)
-            .to_proto() as i32,
-        action: row.get("action"),
-        due_at: ts(due_at),
-        overdue: due_at.is_some_and(|due| due < as_of),
-        assigned_to: row
-            .get::<Option<String>, _>("assigned_to")
-            .unwrap_or_default(),
-        channel: Channel::from_code(row.get::<&str, _>("channel"))
-            .map_or(pb::Channel::Unspecified, channel_to_proto) as i32,
-        applicant_iin: row.get("applicant_iin"),
-        applicant_name: row.get("applicant_name"),
+        journal_number: task.journal_number.clone(),
+        regulation: task.regulation.clone(),
+        position: task.position as u32,
+        step: task.step as u32,
+        stage: stage_to_proto(task.stage) as i32,
+        role: task.role.to_proto() as i32,
+        action: task.action.clone(),
+        due_at: ts(task.due_at),
+        overdue: task.due_at.is_some_and(|due| due < as_of),
+        assigned_to: task.assigned_to.clone().unwrap_or_default(),
+        channel: channel_to_proto(task.channel) as i32,
+        applicant_iin: task.applicant_iin.clone(),
+        applicant_name: task.applicant_name.clone(),
     }
 }
 
 /// The current tasks `employee`'s role can do: a specialist sees the
 /// examinations assigned to them (or to nobody yet).
 pub async fn tasks_for(pool: &PgPool, employee: &Employee) -> Result<Vec<pb::Task>, ApiError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{OPEN_TASK}
-         WHERE a.state = 'in_progress' AND t.position = a.current_position AND t.role = $1
-           AND (t.stage <> 'examine' OR a.assigned_to IS NULL OR a.assigned_to = $2)
-         ORDER BY t.due_at NULLS LAST, a.registered_at
-         LIMIT 1000"
-    )))
-    .bind(employee.role.code())
-    .bind(employee.id)
-    .fetch_all(pool)
-    .await?;
+    let tasks = journal::current_tasks(pool, employee.role, employee.id).await?;
     let now = Utc::now();
-    Ok(rows.iter().map(|row| open_task(row, now)).collect())
+    Ok(tasks.iter().map(|task| task_line(task, now)).collect())
 }
 
 /// Tasks of open applications not done by their due time, as of `as_of`.
 pub async fn overdue(pool: &PgPool, as_of: DateTime<Utc>) -> Result<Vec<pb::Task>, ApiError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{OPEN_TASK}
-         WHERE a.state = 'in_progress' AND t.done_at IS NULL AND t.due_at < $1
-         ORDER BY t.due_at, a.registered_at, t.position
-         LIMIT 1000"
-    )))
-    .bind(as_of)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.iter().map(|row| open_task(row, as_of)).collect())
+    let tasks = journal::overdue_tasks(pool, as_of).await?;
+    Ok(tasks.iter().map(|task| task_line(task, as_of)).collect())
 }
 
 /// The journal, newest first.
@@ -135,34 +104,17 @@ pub async fn journal(pool: &PgPool, limit: u32) -> Result<Vec<pb::JournalEntry>,
         0 => 100,
         n => n.min(1000),
     };
-    let rows = sqlx::query(
-        "SELECT journal_number, registered_at, regulation, channel, applicant_iin, applicant_name,
-                state, current_position
-         FROM applications ORDER BY registered_at DESC, journal_number DESC LIMIT $1",
-    )
-    .bind(limit as i64)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let state = match row.get::<&str, _>("state") {
-                "issued" => pb::State::Issued,
-                "refused" => pb::State::Refused,
-                _ if row.get::<i32, _>("current_position") == 1 => pb::State::Accepted,
-                _ => pb::State::InProgress,
-            };
-            pb::JournalEntry {
-                journal_number: row.get("journal_number"),
-                registered_at: Some(timestamp(row.get("registered_at"))),
-                regulation: row.get("regulation"),
-                channel: Channel::from_code(row.get::<&str, _>("channel"))
-                    .map_or(pb::Channel::Unspecified, channel_to_proto)
-                    as i32,
-                applicant_iin: row.get("applicant_iin"),
-                applicant_name: row.get("applicant_name"),
-                state: state as i32,
-            }
+    let lines = journal::latest(pool, limit as i64).await?;
+    Ok(lines
+        .into_iter()
+        .map(|line| pb::JournalEntry {
+            state: line.state.to_proto(line.current_position) as i32,
+            journal_number: line.journal_number,
+            registered_at: Some(timestamp(line.registered_at)),
+            regulation: line.regulation,
+            channel: channel_to_proto(line.channel) as i32,
+            applicant_iin: line.applicant_iin,
+            applicant_name: line.applicant_name,
         })
         .collect())
 }
@@ -172,8 +124,8 @@ pub async fn document(
     db: &mut PgConnection,
     journal_number: &str,
 ) -> Result<pb::GetDocumentResponse, ApiError> {
-    let app = engine::load(&mut *db, journal_number, false).await?;
-    let (document, _) = engine::stored_result(&mut *db, app.id).await?;
+    let app = journal::application(&mut *db, journal_number, false).await?;
+    let document = journal::signed_result(&mut *db, app.id).await?.document;
     let decoded = documents::decode(&document.content)?;
     Ok(pb::GetDocumentResponse {
         document: Some(document),

@@ -1,0 +1,208 @@
+//! The checks of a submission, before anything is written: the clear error
+//! names the field at fault.
+
+use super::{Submission, Workstation};
+use crate::convert;
+use crate::documents;
+use crate::error::ApiError;
+use crate::model::Origin;
+use egov_proto::workstation as pb;
+use egov_regulations::{Channel, Registry, Regulation};
+use egov_trust::Iin;
+use std::collections::HashSet;
+
+impl Workstation {
+    /// Checks a submission against the regulations the workstation runs.
+    pub fn validate(&self, submission: &Submission) -> Result<(&Regulation, Channel), ApiError> {
+        check(
+            &self.regulations,
+            self.tuning.max_document_bytes,
+            submission,
+        )
+    }
+}
+
+/// Checks a submission: the clear error names the field at fault.
+pub fn check<'r>(
+    regulations: &'r Registry,
+    max_document_bytes: usize,
+    submission: &Submission,
+) -> Result<(&'r Regulation, Channel), ApiError> {
+    let app = &submission.application;
+    if submission.origin != Origin::Office && submission.conversation_id.trim().is_empty() {
+        return Err(ApiError::invalid(
+            "missing_field",
+            "header.conversation_id",
+            "an application travels in a conversation (the sender's case id)",
+        ));
+    }
+    if app.regulation.trim().is_empty() {
+        return Err(ApiError::missing("regulation"));
+    }
+    let regulation = regulations.get(&app.regulation).ok_or_else(|| {
+        ApiError::invalid(
+            "unknown_regulation",
+            "regulation",
+            format!(
+                "no regulation {:?} (known: {})",
+                app.regulation,
+                regulations
+                    .iter()
+                    .map(|r| r.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    let expected = submission.origin.channel();
+    let channel = match submission.origin {
+        Origin::Office => expected,
+        _ => {
+            convert::channel_from_proto(app.channel).ok_or_else(|| ApiError::missing("channel"))?
+        }
+    };
+    if channel != expected {
+        return Err(ApiError::invalid(
+            "channel_mismatch",
+            "channel",
+            format!(
+                "an application from {} comes through the {} channel, not {}",
+                submission.origin.code(),
+                expected,
+                channel
+            ),
+        ));
+    }
+    if !regulation.channel(channel).is_some_and(|c| c.intake) {
+        return Err(ApiError::invalid(
+            "channel_not_offered",
+            "channel",
+            format!(
+                "regulation {} does not take applications through the {channel} channel",
+                regulation.code
+            ),
+        ));
+    }
+    let applicant = app
+        .applicant
+        .as_ref()
+        .ok_or_else(|| ApiError::missing("applicant"))?;
+    check_person(applicant, "applicant")?;
+    if let Some(rep) = &app.representative {
+        let person = rep
+            .person
+            .as_ref()
+            .ok_or_else(|| ApiError::missing("representative.person"))?;
+        check_person(person, "representative.person")?;
+        if rep.power_of_attorney_number.trim().is_empty() {
+            return Err(ApiError::missing("representative.power_of_attorney_number"));
+        }
+        documents::check_value(
+            egov_regulations::FieldType::Date,
+            &rep.power_of_attorney_date,
+        )
+        .map_err(|problem| {
+            ApiError::invalid(
+                "invalid_value",
+                "representative.power_of_attorney_date",
+                problem,
+            )
+        })?;
+    }
+    let mut seen = HashSet::new();
+    for (i, doc) in app.documents.iter().enumerate() {
+        let at = format!("documents[{i}]");
+        if doc.code.trim().is_empty() {
+            return Err(ApiError::missing(&format!("{at}.code")));
+        }
+        if regulation.document(&doc.code).is_none() {
+            return Err(ApiError::invalid(
+                "unknown_document",
+                format!("{at}.code"),
+                format!(
+                    "regulation {} lists no document {:?} (documents: {})",
+                    regulation.code,
+                    doc.code,
+                    regulation
+                        .documents
+                        .iter()
+                        .map(|d| d.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if !seen.insert(doc.code.as_str()) {
+            return Err(ApiError::invalid(
+                "duplicate_document",
+                format!("{at}.code"),
+                format!("{:?} is attached twice", doc.code),
+            ));
+        }
+        if doc.content.len() > max_document_bytes {
+            return Err(ApiError::invalid(
+                "document_too_large",
+                format!("{at}.content"),
+                format!(
+                    "{} bytes; at most {} are accepted",
+                    doc.content.len(),
+                    max_document_bytes
+                ),
+            ));
+        }
+        if doc.content.is_empty() && doc.sha256.is_empty() {
+            return Err(ApiError::invalid(
+                "empty_document",
+                at,
+                "a document carries its bytes, its SHA-256, or both",
+            ));
+        }
+        if !doc.sha256.is_empty() {
+            if doc.sha256.len() != 32 {
+                return Err(ApiError::invalid(
+                    "invalid_hash",
+                    format!("{at}.sha256"),
+                    format!("a SHA-256 has 32 bytes, this has {}", doc.sha256.len()),
+                ));
+            }
+            if !doc.content.is_empty()
+                && egov_trust::sha256(&doc.content).as_slice() != doc.sha256.as_ref()
+            {
+                return Err(ApiError::invalid(
+                    "document_hash_mismatch",
+                    format!("{at}.sha256"),
+                    "the SHA-256 does not match the document's bytes",
+                ));
+            }
+        }
+    }
+    documents::check_fields(
+        documents::application_form(regulation),
+        &app.form,
+        "form",
+        false,
+    )?;
+    Ok((regulation, channel))
+}
+
+fn check_person(person: &pb::Person, path: &str) -> Result<(), ApiError> {
+    if person.iin.trim().is_empty() {
+        return Err(ApiError::missing(&format!("{path}.iin")));
+    }
+    Iin::parse(&person.iin).map_err(|e| {
+        ApiError::invalid(
+            "invalid_iin",
+            format!("{path}.iin"),
+            format!("{}: {e}", e.code()),
+        )
+    })?;
+    for (name, value) in [
+        ("surname", &person.surname),
+        ("given_name", &person.given_name),
+    ] {
+        if value.trim().is_empty() {
+            return Err(ApiError::missing(&format!("{path}.{name}")));
+        }
+    }
+    Ok(())
+}
