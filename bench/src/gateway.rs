@@ -151,6 +151,7 @@ pub async fn asynchronous(config: &Config) -> anyhow::Result<f64> {
         tokio::time::timeout(Duration::from_secs(600), done).await?;
     }
     let elapsed = started.elapsed();
+    crate::statuses::report("gateway.async", &mesh).await?;
     stop.cancel();
     task.await??;
     Ok(config.messages as f64 / elapsed.as_secs_f64())
@@ -182,6 +183,7 @@ pub async fn synchronous(config: &Config) -> anyhow::Result<Vec<Duration>> {
             latencies.push(started.elapsed());
         }
     }
+    crate::statuses::report("gateway.sync", &mesh).await?;
     stop.cancel();
     task.await??;
     latencies.sort();

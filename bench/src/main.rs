@@ -26,6 +26,7 @@ mod crypto;
 mod gateway;
 mod raw;
 mod registry;
+mod statuses;
 mod workstation;
 
 use std::time::Duration;

@@ -242,6 +242,7 @@ pub async fn autopilot(applications: usize) -> anyhow::Result<f64> {
         "workstation.autopilot: {applications} applications (seed 003: 5 staff tasks each) answered with signed results in {elapsed:.2?}"
     );
 
+    crate::statuses::report("workstation.autopilot", &mesh).await?;
     portal.shutdown().await;
     workstation_stop.cancel();
     let _ = workstation.await;
