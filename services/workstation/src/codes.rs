@@ -47,3 +47,43 @@ fn unknown(column: &str, what: &'static str, value: &str) -> sqlx::Error {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AppState;
+    use sqlx::Connection;
+
+    /// A row as PostgreSQL returns it, without any table.
+    async fn row(sql: &'static str) -> PgRow {
+        let url = egov_testkit::admin_database_url();
+        let mut db = sqlx::PgConnection::connect(&url).await.expect("PostgreSQL");
+        sqlx::query(sql).fetch_one(&mut db).await.expect("a row")
+    }
+
+    #[tokio::test]
+    async fn a_known_code_decodes() {
+        let row = row("SELECT 'issued'::text AS state, NULL::text AS decision").await;
+        let state = decode(&row, "state", "application state", AppState::from_code);
+        assert_eq!(state.unwrap(), AppState::Issued);
+        let decision = decode_optional(&row, "decision", "decision", AppState::from_code);
+        assert_eq!(decision.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_code_is_an_error_naming_the_column_and_the_value() {
+        let row = row("SELECT 'lost'::text AS state").await;
+        let error = decode(&row, "state", "application state", AppState::from_code).unwrap_err();
+        let sqlx::Error::ColumnDecode { index, source } = &error else {
+            panic!("not a column decode error: {error}");
+        };
+        assert_eq!(index, "state");
+        let unknown = source.downcast_ref::<UnknownCode>().expect("UnknownCode");
+        assert_eq!(unknown.value, "lost");
+        assert_eq!(
+            crate::error::ApiError::from(error).code,
+            "internal_error",
+            "a corrupt row is not a passing database fault"
+        );
+    }
+}

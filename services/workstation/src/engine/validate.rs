@@ -7,7 +7,7 @@ use crate::documents;
 use crate::error::ApiError;
 use crate::model::Origin;
 use egov_proto::workstation as pb;
-use egov_regulations::{Channel, Registry, Regulation};
+use egov_regulations::{Channel, FieldType, Registry, Regulation};
 use egov_trust::Iin;
 use std::collections::HashSet;
 
@@ -22,7 +22,9 @@ impl Workstation {
     }
 }
 
-/// Checks a submission: the clear error names the field at fault.
+/// Checks a submission, in the order a reader of the form would: the
+/// conversation, the regulation, the channel, the people, the documents,
+/// the form's fields. The first problem found is the error.
 pub fn check<'r>(
     regulations: &'r Registry,
     max_document_bytes: usize,
@@ -36,16 +38,40 @@ pub fn check<'r>(
             "an application travels in a conversation (the sender's case id)",
         ));
     }
-    if app.regulation.trim().is_empty() {
+    let regulation = find_regulation(regulations, &app.regulation)?;
+    let channel = check_channel(regulation, submission)?;
+    let applicant = app
+        .applicant
+        .as_ref()
+        .ok_or_else(|| ApiError::missing("applicant"))?;
+    check_person(applicant, "applicant")?;
+    if let Some(representative) = &app.representative {
+        check_representative(representative)?;
+    }
+    let mut attached = HashSet::new();
+    for (i, doc) in app.documents.iter().enumerate() {
+        let at = format!("documents[{i}]");
+        check_document(regulation, max_document_bytes, doc, &mut attached, &at)?;
+    }
+    documents::check_fields(
+        documents::application_form(regulation),
+        &app.form,
+        "form",
+        false,
+    )?;
+    Ok((regulation, channel))
+}
+
+fn find_regulation<'r>(regulations: &'r Registry, code: &str) -> Result<&'r Regulation, ApiError> {
+    if code.trim().is_empty() {
         return Err(ApiError::missing("regulation"));
     }
-    let regulation = regulations.get(&app.regulation).ok_or_else(|| {
+    regulations.get(code).ok_or_else(|| {
         ApiError::invalid(
             "unknown_regulation",
             "regulation",
             format!(
-                "no regulation {:?} (known: {})",
-                app.regulation,
+                "no regulation {code:?} (known: {})",
                 regulations
                     .iter()
                     .map(|r| r.code.as_str())
@@ -53,23 +79,25 @@ pub fn check<'r>(
                     .join(", ")
             ),
         )
-    })?;
+    })
+}
+
+/// The channel is the origin's (the office's is implied), and the
+/// regulation takes applications through it.
+fn check_channel(regulation: &Regulation, submission: &Submission) -> Result<Channel, ApiError> {
     let expected = submission.origin.channel();
     let channel = match submission.origin {
         Origin::Office => expected,
-        _ => {
-            convert::channel_from_proto(app.channel).ok_or_else(|| ApiError::missing("channel"))?
-        }
+        _ => convert::channel_from_proto(submission.application.channel)
+            .ok_or_else(|| ApiError::missing("channel"))?,
     };
     if channel != expected {
         return Err(ApiError::invalid(
             "channel_mismatch",
             "channel",
             format!(
-                "an application from {} comes through the {} channel, not {}",
+                "an application from {} comes through the {expected} channel, not {channel}",
                 submission.origin.code(),
-                expected,
-                channel
             ),
         ));
     }
@@ -83,106 +111,102 @@ pub fn check<'r>(
             ),
         ));
     }
-    let applicant = app
-        .applicant
+    Ok(channel)
+}
+
+fn check_representative(representative: &pb::Representative) -> Result<(), ApiError> {
+    let person = representative
+        .person
         .as_ref()
-        .ok_or_else(|| ApiError::missing("applicant"))?;
-    check_person(applicant, "applicant")?;
-    if let Some(rep) = &app.representative {
-        let person = rep
-            .person
-            .as_ref()
-            .ok_or_else(|| ApiError::missing("representative.person"))?;
-        check_person(person, "representative.person")?;
-        if rep.power_of_attorney_number.trim().is_empty() {
-            return Err(ApiError::missing("representative.power_of_attorney_number"));
-        }
-        documents::check_value(
-            egov_regulations::FieldType::Date,
-            &rep.power_of_attorney_date,
-        )
-        .map_err(|problem| {
+        .ok_or_else(|| ApiError::missing("representative.person"))?;
+    check_person(person, "representative.person")?;
+    if representative.power_of_attorney_number.trim().is_empty() {
+        return Err(ApiError::missing("representative.power_of_attorney_number"));
+    }
+    documents::check_value(FieldType::Date, &representative.power_of_attorney_date).map_err(
+        |problem| {
             ApiError::invalid(
                 "invalid_value",
                 "representative.power_of_attorney_date",
                 problem,
             )
-        })?;
+        },
+    )
+}
+
+/// One attached document (at `at`): a document of the regulation, not
+/// among those `attached` before it, not too large, carrying its bytes or
+/// its SHA-256, the two agreeing.
+fn check_document<'d>(
+    regulation: &Regulation,
+    max_document_bytes: usize,
+    doc: &'d pb::Document,
+    attached: &mut HashSet<&'d str>,
+    at: &str,
+) -> Result<(), ApiError> {
+    if doc.code.trim().is_empty() {
+        return Err(ApiError::missing(&format!("{at}.code")));
     }
-    let mut seen = HashSet::new();
-    for (i, doc) in app.documents.iter().enumerate() {
-        let at = format!("documents[{i}]");
-        if doc.code.trim().is_empty() {
-            return Err(ApiError::missing(&format!("{at}.code")));
-        }
-        if regulation.document(&doc.code).is_none() {
-            return Err(ApiError::invalid(
-                "unknown_document",
-                format!("{at}.code"),
-                format!(
-                    "regulation {} lists no document {:?} (documents: {})",
-                    regulation.code,
-                    doc.code,
-                    regulation
-                        .documents
-                        .iter()
-                        .map(|d| d.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
-        if !seen.insert(doc.code.as_str()) {
-            return Err(ApiError::invalid(
-                "duplicate_document",
-                format!("{at}.code"),
-                format!("{:?} is attached twice", doc.code),
-            ));
-        }
-        if doc.content.len() > max_document_bytes {
-            return Err(ApiError::invalid(
-                "document_too_large",
-                format!("{at}.content"),
-                format!(
-                    "{} bytes; at most {} are accepted",
-                    doc.content.len(),
-                    max_document_bytes
-                ),
-            ));
-        }
-        if doc.content.is_empty() && doc.sha256.is_empty() {
-            return Err(ApiError::invalid(
-                "empty_document",
-                at,
-                "a document carries its bytes, its SHA-256, or both",
-            ));
-        }
-        if !doc.sha256.is_empty() {
-            if doc.sha256.len() != 32 {
-                return Err(ApiError::invalid(
-                    "invalid_hash",
-                    format!("{at}.sha256"),
-                    format!("a SHA-256 has 32 bytes, this has {}", doc.sha256.len()),
-                ));
-            }
-            if !doc.content.is_empty()
-                && egov_trust::sha256(&doc.content).as_slice() != doc.sha256.as_ref()
-            {
-                return Err(ApiError::invalid(
-                    "document_hash_mismatch",
-                    format!("{at}.sha256"),
-                    "the SHA-256 does not match the document's bytes",
-                ));
-            }
-        }
+    if regulation.document(&doc.code).is_none() {
+        return Err(ApiError::invalid(
+            "unknown_document",
+            format!("{at}.code"),
+            format!(
+                "regulation {} lists no document {:?} (documents: {})",
+                regulation.code,
+                doc.code,
+                regulation
+                    .documents
+                    .iter()
+                    .map(|d| d.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
     }
-    documents::check_fields(
-        documents::application_form(regulation),
-        &app.form,
-        "form",
-        false,
-    )?;
-    Ok((regulation, channel))
+    if !attached.insert(doc.code.as_str()) {
+        return Err(ApiError::invalid(
+            "duplicate_document",
+            format!("{at}.code"),
+            format!("{:?} is attached twice", doc.code),
+        ));
+    }
+    if doc.content.len() > max_document_bytes {
+        return Err(ApiError::invalid(
+            "document_too_large",
+            format!("{at}.content"),
+            format!(
+                "{} bytes; at most {max_document_bytes} are accepted",
+                doc.content.len()
+            ),
+        ));
+    }
+    if doc.content.is_empty() && doc.sha256.is_empty() {
+        return Err(ApiError::invalid(
+            "empty_document",
+            at,
+            "a document carries its bytes, its SHA-256, or both",
+        ));
+    }
+    if doc.sha256.is_empty() {
+        return Ok(());
+    }
+    if doc.sha256.len() != 32 {
+        return Err(ApiError::invalid(
+            "invalid_hash",
+            format!("{at}.sha256"),
+            format!("a SHA-256 has 32 bytes, this has {}", doc.sha256.len()),
+        ));
+    }
+    if !doc.content.is_empty() && egov_trust::sha256(&doc.content).as_slice() != doc.sha256.as_ref()
+    {
+        return Err(ApiError::invalid(
+            "document_hash_mismatch",
+            format!("{at}.sha256"),
+            "the SHA-256 does not match the document's bytes",
+        ));
+    }
+    Ok(())
 }
 
 fn check_person(person: &pb::Person, path: &str) -> Result<(), ApiError> {
