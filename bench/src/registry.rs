@@ -18,8 +18,8 @@
 use crate::{line, percentile_ms};
 use anyhow::Context as _;
 use egov_bus::{Bus, Outgoing, Reply};
-use egov_individuals::population::{Generator, PopulationConfig};
 use egov_individuals::storage;
+use egov_population::people::{Generator, PopulationConfig};
 use egov_proto::individuals::PersonByIinRequest;
 use egov_runtime::database::DatabaseSettings;
 use egov_testkit::TestMesh;
@@ -244,7 +244,7 @@ async fn calls(
                 }
                 let request = Outgoing::request(
                     SystemId::Individuals,
-                    egov_individuals::lookup::SERVICE,
+                    egov_proto::services::PERSON_BY_IIN,
                     PersonByIinRequest {
                         iin: iins[i % iins.len()].clone(),
                         legal_basis: String::new(),

@@ -5,13 +5,13 @@
 //! Modes: `none`, `down` (stops consuming: asynchronous messages wait,
 //! synchronous calls expire), `slow <ms>` (added latency), `error
 //! <fraction>` (that share answered `registry_failure`), `flaky` (a random
-//! mix: see `egov_individuals::fault::FLAKY_MIX`).
+//! mix: see `egov_registry::fault::FLAKY_MIX`).
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use egov_individuals::fault::FaultMode;
 use egov_proto::registry::registry_admin_client::RegistryAdminClient;
 use egov_proto::registry::{FaultState, GetFaultRequest, SetFaultRequest};
+use egov_registry::fault::FaultMode;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;

@@ -67,7 +67,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             legal_basis,
         } => Outgoing::request(
             SystemId::Individuals,
-            egov_individuals::lookup::SERVICE,
+            egov_proto::services::PERSON_BY_IIN,
             egov_proto::individuals::PersonByIinRequest {
                 iin: iin.clone(),
                 legal_basis: legal_basis.clone(),
@@ -80,7 +80,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             service,
         } => Outgoing::request(
             SystemId::Notary,
-            egov_notary::lookup::SERVICE,
+            egov_proto::services::POWER_OF_ATTORNEY,
             egov_proto::notary::PowerOfAttorneyRequest {
                 number: number.clone(),
                 representative_iin: representative.clone(),

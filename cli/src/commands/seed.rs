@@ -7,12 +7,11 @@
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
-use egov_individuals::population::{
+use egov_population::people::{
     Batch, DEFAULT_PEOPLE, DEFAULT_SEED, Generator, PopulationConfig, default_as_of,
 };
-use egov_individuals::settings::DEFAULT_DATABASE_URL;
-use egov_notary::model::NotaryRows;
-use egov_notary::population::{PoaShares, powers_of_attorney};
+use egov_population::powers::{NotaryRows, PoaShares, powers_of_attorney};
+use egov_registry::settings::DEFAULT_DATABASE_URL;
 use egov_runtime::database::DatabaseSettings;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::{ConnectOptions, Connection};

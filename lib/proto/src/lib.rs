@@ -4,6 +4,7 @@
 //! - [`envelope`]: the signed envelope every inter-system message travels in,
 //!   delivery statuses, receipts and rejections;
 //! - [`gateway`]: the gateway's gRPC API;
+//! - [`services`]: the service names of envelope headers (`person-by-iin`, …);
 //! - [`DESCRIPTOR_SET`]: the encoded descriptors, served by gRPC reflection.
 
 /// The generated modules, nested as the proto packages are (`egov.envelope.v1`
@@ -40,6 +41,8 @@ pub mod egov {
         }
     }
 }
+
+pub mod services;
 
 pub use egov::envelope::v1 as envelope;
 pub use egov::gateway::v1 as gateway;

@@ -1,15 +1,13 @@
-//! The "person-by-iin" rules, as the inbox handler calls them: the IIN is
-//! parsed and the access checked before any database access; then the
-//! record is read, or a definite "not found" given.
+//! The "person-by-iin" rules (`egov_proto::services::PERSON_BY_IIN`), as
+//! the inbox handler calls them: the IIN is parsed and the access checked
+//! before any database access; then the record is read, or a definite "not
+//! found" given.
 
-use crate::refusal::Refusal;
 use crate::storage;
 use egov_proto::individuals::{PersonByIinRequest, PersonRecord};
+use egov_registry::refusal::Refusal;
 use egov_trust::iin::Iin;
 use sqlx::{PgConnection, PgPool};
-
-/// The operation's name in the envelope header and the routing table.
-pub const SERVICE: &str = "person-by-iin";
 
 /// Answers one look-up. `consent_reference` is the envelope header's
 /// (empty counts as absent); `allowed_legal_bases` comes from settings.

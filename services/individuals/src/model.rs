@@ -1,155 +1,19 @@
 //! What the registry records about a person, as Rust values: the rows the
-//! storage writes and reads, and their conversion to the contract
-//! (`egov_proto::individuals`).
+//! storage writes and reads, the look-up's answer ([`PersonDetails`]), and
+//! its contract form (`egov_proto::individuals`).
+//!
+//! The rows are defined with the synthetic population that generates them
+//! (`egov_population::people`) and re-exported here, so the registry, its
+//! seeding and its tests name one set of types.
 
-use chrono::NaiveDate;
+pub use egov_population::people::{
+    Address, AdoptionCandidate, CandidacyStatus, CareArrangement, CareKind, CaseEntry, CaseKind,
+    DocumentKind, FamilyLink, IdentityDocument, LinkOrigin, LinkStatus, ParentRole, Person,
+    RegistryRows,
+};
 use egov_proto::individuals as proto;
+pub use egov_registry::date_text;
 use egov_trust::iin::{Iin, Sex};
-
-/// One person's own row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Person {
-    pub iin: Iin,
-    pub surname: String,
-    pub given_name: String,
-    /// "(при его наличии)": if any (seed 002, Ф.И.О. / Т.А.Ә.).
-    pub patronymic: Option<String>,
-    pub birth_date: NaiveDate,
-    pub sex: Sex,
-    /// ISO 3166-1 alpha-3.
-    pub citizenship: String,
-    pub address: Address,
-    pub document: IdentityDocument,
-    pub deceased_on: Option<NaiveDate>,
-    pub declared_missing_on: Option<NaiveDate>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Address {
-    pub region: String,
-    pub district_or_city: String,
-    pub street: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityDocument {
-    pub kind: DocumentKind,
-    pub number: String,
-    pub issuer: String,
-    pub issued_on: NaiveDate,
-    pub expires_on: Option<NaiveDate>,
-}
-
-/// Defines a string-backed enum: the text is what the database stores.
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal => $proto:expr),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(text: &str) -> Option<$name> {
-                match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-
-            fn to_proto(self) -> i32 {
-                match self { $($name::$variant => $proto as i32),+ }
-            }
-        }
-    };
-}
-
-text_enum! {
-    DocumentKind {
-        /// Удостоверение личности / жеке куәлік (seed 004 para 10).
-        IdCard = "id_card" => proto::DocumentKind::IdCard,
-        /// A child's birth certificate (seed 002, standard row 8 item 3).
-        BirthCertificate = "birth_certificate" => proto::DocumentKind::BirthCertificate,
-    }
-}
-
-text_enum! {
-    ParentRole {
-        Mother = "mother" => proto::ParentRole::Mother,
-        Father = "father" => proto::ParentRole::Father,
-    }
-}
-
-text_enum! {
-    LinkOrigin {
-        Birth = "birth" => proto::LinkOrigin::Birth,
-        /// Seed 000; seed 004 service 10.
-        Adoption = "adoption" => proto::LinkOrigin::Adoption,
-    }
-}
-
-text_enum! {
-    /// Seed 002, standard row 8 item 4: the court decisions that leave a
-    /// child without parental care.
-    LinkStatus {
-        Normal = "normal" => proto::LinkStatus::Normal,
-        Deprived = "deprived" => proto::LinkStatus::DeprivedOfParentalRights,
-        Restricted = "restricted" => proto::LinkStatus::RestrictedInParentalRights,
-    }
-}
-
-text_enum! {
-    CareKind {
-        /// Опека / қорғаншылық, under 14 (seed 003; seed 002 "опекун").
-        Guardianship = "guardianship" => proto::CareKind::Guardianship,
-        /// Попечительство / қамқоршылық, 14 to 18 (seed 003; seed 002 "попечитель").
-        Trusteeship = "trusteeship" => proto::CareKind::Trusteeship,
-        /// Патронат (seed 004 services 7, 8).
-        FosterCare = "foster_care" => proto::CareKind::FosterCare,
-    }
-}
-
-text_enum! {
-    /// Seed 004 service 9: the conclusion on the possibility (or
-    /// impossibility) of being a candidate to adopt.
-    CandidacyStatus {
-        Pending = "pending" => proto::CandidacyStatus::Pending,
-        Approved = "approved" => proto::CandidacyStatus::Approved,
-        Refused = "refused" => proto::CandidacyStatus::Refused,
-    }
-}
-
-/// A parent-child link, stored once and read from either end.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FamilyLink {
-    pub parent: Iin,
-    pub child: Iin,
-    pub parent_role: ParentRole,
-    pub origin: LinkOrigin,
-    /// The adoption's court decision; None for birth.
-    pub established_on: Option<NaiveDate>,
-    pub status: LinkStatus,
-    /// The court decision on deprivation or restriction.
-    pub status_since: Option<NaiveDate>,
-}
-
-/// Guardianship, trusteeship or foster care of one child by one carer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CareArrangement {
-    pub kind: CareKind,
-    pub carer: Iin,
-    pub child: Iin,
-    pub established_on: NaiveDate,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdoptionCandidate {
-    pub iin: Iin,
-    pub applied_on: NaiveDate,
-    pub status: CandidacyStatus,
-    pub concluded_on: Option<NaiveDate>,
-}
 
 /// A person and everything linked to them, as one look-up answers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,11 +30,6 @@ pub struct PersonDetails {
     pub adoption_candidacy: Option<AdoptionCandidate>,
 }
 
-/// Dates travel as "YYYY-MM-DD" (see individuals.proto).
-pub fn date_text(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
-}
-
 fn sex_to_proto(sex: Sex) -> i32 {
     match sex {
         Sex::Male => proto::Sex::Male as i32,
@@ -178,26 +37,57 @@ fn sex_to_proto(sex: Sex) -> i32 {
     }
 }
 
-impl FamilyLink {
-    fn to_proto(&self, other: Iin) -> proto::FamilyLink {
-        proto::FamilyLink {
-            iin: other.to_string(),
-            parent_role: self.parent_role.to_proto(),
-            origin: self.origin.to_proto(),
-            established_on: self.established_on.map(date_text),
-            status: self.status.to_proto(),
-            status_since: self.status_since.map(date_text),
-        }
+/// A family link seen from one end: `other` is the person at the far end.
+fn family_link(link: &FamilyLink, other: Iin) -> proto::FamilyLink {
+    let parent_role = match link.parent_role {
+        ParentRole::Mother => proto::ParentRole::Mother,
+        ParentRole::Father => proto::ParentRole::Father,
+    };
+    let origin = match link.origin {
+        LinkOrigin::Birth => proto::LinkOrigin::Birth,
+        LinkOrigin::Adoption => proto::LinkOrigin::Adoption,
+    };
+    let status = match link.status {
+        LinkStatus::Normal => proto::LinkStatus::Normal,
+        LinkStatus::Deprived => proto::LinkStatus::DeprivedOfParentalRights,
+        LinkStatus::Restricted => proto::LinkStatus::RestrictedInParentalRights,
+    };
+    proto::FamilyLink {
+        iin: other.to_string(),
+        parent_role: parent_role as i32,
+        origin: origin as i32,
+        established_on: link.established_on.map(date_text),
+        status: status as i32,
+        status_since: link.status_since.map(date_text),
     }
 }
 
-impl CareArrangement {
-    fn to_proto(&self, other: Iin) -> proto::CareLink {
-        proto::CareLink {
-            iin: other.to_string(),
-            kind: self.kind.to_proto(),
-            established_on: date_text(self.established_on),
-        }
+/// A care arrangement seen from one end: `other` is the person at the far end.
+fn care_link(care: &CareArrangement, other: Iin) -> proto::CareLink {
+    let kind = match care.kind {
+        CareKind::Guardianship => proto::CareKind::Guardianship,
+        CareKind::Trusteeship => proto::CareKind::Trusteeship,
+        CareKind::FosterCare => proto::CareKind::FosterCare,
+    };
+    proto::CareLink {
+        iin: other.to_string(),
+        kind: kind as i32,
+        established_on: date_text(care.established_on),
+    }
+}
+
+fn document_kind(kind: DocumentKind) -> proto::DocumentKind {
+    match kind {
+        DocumentKind::IdCard => proto::DocumentKind::IdCard,
+        DocumentKind::BirthCertificate => proto::DocumentKind::BirthCertificate,
+    }
+}
+
+fn candidacy_status(status: CandidacyStatus) -> proto::CandidacyStatus {
+    match status {
+        CandidacyStatus::Pending => proto::CandidacyStatus::Pending,
+        CandidacyStatus::Approved => proto::CandidacyStatus::Approved,
+        CandidacyStatus::Refused => proto::CandidacyStatus::Refused,
     }
 }
 
@@ -219,7 +109,7 @@ impl PersonDetails {
                 street: p.address.street.clone(),
             }),
             identity_document: Some(proto::IdentityDocument {
-                kind: p.document.kind.to_proto(),
+                kind: document_kind(p.document.kind) as i32,
                 number: p.document.number.clone(),
                 issuer: p.document.issuer.clone(),
                 issued_on: date_text(p.document.issued_on),
@@ -227,116 +117,25 @@ impl PersonDetails {
             }),
             deceased_on: p.deceased_on.map(date_text),
             declared_missing_on: p.declared_missing_on.map(date_text),
-            parents: self.parents.iter().map(|l| l.to_proto(l.parent)).collect(),
-            children: self.children.iter().map(|l| l.to_proto(l.child)).collect(),
-            carers: self.carers.iter().map(|c| c.to_proto(c.carer)).collect(),
-            wards: self.wards.iter().map(|c| c.to_proto(c.child)).collect(),
+            parents: self
+                .parents
+                .iter()
+                .map(|l| family_link(l, l.parent))
+                .collect(),
+            children: self
+                .children
+                .iter()
+                .map(|l| family_link(l, l.child))
+                .collect(),
+            carers: self.carers.iter().map(|c| care_link(c, c.carer)).collect(),
+            wards: self.wards.iter().map(|c| care_link(c, c.child)).collect(),
             adoption_candidacy: self.adoption_candidacy.as_ref().map(|a| {
                 proto::AdoptionCandidacy {
                     applied_on: date_text(a.applied_on),
-                    status: a.status.to_proto(),
+                    status: candidacy_status(a.status) as i32,
                     concluded_on: a.concluded_on.map(date_text),
                 }
             }),
         }
     }
-}
-
-/// The kinds of case in the catalogue (`cases` table), each a situation a
-/// regulation's service is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CaseKind {
-    /// A minor whose parents (or sole parent) have died: an orphan child
-    /// (seeds 002, 003; death certificate, seed 002 standard row 8 item 4).
-    Orphan,
-    /// A minor whose parents were deprived of parental rights (seed 002,
-    /// standard row 8 item 4).
-    ParentsDeprived,
-    /// A minor whose parents' parental rights were restricted (same item).
-    ParentsRestricted,
-    /// A minor whose parents were declared missing (same item).
-    ParentsMissing,
-    /// A child under guardianship (seed 003; seed 004 services 1-4, 6).
-    WardOfGuardian,
-    /// A child under trusteeship (same).
-    WardOfTrustee,
-    /// A child placed in foster care (seed 004 services 7, 8).
-    FosterChild,
-    /// A child left without parental care and not yet placed: the subject
-    /// of an application to establish guardianship (seed 003) or to place
-    /// in foster care (seed 004 service 7).
-    ChildWithoutCare,
-    /// A guardian (опекун / қорғаншы); `related` is one ward.
-    Guardian,
-    /// A trustee (попечитель / қамқоршы); `related` is one ward.
-    Trustee,
-    /// A foster carer (патронатный воспитатель / патронат тәрбиеші).
-    FosterCarer,
-    /// A person who applied to adopt (seed 004 service 9).
-    AdoptionCandidate,
-    /// A child adopted after being left without parental care (seed 000;
-    /// seed 004 service 10); `related` is an adoptive parent.
-    AdoptedChild,
-    /// An adoptive parent; `related` is the adopted child.
-    AdoptiveParent,
-}
-
-impl CaseKind {
-    pub const ALL: &'static [CaseKind] = &[
-        CaseKind::Orphan,
-        CaseKind::ParentsDeprived,
-        CaseKind::ParentsRestricted,
-        CaseKind::ParentsMissing,
-        CaseKind::WardOfGuardian,
-        CaseKind::WardOfTrustee,
-        CaseKind::FosterChild,
-        CaseKind::ChildWithoutCare,
-        CaseKind::Guardian,
-        CaseKind::Trustee,
-        CaseKind::FosterCarer,
-        CaseKind::AdoptionCandidate,
-        CaseKind::AdoptedChild,
-        CaseKind::AdoptiveParent,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CaseKind::Orphan => "orphan",
-            CaseKind::ParentsDeprived => "parents_deprived",
-            CaseKind::ParentsRestricted => "parents_restricted",
-            CaseKind::ParentsMissing => "parents_missing",
-            CaseKind::WardOfGuardian => "ward_of_guardian",
-            CaseKind::WardOfTrustee => "ward_of_trustee",
-            CaseKind::FosterChild => "foster_child",
-            CaseKind::ChildWithoutCare => "child_without_care",
-            CaseKind::Guardian => "guardian",
-            CaseKind::Trustee => "trustee",
-            CaseKind::FosterCarer => "foster_carer",
-            CaseKind::AdoptionCandidate => "adoption_candidate",
-            CaseKind::AdoptedChild => "adopted_child",
-            CaseKind::AdoptiveParent => "adoptive_parent",
-        }
-    }
-}
-
-/// One entry of the case catalogue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseEntry {
-    pub kind: CaseKind,
-    pub iin: Iin,
-    /// The other person of the case, when there is one.
-    pub related: Option<Iin>,
-    /// When the situation began (death, court decision, placement, application).
-    pub since: Option<NaiveDate>,
-}
-
-/// A self-contained set of rows to write: every IIN the links, arrangements,
-/// candidacies and cases name is among `persons`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RegistryRows {
-    pub persons: Vec<Person>,
-    pub family_links: Vec<FamilyLink>,
-    pub care_arrangements: Vec<CareArrangement>,
-    pub adoption_candidates: Vec<AdoptionCandidate>,
-    pub cases: Vec<CaseEntry>,
 }

@@ -3,20 +3,18 @@
 //!
 //! The sections `grpc`, `bus`, `trust` and `telemetry` are the gateway's
 //! (gateway/src/settings.rs), so `egov_testkit::TestMesh::env` and the
-//! compose file configure a registry as they configure the gateway. The
-//! notary's settings reuse them from here.
+//! compose file configure a registry as they configure the gateway; `grpc`
+//! and `fault` are the sections both registries share (`egov_registry::settings`).
 
 use egov_bus::BusSettings;
+use egov_registry::settings::{DEFAULT_DATABASE_URL, FaultSettings, GrpcSettings};
 use egov_runtime::database::DatabaseSettings;
 use egov_runtime::settings::{FieldErrors, Validate};
 use egov_runtime::telemetry::TelemetrySettings;
 use egov_runtime::trust::TrustSettings;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Where the mesh's database is when nothing else is configured.
-pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/egov";
 /// The registry's own schema (DESIGN.md: one schema per system).
 pub const SCHEMA: &str = "individuals";
 
@@ -43,14 +41,6 @@ pub struct Settings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GrpcSettings {
-    /// Where the admin API, health and reflection listen; port 0 picks a
-    /// free port.
-    pub listen: SocketAddr,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LookupSettings {
     /// Codes a caller may give as `legal_basis` instead of the subject's
     /// consent ("unless the laws of the Republic of Kazakhstan provide
@@ -58,15 +48,6 @@ pub struct LookupSettings {
     /// [`default_legal_bases`].
     #[serde(default = "default_legal_bases")]
     pub allowed_legal_bases: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultSettings {
-    /// Seed of the draws of fault modes `error` and `flaky`, so a test run's
-    /// failures repeat. Default 1.
-    #[serde(default = "default_fault_seed")]
-    pub seed: u64,
 }
 
 /// The regulations whose own procedure has the provider read the
@@ -78,10 +59,6 @@ pub struct FaultSettings {
 /// list in settings.
 pub fn default_legal_bases() -> Vec<String> {
     vec!["003".to_owned()]
-}
-
-fn default_fault_seed() -> u64 {
-    1
 }
 
 pub fn default_database() -> DatabaseSettings {
@@ -97,14 +74,6 @@ impl Default for LookupSettings {
     fn default() -> LookupSettings {
         LookupSettings {
             allowed_legal_bases: default_legal_bases(),
-        }
-    }
-}
-
-impl Default for FaultSettings {
-    fn default() -> FaultSettings {
-        FaultSettings {
-            seed: default_fault_seed(),
         }
     }
 }

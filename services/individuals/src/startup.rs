@@ -1,15 +1,17 @@
 //! Building and running the registry, as the gateway's startup does:
 //! settings → identity and trust → pool → migrations → the bus serving the
 //! inbox and the gRPC listener (admin API, health, reflection) → run until
-//! cancelled → drain.
+//! cancelled → drain. The server is the registries' shared one
+//! (`egov_registry::server`).
 
-use crate::fault::FaultSwitch;
 use crate::handler::PersonByIin;
-use crate::registry::{self, Parts, Server};
 use crate::settings::Settings;
 use crate::{SYSTEM, storage};
 use anyhow::Context as _;
 use egov_bus::Bus;
+use egov_registry::fault::FaultSwitch;
+use egov_registry::lookup::LookupHandler;
+use egov_registry::server::{self, Parts, Server};
 use egov_trust::SystemId;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,7 +26,7 @@ impl Application {
     /// Loads what the registry needs and binds its listener (port 0
     /// allowed; [`Application::address`] tells the port).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let (identity, trust) = registry::identity(&settings.trust, SystemId::Individuals)?;
+        let (identity, trust) = server::identity(&settings.trust, SystemId::Individuals)?;
         let pool = settings
             .database
             .connect()
@@ -34,9 +36,9 @@ impl Application {
             .await
             .context("migrating the individuals schema")?;
         let fault = Arc::new(FaultSwitch::new(SYSTEM, settings.fault.seed));
-        let handler = Arc::new(PersonByIin::new(
+        let handler = Arc::new(LookupHandler::new(
             fault.clone(),
-            settings.lookup.allowed_legal_bases,
+            PersonByIin::new(settings.lookup.allowed_legal_bases),
         ));
         let server = Server::start(Parts {
             system: SystemId::Individuals,

@@ -11,6 +11,7 @@ use crate::model::{
     FamilyLink, LinkOrigin, LinkStatus, ParentRole, Person, PersonDetails, RegistryRows,
 };
 use chrono::NaiveDate;
+use egov_registry::storage::{count_cases, count_rows, decode_error, iin_column};
 use egov_trust::iin::{Iin, Sex};
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{PgConnection, Row};
@@ -342,30 +343,6 @@ pub async fn case_counts(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Erro
     count_cases(pool).await
 }
 
-/// Rows in each of `tables` of the pool's schema (shared with the notary).
-pub async fn count_rows(
-    pool: &PgPool,
-    tables: &[&'static str],
-) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
-    let mut counts = Vec::new();
-    for table in tables {
-        let count: i64 =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
-                .fetch_one(pool)
-                .await?;
-        counts.push((*table, count));
-    }
-    Ok(counts)
-}
-
-/// Entries per kind of the `cases` catalogue in the pool's schema: both
-/// registries keep one (shared with the notary).
-pub async fn count_cases(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT kind, count(*) FROM cases GROUP BY kind ORDER BY kind")
-        .fetch_all(pool)
-        .await
-}
-
 /// The registry's tables, in the order they are written.
 pub const TABLES: [&str; 5] = [
     "persons",
@@ -374,19 +351,6 @@ pub const TABLES: [&str; 5] = [
     "adoption_candidates",
     "cases",
 ];
-
-fn decode_error(column: &str, problem: impl std::fmt::Display) -> sqlx::Error {
-    sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: problem.to_string().into(),
-    }
-}
-
-/// An IIN column, parsed (shared with the notary).
-pub fn iin_column(row: &PgRow, column: &str) -> Result<Iin, sqlx::Error> {
-    let text: String = row.try_get(column)?;
-    Iin::parse(&text).map_err(|e| decode_error(column, e))
-}
 
 fn text_column<T>(
     row: &PgRow,

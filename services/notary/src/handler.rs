@@ -3,31 +3,31 @@
 //! and condition 1; seed 004 services 1-4 and 6, para 9), answered
 //! synchronously.
 //!
-//! The fault gate comes first (`egov_individuals::registry::admit`); then
-//! the request is read and [`crate::lookup::power_of_attorney_on`] answers
-//! it on the inbox transaction's connection: a `PowerOfAttorneyAnswer`
-//! (KIND_RESPONSE: valid, expired, revoked, not found or out of scope) or a
-//! refusal with its stable code (KIND_REJECT).
+//! [`egov_registry::lookup::LookupHandler`] runs the fault gate and reads
+//! the request; [`PowerOfAttorneyLookup`] answers it with
+//! [`crate::lookup::power_of_attorney_on`] on the inbox transaction's
+//! connection: a `PowerOfAttorneyAnswer` (KIND_RESPONSE: valid, expired,
+//! revoked, not found or out of scope) or a refusal with its stable code
+//! (KIND_REJECT).
 
-use crate::fault::FaultSwitch;
-use crate::lookup::{self, SERVICE};
+use crate::lookup;
 use chrono::NaiveDate;
-use egov_bus::{Context, Handler, HandlerError, Incoming, Outcome};
-use egov_individuals::registry;
-use egov_proto::notary::PowerOfAttorneyRequest;
-use egov_proto::prost::Message;
+use egov_bus::Incoming;
+use egov_proto::notary::{PowerOfAttorneyAnswer, PowerOfAttorneyRequest};
+use egov_proto::services::POWER_OF_ATTORNEY;
+use egov_registry::lookup::Lookup;
+use egov_registry::refusal::Refusal;
 use futures_util::future::BoxFuture;
-use std::sync::Arc;
+use sqlx::PgConnection;
 
-pub struct PowerOfAttorney {
-    fault: Arc<FaultSwitch>,
+pub struct PowerOfAttorneyLookup {
     /// `lookup.as_of` of the settings; none means today in Asia/Almaty.
     as_of: Option<NaiveDate>,
 }
 
-impl PowerOfAttorney {
-    pub fn new(fault: Arc<FaultSwitch>, as_of: Option<NaiveDate>) -> PowerOfAttorney {
-        PowerOfAttorney { fault, as_of }
+impl PowerOfAttorneyLookup {
+    pub fn new(as_of: Option<NaiveDate>) -> PowerOfAttorneyLookup {
+        PowerOfAttorneyLookup { as_of }
     }
 
     /// The day validity is judged on.
@@ -44,36 +44,18 @@ pub fn today_in_almaty() -> NaiveDate {
         .date_naive()
 }
 
-impl Handler for PowerOfAttorney {
-    fn admit<'a>(
-        &'a self,
-        message: &'a Incoming,
-    ) -> BoxFuture<'a, Result<Option<Outcome>, HandlerError>> {
-        Box::pin(registry::admit(&self.fault, message))
-    }
+impl Lookup for PowerOfAttorneyLookup {
+    const SERVICE: &'static str = POWER_OF_ATTORNEY;
+    const REQUEST_NAME: &'static str = "egov.notary.v1.PowerOfAttorneyRequest";
+    type Request = PowerOfAttorneyRequest;
+    type Answer = PowerOfAttorneyAnswer;
 
-    fn handle<'a>(
+    fn answer<'a>(
         &'a self,
-        message: &'a Incoming,
-        ctx: &'a mut Context<'_>,
-    ) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
-        Box::pin(async move {
-            let request = match registry::request::<PowerOfAttorneyRequest>(
-                message,
-                SERVICE,
-                "egov.notary.v1.PowerOfAttorneyRequest",
-            ) {
-                Ok(request) => request,
-                Err(refusal) => return Ok(Outcome::Reject(refusal.to_rejection())),
-            };
-            let answer = lookup::power_of_attorney_on(&mut *ctx.db, &request, self.today()).await;
-            Ok(match answer {
-                Ok(answer) => Outcome::Reply(answer.encode_to_vec()),
-                Err(refusal) => {
-                    tracing::info!(code = refusal.code.as_str(), "Look-up refused.");
-                    Outcome::Reject(refusal.to_rejection())
-                }
-            })
-        })
+        conn: &'a mut PgConnection,
+        request: &'a PowerOfAttorneyRequest,
+        _message: &'a Incoming,
+    ) -> BoxFuture<'a, Result<PowerOfAttorneyAnswer, Refusal>> {
+        Box::pin(lookup::power_of_attorney_on(conn, request, self.today()))
     }
 }

@@ -3,32 +3,27 @@
 //! revoked or not — answered by number and representative (DESIGN.md,
 //! system `notary`).
 //!
-//! This crate is the registry's library: its storage, its look-up rules,
-//! its settings and the powers of attorney of the synthetic population. It
-//! links `egov-individuals` for what the two registries share: the fault
-//! switch (re-exported as [`fault`]), the refusal codes ([`refusal`]), the
-//! seeded generator and the population the principals and representatives
-//! come from, and the registry server (admin API, health, reflection, the
-//! bus serving the inbox) both registries run (binary `egov-notary`).
+//! This crate is the registry's model, storage and look-up rule, and its
+//! settings, and the service itself (binary `egov-notary`). What both
+//! registries share (the fault switch, refusals, the look-up handler, the
+//! server with its admin API, health and reflection) is `egov-registry`;
+//! the powers of attorney of the synthetic population are
+//! `egov_population::powers`.
 //!
 //! # Layout
 //! - [`startup`]: `Application::build` / `run_until_stopped`;
-//! - [`handler`]: the inbox: fault gate, then the look-up;
+//! - [`handler`]: the inbox's look-up, run behind the shared fault gate;
 //! - [`lookup`]: "power-of-attorney": valid, expired, revoked, not found, out of scope;
 //! - [`storage`]: migrations, idempotent batched writes, the read by number;
-//! - [`model`]: a power of attorney as a Rust value, its status on a date;
-//! - [`population`]: powers of attorney drawn from a population batch;
+//! - [`model`]: a power of attorney's status on a date and its contract form;
 //! - [`settings`]: the registry's settings.
 
 pub mod handler;
 pub mod lookup;
 pub mod model;
-pub mod population;
 pub mod settings;
 pub mod startup;
 pub mod storage;
-
-pub use egov_individuals::{fault, refusal};
 
 /// The registry's system id (certificates, queues, logs).
 pub const SYSTEM: &str = "notary";

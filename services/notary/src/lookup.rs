@@ -1,20 +1,18 @@
-//! The "power-of-attorney" rules, as the inbox handler calls them: the
+//! The "power-of-attorney" rules (`egov_proto::services::POWER_OF_ATTORNEY`),
+//! as the inbox handler calls them: the
 //! representative's IIN is parsed before any database access; every other
 //! outcome is a definite answer (valid, expired, revoked, not found, out of
 //! scope), which is what condition 1 of the State Corporation's flow checks
 //! (seed 001 §9, diagram 1; seed 004 para 9: the POA data exist in БНАЖ).
 
-use crate::model::PowerOfAttorney;
+use crate::model::{PowerOfAttorney, PowerOfAttorneyRules};
 use crate::storage;
 use chrono::NaiveDate;
-use egov_individuals::refusal::Refusal;
 use egov_proto::notary::power_of_attorney_answer::Status;
 use egov_proto::notary::{PowerOfAttorneyAnswer, PowerOfAttorneyRequest};
+use egov_registry::refusal::Refusal;
 use egov_trust::iin::Iin;
 use sqlx::{PgConnection, PgPool};
-
-/// The operation's name in the envelope header and the routing table.
-pub const SERVICE: &str = "power-of-attorney";
 
 /// Answers one look-up on `today`. Refuses only a malformed representative
 /// IIN (`invalid_iin`) and a storage failure (`registry_failure`).

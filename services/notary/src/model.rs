@@ -1,44 +1,39 @@
-//! What the notary system records about a power of attorney, as Rust values,
-//! and their contract form (`egov_proto::notary`).
+//! What the notary system decides about a power of attorney: its status on
+//! a date for a service, and its contract form (`egov_proto::notary`).
+//!
+//! The rows are defined with the synthetic population that generates them
+//! (`egov_population::powers`) and re-exported here, so the registry, its
+//! seeding and its tests name one set of types; the notary's rules are
+//! traits on them ([`PowerOfAttorneyRules`], [`ExpectedStatus`]).
 
 use chrono::NaiveDate;
-use egov_individuals::model::date_text;
+pub use egov_population::powers::{ANY_SERVICE, NotaryRows, PoaCase, PoaCaseKind, PowerOfAttorney};
 use egov_proto::notary as proto;
 use egov_proto::notary::power_of_attorney_answer::Status;
-use egov_trust::iin::Iin;
+use egov_registry::date_text;
 
-/// The scope entry that covers every service.
-pub const ANY_SERVICE: &str = "*";
+/// The notary's rules and contract form for a power of attorney.
+pub trait PowerOfAttorneyRules {
+    /// Whether its scope covers `service_code` (or every service).
+    fn covers(&self, service_code: &str) -> bool;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PowerOfAttorney {
-    pub number: String,
-    /// Who gave the power (доверитель / сенім білдіруші).
-    pub principal: Iin,
-    /// Who may act (представитель / өкіл).
-    pub representative: Iin,
-    pub notary_name: String,
-    pub notary_licence: String,
-    pub issued_on: NaiveDate,
-    /// The last day in force.
-    pub valid_until: NaiveDate,
-    /// Regulation codes (regulations/*.toml), or [`ANY_SERVICE`].
-    pub scope: Vec<String>,
-    pub revoked_on: Option<NaiveDate>,
+    /// What it is worth on `today` for `service_code`: revoked wins over
+    /// expired (a revoked power stays revoked after its term), then expiry,
+    /// then scope.
+    fn status_on(&self, service_code: &str, today: NaiveDate) -> Status;
+
+    fn to_proto(&self) -> proto::PowerOfAttorney;
 }
 
-impl PowerOfAttorney {
-    pub fn covers(&self, service_code: &str) -> bool {
+impl PowerOfAttorneyRules for PowerOfAttorney {
+    fn covers(&self, service_code: &str) -> bool {
         let service_code = service_code.trim();
         self.scope
             .iter()
             .any(|s| s == ANY_SERVICE || (!service_code.is_empty() && s == service_code))
     }
 
-    /// What it is worth on `today` for `service_code`: revoked wins over
-    /// expired (a revoked power stays revoked after its term), then expiry,
-    /// then scope.
-    pub fn status_on(&self, service_code: &str, today: NaiveDate) -> Status {
+    fn status_on(&self, service_code: &str, today: NaiveDate) -> Status {
         if self.revoked_on.is_some_and(|revoked| revoked <= today) {
             Status::Revoked
         } else if self.valid_until < today {
@@ -50,7 +45,7 @@ impl PowerOfAttorney {
         }
     }
 
-    pub fn to_proto(&self) -> proto::PowerOfAttorney {
+    fn to_proto(&self) -> proto::PowerOfAttorney {
         proto::PowerOfAttorney {
             number: self.number.clone(),
             principal_iin: self.principal.to_string(),
@@ -65,35 +60,14 @@ impl PowerOfAttorney {
     }
 }
 
-/// The kinds of case in the catalogue: the answer expected on the
-/// population's as-of date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PoaCaseKind {
-    Valid,
-    Expired,
-    Revoked,
-    OutOfScope,
+/// The answer a catalogued case expects on the population's as-of date.
+pub trait ExpectedStatus {
+    /// The look-up's answer for such a case.
+    fn expected_status(self) -> Status;
 }
 
-impl PoaCaseKind {
-    pub const ALL: &'static [PoaCaseKind] = &[
-        PoaCaseKind::Valid,
-        PoaCaseKind::Expired,
-        PoaCaseKind::Revoked,
-        PoaCaseKind::OutOfScope,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PoaCaseKind::Valid => "valid",
-            PoaCaseKind::Expired => "expired",
-            PoaCaseKind::Revoked => "revoked",
-            PoaCaseKind::OutOfScope => "out_of_scope",
-        }
-    }
-
-    /// The look-up's answer for such a case.
-    pub fn expected_status(self) -> Status {
+impl ExpectedStatus for PoaCaseKind {
+    fn expected_status(self) -> Status {
         match self {
             PoaCaseKind::Valid => Status::Valid,
             PoaCaseKind::Expired => Status::Expired,
@@ -103,24 +77,13 @@ impl PoaCaseKind {
     }
 }
 
-/// One entry of the catalogue: ask about `number` for `service_code`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PoaCase {
-    pub kind: PoaCaseKind,
-    pub number: String,
-    pub service_code: String,
-}
-
-/// A self-contained set of rows to write.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NotaryRows {
-    pub powers_of_attorney: Vec<PowerOfAttorney>,
-    pub cases: Vec<PoaCase>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use egov_population::people::{Generator, PopulationConfig, default_as_of};
+    use egov_population::powers::{PoaShares, SERVICE_CODES, powers_of_attorney};
+    use egov_trust::iin::Iin;
+    use std::collections::{HashMap, HashSet};
 
     fn date(text: &str) -> NaiveDate {
         text.parse().unwrap()
@@ -174,6 +137,56 @@ mod tests {
         assert_eq!(
             revoked_later.status_on("003", date("2026-07-01")),
             Status::Revoked
+        );
+    }
+
+    /// Every power of attorney the population draws, for `people` people.
+    fn notary_rows(seed: u64, people: usize) -> NotaryRows {
+        let mut all = NotaryRows::default();
+        for batch in Generator::new(PopulationConfig::new(seed, people)).unwrap() {
+            let rows = powers_of_attorney(seed, default_as_of(), &batch, &PoaShares::default());
+            all.powers_of_attorney.extend(rows.powers_of_attorney);
+            all.cases.extend(rows.cases);
+        }
+        all
+    }
+
+    // The population's catalogue against these rules.
+    #[test]
+    fn every_catalogued_case_gets_its_expected_answer_on_the_as_of_date() {
+        let rows = notary_rows(1, 10_000);
+        let by_number: HashMap<&str, &PowerOfAttorney> = rows
+            .powers_of_attorney
+            .iter()
+            .map(|p| (p.number.as_str(), p))
+            .collect();
+        assert_eq!(
+            by_number.len(),
+            rows.powers_of_attorney.len(),
+            "numbers repeat"
+        );
+        let mut kinds = HashSet::new();
+        for case in &rows.cases {
+            let power = by_number[case.number.as_str()];
+            assert_eq!(
+                power.status_on(&case.service_code, default_as_of()),
+                case.kind.expected_status(),
+                "{case:?} {power:?}"
+            );
+            assert!(SERVICE_CODES.contains(&case.service_code.as_str()));
+            kinds.insert(case.kind);
+        }
+        assert_eq!(kinds.len(), PoaCaseKind::ALL.len());
+        assert!(
+            rows.powers_of_attorney.len() > 100,
+            "{}",
+            rows.powers_of_attorney.len()
+        );
+        // Some revoked powers have also expired since, and answer revoked.
+        assert!(
+            rows.powers_of_attorney
+                .iter()
+                .any(|p| p.revoked_on.is_some() && p.valid_until < default_as_of())
         );
     }
 }

@@ -2,12 +2,12 @@
 //! ("notary": file, then `EGOV__…`, then `EGOV_NOTARY__…`).
 //!
 //! The sections `grpc`, `bus`, `trust` and `telemetry` are the gateway's
-//! (gateway/src/settings.rs), as for the individuals registry, whose
-//! `GrpcSettings` and `FaultSettings` this crate reuses.
+//! (gateway/src/settings.rs), as for the individuals registry; `grpc` and
+//! `fault` are the sections both registries share (`egov_registry::settings`).
 
 use chrono::NaiveDate;
 use egov_bus::BusSettings;
-use egov_individuals::settings::{DEFAULT_DATABASE_URL, FaultSettings, GrpcSettings};
+use egov_registry::settings::{DEFAULT_DATABASE_URL, FaultSettings, GrpcSettings};
 use egov_runtime::database::DatabaseSettings;
 use egov_runtime::settings::{FieldErrors, Validate};
 use egov_runtime::telemetry::TelemetrySettings;

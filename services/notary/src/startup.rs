@@ -1,16 +1,17 @@
 //! Building and running the notary system, as the gateway's startup does:
 //! settings → identity and trust → pool → migrations → the bus serving the
 //! inbox and the gRPC listener (admin API, health, reflection) → run until
-//! cancelled → drain. The server itself is shared with the individuals
-//! registry (`egov_individuals::registry`).
+//! cancelled → drain. The server is the registries' shared one
+//! (`egov_registry::server`).
 
-use crate::fault::FaultSwitch;
-use crate::handler::PowerOfAttorney;
+use crate::handler::PowerOfAttorneyLookup;
 use crate::settings::Settings;
 use crate::{SYSTEM, storage};
 use anyhow::Context as _;
 use egov_bus::Bus;
-use egov_individuals::registry::{self, Parts, Server};
+use egov_registry::fault::FaultSwitch;
+use egov_registry::lookup::LookupHandler;
+use egov_registry::server::{self, Parts, Server};
 use egov_trust::SystemId;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ impl Application {
     /// Loads what the registry needs and binds its listener (port 0
     /// allowed; [`Application::address`] tells the port).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let (identity, trust) = registry::identity(&settings.trust, SystemId::Notary)?;
+        let (identity, trust) = server::identity(&settings.trust, SystemId::Notary)?;
         let pool = settings
             .database
             .connect()
@@ -35,7 +36,10 @@ impl Application {
             .await
             .context("migrating the notary schema")?;
         let fault = Arc::new(FaultSwitch::new(SYSTEM, settings.fault.seed));
-        let handler = Arc::new(PowerOfAttorney::new(fault.clone(), settings.lookup.as_of));
+        let handler = Arc::new(LookupHandler::new(
+            fault.clone(),
+            PowerOfAttorneyLookup::new(settings.lookup.as_of),
+        ));
         let server = Server::start(Parts {
             system: SystemId::Notary,
             listen: settings.grpc.listen,

@@ -3,7 +3,7 @@
 //! by number.
 
 use crate::model::{NotaryRows, PoaCase, PowerOfAttorney};
-use egov_individuals::storage::{count_cases, count_rows, iin_column};
+use egov_registry::storage::{count_cases, count_rows, iin_column};
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{PgConnection, Row};
 

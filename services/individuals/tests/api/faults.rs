@@ -4,10 +4,10 @@
 
 use crate::helpers::*;
 use egov_bus::{CallError, Reply};
-use egov_individuals::fault::FLAKY_MIX;
 use egov_proto::envelope::{DeliveryStatus, Kind};
 use egov_proto::gateway::TraceRequest;
 use egov_proto::registry::{FaultKind, FaultMode, SetFaultRequest};
+use egov_registry::fault::FLAKY_MIX;
 use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::time::Instant;

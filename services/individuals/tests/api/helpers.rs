@@ -5,8 +5,6 @@
 
 use chrono::NaiveDate;
 use egov_bus::{Bus, CallError, Outgoing, Reply};
-use egov_individuals::fault::FaultMode;
-use egov_individuals::lookup::SERVICE;
 use egov_individuals::model::{
     Address, DocumentKind, FamilyLink, IdentityDocument, LinkOrigin, LinkStatus, ParentRole,
     Person, RegistryRows,
@@ -17,6 +15,8 @@ use egov_proto::gateway::gateway_client::GatewayClient;
 use egov_proto::individuals::{PersonByIinRequest, PersonRecord};
 use egov_proto::registry::registry_admin_client::RegistryAdminClient;
 use egov_proto::registry::{FaultState, GetFaultRequest, SetFaultRequest};
+use egov_proto::services::PERSON_BY_IIN;
+use egov_registry::fault::FaultMode;
 use egov_testkit::TestMesh;
 use egov_trust::SystemId;
 use egov_trust::iin::{Iin, Sex};
@@ -322,7 +322,7 @@ pub fn with_consent(iin: &str) -> Outgoing {
 pub fn lookup(iin: &str, legal_basis: &str) -> Outgoing {
     Outgoing::request(
         SystemId::Individuals,
-        SERVICE,
+        PERSON_BY_IIN,
         PersonByIinRequest {
             iin: iin.to_owned(),
             legal_basis: legal_basis.to_owned(),

@@ -185,7 +185,7 @@ async fn a_payload_that_does_not_decode_is_refused_with_bad_request() {
     let registry = Registry::start().await;
     let garbage = egov_bus::Outgoing::raw(
         SystemId::Individuals,
-        egov_individuals::lookup::SERVICE,
+        egov_proto::services::PERSON_BY_IIN,
         Kind::Request,
         vec![0xff, 0xff, 0xff],
     )

@@ -1,5 +1,5 @@
-use egov_individuals::population::{Generator, PopulationConfig};
 use egov_individuals::storage::{self, Written};
+use egov_population::people::{Generator, PopulationConfig};
 use egov_runtime::database::DatabaseSettings;
 use egov_testkit::database::TestDatabase;
 use sqlx::PgPool;

@@ -1,8 +1,8 @@
 use crate::helpers::{case, registry, seed};
 use egov_individuals::lookup::person_by_iin;
-use egov_individuals::population::PopulationConfig;
-use egov_individuals::refusal::RefusalCode;
+use egov_population::people::PopulationConfig;
 use egov_proto::individuals::{CareKind, LinkStatus, PersonByIinRequest, Sex};
+use egov_registry::refusal::RefusalCode;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 use crate::helpers::{fingerprint, registry, seed};
-use egov_individuals::population::PopulationConfig;
 use egov_individuals::storage;
+use egov_population::people::PopulationConfig;
 
 #[tokio::test]
 async fn seeding_twice_with_one_seed_changes_nothing() {

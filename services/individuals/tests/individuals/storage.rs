@@ -1,7 +1,7 @@
 use crate::helpers::{case, registry, seed};
 use egov_individuals::model::{CareKind, LinkOrigin, LinkStatus};
-use egov_individuals::population::{Generator, PopulationConfig};
 use egov_individuals::storage;
+use egov_population::people::{Generator, PopulationConfig};
 use egov_trust::iin::Iin;
 
 #[tokio::test]

@@ -4,8 +4,8 @@
 
 use crate::helpers::*;
 use egov_bus::CallError;
-use egov_individuals::population::{Generator, PopulationConfig, default_as_of};
-use egov_notary::population::{PoaShares, powers_of_attorney};
+use egov_population::people::{Generator, PopulationConfig, default_as_of};
+use egov_population::powers::{PoaShares, powers_of_attorney};
 use egov_proto::notary::power_of_attorney_answer::Status;
 use egov_trust::SystemId;
 use std::time::Duration;

@@ -3,9 +3,7 @@
 
 use chrono::{Days, NaiveDate};
 use egov_bus::{Bus, CallError, Outgoing, Reply};
-use egov_individuals::fault::FaultMode;
 use egov_notary::handler::today_in_almaty;
-use egov_notary::lookup::SERVICE;
 use egov_notary::model::{NotaryRows, PowerOfAttorney};
 use egov_notary::storage;
 use egov_proto::envelope::Rejection;
@@ -13,6 +11,8 @@ use egov_proto::notary::power_of_attorney_answer::Status;
 use egov_proto::notary::{PowerOfAttorneyAnswer, PowerOfAttorneyRequest};
 use egov_proto::registry::registry_admin_client::RegistryAdminClient;
 use egov_proto::registry::{FaultState, SetFaultRequest};
+use egov_proto::services::POWER_OF_ATTORNEY;
+use egov_registry::fault::FaultMode;
 use egov_testkit::TestMesh;
 use egov_trust::SystemId;
 use egov_trust::iin::{Iin, Sex};
@@ -227,7 +227,7 @@ impl Known {
 pub fn ask(number: &str, representative: &str, service_code: &str) -> Outgoing {
     Outgoing::request(
         SystemId::Notary,
-        SERVICE,
+        POWER_OF_ATTORNEY,
         PowerOfAttorneyRequest {
             number: number.to_owned(),
             representative_iin: representative.to_owned(),

@@ -1,6 +1,6 @@
-use egov_individuals::population::{Generator, PopulationConfig, default_as_of};
-use egov_notary::population::{PoaShares, powers_of_attorney};
 use egov_notary::storage::{self, Written};
+use egov_population::people::{Generator, PopulationConfig, default_as_of};
+use egov_population::powers::{PoaShares, powers_of_attorney};
 use egov_runtime::database::DatabaseSettings;
 use egov_testkit::database::TestDatabase;
 use sqlx::PgPool;

@@ -1,11 +1,11 @@
 use crate::helpers::{case, registry, seed};
 use chrono::Days;
-use egov_individuals::population::default_as_of;
-use egov_individuals::refusal::RefusalCode;
 use egov_notary::lookup::power_of_attorney;
 use egov_notary::storage;
+use egov_population::people::default_as_of;
 use egov_proto::notary::PowerOfAttorneyRequest;
 use egov_proto::notary::power_of_attorney_answer::Status;
+use egov_registry::refusal::RefusalCode;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! A registry's reasoned refusal to answer, with its stable code. It travels
-//! as `egov.envelope.v1.Rejection` in a KIND_REJECT reply. Shared by both
-//! registries (the notary uses `InvalidIin`, `RegistryFailure`, and the two
+//! as `egov.envelope.v1.Rejection` in a KIND_REJECT reply. Both registries
+//! use it (the notary uses `InvalidIin`, `RegistryFailure`, and the two
 //! codes of the inbox itself, `BadRequest` and `UnknownService`).
 
 use egov_proto::envelope::Rejection;

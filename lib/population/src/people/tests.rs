@@ -1,4 +1,6 @@
 use super::*;
+use crate::dates::{age_on, days_after};
+use egov_trust::iin::{Iin, Sex};
 use std::collections::{BTreeMap, HashSet};
 
 fn generate(config: PopulationConfig) -> Vec<Batch> {

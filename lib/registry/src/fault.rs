@@ -1,14 +1,14 @@
 //! Outages on demand: the registry's current fault mode and what it means
-//! for the next request. Shared by both registries (the notary links this
-//! crate), so `egovctl fault <system> <mode>` behaves the same for each.
+//! for the next request, the same for both registries.
 //!
 //! The switch is set through the admin API (`egov.registry.v1.RegistryAdmin`)
-//! and read in two places: the inbox consumer watches it (`subscribe`) to
-//! stop consuming while `down`, and the handler calls `before_request` before
+//! and read in two places: the server's supervisor watches it (`subscribe`)
+//! to stop consuming while `down`, and the inbox's fault gate
+//! ([`crate::lookup::admit`]) calls `before_request` before
 //! answering, which adds the latency of `slow` (the simulated outage itself)
 //! and draws the failures of `error` and `flaky` from a seeded generator.
 
-use crate::rng::Rng;
+use egov_population::rng::Rng;
 use egov_proto::registry as proto;
 use std::fmt;
 use std::str::FromStr;

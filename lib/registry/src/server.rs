@@ -1,29 +1,23 @@
-//! What both registries run around their look-up, shared with the notary as
-//! the fault switch is: the fault gate of the inbox, the admin API
-//! (`egov.registry.v1.RegistryAdmin`), and the server that ties the bus, the
-//! gRPC listener and the fault switch together.
+//! The server both registries run: the bus serving the inbox, the gRPC
+//! listener (admin API, health, reflection) and the fault switch, tied
+//! together until shutdown.
 //!
 //! A registry answers only through the gateway: look-ups arrive in its inbox
 //! (synchronous requests, DESIGN.md "The gateway over RabbitMQ") and are
 //! answered there. Its gRPC port serves the admin API, health and
 //! reflection, nothing else.
 //!
-//! The fault mode acts in two places (issue 3, item 4):
-//! - [`admit`], before the message's transaction, so a simulated latency
-//!   holds no database connection: `slow` (and `flaky`'s slow share) waits
-//!   there, `error` answers `registry_failure`, `flaky`'s silent share and a
-//!   message caught in the switch to `down` get no answer;
-//! - the server's supervisor, which pauses the inbox consumer while the mode
-//!   is `down` (asynchronous messages wait in the queue, synchronous calls
-//!   expire there) and reports the registry NOT_SERVING on gRPC health.
+//! The fault mode acts in two places (issue 3, item 4): the inbox's fault
+//! gate ([`crate::lookup::admit`]), and this server's supervisor, which
+//! pauses the inbox consumer while the mode is `down` (asynchronous messages
+//! wait in the queue, synchronous calls expire there) and reports the
+//! registry NOT_SERVING on gRPC health.
 
-use crate::fault::{FaultAction, FaultMode, FaultSwitch};
-use crate::refusal::Refusal;
+use crate::admin::AdminApi;
+use crate::fault::{FaultMode, FaultSwitch};
 use anyhow::Context as _;
-use egov_bus::{Bus, BusSettings, Handler, HandlerError, Inbox, Incoming, Outcome};
-use egov_proto::prost::Message;
-use egov_proto::registry::registry_admin_server::{RegistryAdmin, RegistryAdminServer};
-use egov_proto::registry::{FaultState, GetFaultRequest, SetFaultRequest};
+use egov_bus::{Bus, BusSettings, Handler, Inbox};
+use egov_proto::registry::registry_admin_server::RegistryAdminServer;
 use egov_runtime::grpc;
 use egov_runtime::trust::TrustSettings;
 use egov_trust::{Identity, SystemId, TrustStore};
@@ -32,7 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{Request, Response, Status};
 use tonic_health::ServingStatus;
 
 /// How often the supervisor looks at the broker connection (for health).
@@ -41,86 +34,6 @@ const CONNECTION_CHECK: Duration = Duration::from_millis(200);
 /// How long shutdown waits for look-ups in flight (a `slow` latency
 /// included) before leaving them to be redelivered.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// The fault gate, called from [`Handler::admit`]: `None` lets the message
-/// through to the look-up; `Some` settles it first.
-///
-/// - `Proceed`: the latency of `slow` (or `flaky`) has been slept; go on.
-/// - `Fail`: a KIND_REJECT with `registry_failure`, the technical failure a
-///   caller must be ready for.
-/// - `NoAnswer`: a synchronous request gets no answer, so its caller's
-///   deadline passes (`Outcome::Done`); an asynchronous message is not lost
-///   but handed back as a transient failure, retried after the bus's delays.
-pub async fn admit(
-    fault: &FaultSwitch,
-    message: &Incoming,
-) -> Result<Option<Outcome>, HandlerError> {
-    match fault.before_request().await {
-        FaultAction::Proceed { .. } => Ok(None),
-        FaultAction::Fail => Ok(Some(Outcome::Reject(
-            Refusal::registry_failure().to_rejection(),
-        ))),
-        FaultAction::NoAnswer if !message.opened.header.reply_to.is_empty() => {
-            tracing::info!(
-                message_id = message.message_id(),
-                mode = %fault.get(),
-                "Fault mode: leaving the request unanswered."
-            );
-            Ok(Some(Outcome::Done))
-        }
-        FaultAction::NoAnswer => Err(HandlerError::Transient(anyhow::anyhow!(
-            "the registry is down (fault mode {})",
-            fault.get()
-        ))),
-    }
-}
-
-/// The request of `service`, decoded, or the refusal to answer a message
-/// that names another service or does not decode.
-pub fn request<M: Message + Default>(
-    message: &Incoming,
-    service: &str,
-    message_name: &str,
-) -> Result<M, Refusal> {
-    if message.service() != service {
-        return Err(Refusal::unknown_service(message.service(), service));
-    }
-    message
-        .decode::<M>()
-        .map_err(|error| Refusal::bad_request(message_name, error))
-}
-
-/// The consent reference of the envelope header; empty means none.
-pub fn consent_reference(message: &Incoming) -> Option<&str> {
-    Some(message.opened.header.consent_reference.as_str()).filter(|c| !c.is_empty())
-}
-
-/// `egov.registry.v1.RegistryAdmin` over a registry's fault switch.
-pub struct AdminApi {
-    pub fault: Arc<FaultSwitch>,
-}
-
-#[tonic::async_trait]
-impl RegistryAdmin for AdminApi {
-    async fn set_fault(
-        &self,
-        request: Request<SetFaultRequest>,
-    ) -> Result<Response<FaultState>, Status> {
-        let wire = request.into_inner().mode.ok_or_else(|| {
-            Status::invalid_argument("fault_mode_missing: SetFaultRequest.mode is required")
-        })?;
-        let mode = FaultMode::try_from(&wire)
-            .map_err(|error| Status::invalid_argument(format!("invalid_fault_mode: {error}")))?;
-        self.fault
-            .set(mode)
-            .map_err(|error| Status::invalid_argument(format!("invalid_fault_mode: {error}")))?;
-        Ok(Response::new(self.fault.state()))
-    }
-
-    async fn get_fault(&self, _: Request<GetFaultRequest>) -> Result<Response<FaultState>, Status> {
-        Ok(Response::new(self.fault.state()))
-    }
-}
 
 /// The registry's identity and the mesh's trust store, checked to be
 /// `system`'s.
