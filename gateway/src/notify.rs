@@ -30,6 +30,7 @@ pub struct Notice {
 #[derive(Clone)]
 pub struct Notifier {
     tx: mpsc::UnboundedSender<Notice>,
+    stop: tokio_util::sync::CancellationToken,
 }
 
 const MAX_PER_REPORT: usize = 1000;
@@ -43,12 +44,26 @@ impl Notifier {
         publish_timeout: Duration,
     ) -> (Notifier, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(rx, identity, connector, pool, flush, publish_timeout));
-        (Notifier { tx }, task)
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(run(
+            rx,
+            stop.clone(),
+            identity,
+            connector,
+            pool,
+            flush,
+            publish_timeout,
+        ));
+        (Notifier { tx, stop }, task)
     }
 
     pub fn notify(&self, notice: Notice) {
         let _ = self.tx.send(notice);
+    }
+
+    /// Sends what is queued, then ends the notifier's task (at shutdown).
+    pub fn stop(&self) {
+        self.stop.cancel();
     }
 }
 
@@ -72,13 +87,23 @@ fn finals(changes: &[StatusChange]) -> Vec<(uuid::Uuid, DeliveryStatus)> {
 
 async fn run(
     mut rx: mpsc::UnboundedReceiver<Notice>,
+    stop: tokio_util::sync::CancellationToken,
     identity: Arc<Identity>,
     connector: Connector,
     pool: sqlx::PgPool,
     flush: Duration,
     publish_timeout: Duration,
 ) {
-    while let Some(first) = rx.recv().await {
+    loop {
+        let next = tokio::select! {
+            next = rx.recv() => next,
+            _ = stop.cancelled() => {
+                // No more notices; what was queued is still received.
+                rx.close();
+                rx.recv().await
+            }
+        };
+        let Some(first) = next else { break };
         let mut batch = vec![first];
         let until = tokio::time::Instant::now() + flush;
         while batch.len() < MAX_PER_REPORT * 4 {

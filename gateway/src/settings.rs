@@ -3,11 +3,11 @@
 
 use egov_bus::BusSettings;
 use egov_runtime::database::DatabaseSettings;
+use egov_runtime::service::GrpcSettings;
 use egov_runtime::settings::{FieldErrors, Validate, duration};
 use egov_runtime::telemetry::TelemetrySettings;
 use egov_runtime::trust::TrustSettings;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -25,13 +25,6 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub gateway: Tuning,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrpcSettings {
-    /// Where the gRPC API listens; port 0 picks a free port.
-    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,9 +55,6 @@ pub struct Tuning {
     /// How far in the future a message's created_at may be (clock skew).
     #[serde(with = "duration", default = "default_clock_skew")]
     pub max_clock_skew: Duration,
-    /// How long shutdown waits for in-flight messages.
-    #[serde(with = "duration", default = "default_grace")]
-    pub shutdown_grace: Duration,
 }
 
 fn default_batch_max() -> usize {
@@ -88,9 +78,6 @@ fn default_max_envelope() -> usize {
 fn default_clock_skew() -> Duration {
     Duration::from_secs(300)
 }
-fn default_grace() -> Duration {
-    Duration::from_secs(10)
-}
 
 impl Default for Tuning {
     fn default() -> Self {
@@ -103,13 +90,13 @@ impl Default for Tuning {
             default_call_deadline: default_call_deadline(),
             max_envelope_bytes: default_max_envelope(),
             max_clock_skew: default_clock_skew(),
-            shutdown_grace: default_grace(),
         }
     }
 }
 
 impl Validate for Settings {
     fn validate(&self, errors: &mut FieldErrors) {
+        self.grpc.validate(errors);
         self.bus.validate(errors);
         self.database.validate(errors);
         self.trust.validate(errors);

@@ -1,6 +1,7 @@
-//! Building and running the gateway: `build` loads what it needs and binds
-//! its listener (port 0 allowed; the bound port is readable), `run` serves
-//! until told to stop, then drains.
+//! Building and running the gateway on the one service runner
+//! (`egov_runtime::service`): `build` loads what it needs and binds its
+//! listener (port 0 allowed; the bound port is readable), `run_until_stopped`
+//! serves until told to stop, then drains.
 
 use crate::api::GatewayApi;
 use crate::gateway::{Bridge, Gateway, Metrics};
@@ -13,22 +14,21 @@ use anyhow::Context as _;
 use egov_bus::Names;
 use egov_bus::connection::{Connector, ConnectorSettings};
 use egov_proto::gateway::gateway_server::GatewayServer;
-use egov_runtime::grpc;
+use egov_runtime::service::Runner;
 use egov_trust::SystemId;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub struct Application {
     gateway: Arc<Gateway>,
-    listener: TcpListener,
-    address: SocketAddr,
+    runner: Runner,
     pipeline: tokio::task::JoinHandle<()>,
     notifier: tokio::task::JoinHandle<()>,
+    /// Stops the ingress consumers (the first step of the drain).
     stopping: CancellationToken,
 }
 
@@ -95,14 +95,35 @@ impl Application {
             gateway: gateway.clone(),
             stopping: stopping.clone(),
         })]);
-        let listener = grpc::bind(settings.grpc.listen)
+        let mut runner = Runner::bind("Gateway", &settings.grpc)
             .await
             .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
-        let address = listener.local_addr()?;
+        runner
+            .serve(GatewayServer::new(GatewayApi {
+                gateway: gateway.clone(),
+            }))
+            .probe_database(&gateway.pool);
+        let broker = connector.clone();
+        runner.probe("broker", move || {
+            let connected = broker.is_connected();
+            async move { connected }
+        });
+        let resend = gateway.clone();
+        runner.task(move |stop| async move { resend.resend_unreported(stop).await });
+        let counters = gateway.clone();
+        runner.task(move |stop| async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            every.tick().await;
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = every.tick() => counters.metrics.log(),
+                }
+            }
+        });
         Ok(Application {
             gateway,
-            listener,
-            address,
+            runner,
             pipeline: pipeline_task,
             notifier: notifier_task,
             stopping,
@@ -111,7 +132,7 @@ impl Application {
 
     /// The address the gRPC API listens on.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.runner.address()
     }
 
     pub fn gateway(&self) -> &Arc<Gateway> {
@@ -131,87 +152,25 @@ impl Application {
     /// Serves until `shutdown` is cancelled, then stops taking messages,
     /// finishes those in flight (logged, delivered, acknowledged) and exits.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let (health, health_service, reflection) = grpc::standard_services();
-        health.set_not_serving::<GatewayServer<GatewayApi>>().await;
-        let api = GatewayServer::new(GatewayApi {
-            gateway: self.gateway.clone(),
-        });
-        let router = grpc::server()
-            .trace_fn(egov_runtime::propagation::grpc_server_span)
-            .add_service(health_service)
-            .add_service(reflection)
-            .add_service(api);
-        let grpc_stop = CancellationToken::new();
-        let server = tokio::spawn(grpc::serve(router, self.listener, grpc_stop.clone()));
-        tracing::info!(address = %self.address, "Gateway gRPC API listening; connecting to the broker.");
-        // Serving (health SERVING, "Gateway ready.") once the broker connection
-        // is up and the queues are consumed.
-        let readiness = {
-            let gateway = self.gateway.clone();
-            let health = health.clone();
-            let address = self.address;
-            tokio::spawn(async move {
-                while gateway
-                    .connector
-                    .session(Duration::from_secs(60))
-                    .await
-                    .is_err()
-                {
-                    tracing::warn!("Still no broker connection.");
-                }
-                health.set_serving::<GatewayServer<GatewayApi>>().await;
-                tracing::info!(%address, namespace = %gateway.names.namespace(), "Gateway ready.");
-            })
+        let Application {
+            gateway,
+            runner,
+            pipeline,
+            notifier,
+            stopping,
+        } = self;
+        let drain = async move {
+            stopping.cancel();
+            gateway.close_entrance();
+            let _ = pipeline.await;
+            gateway.drained.cancel();
+            // The last status notices go out, then the notifier ends.
+            gateway.notifier.stop();
+            let _ = notifier.await;
+            gateway.metrics.log();
+            gateway.connector.close().await;
         };
-
-        let counters = {
-            let gateway = self.gateway.clone();
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(Duration::from_secs(60));
-                every.tick().await;
-                loop {
-                    every.tick().await;
-                    gateway.metrics.log();
-                }
-            })
-        };
-
-        let resend = {
-            let gateway = self.gateway.clone();
-            let stopping = self.stopping.clone();
-            tokio::spawn(async move { gateway.resend_unreported(stopping).await })
-        };
-
-        shutdown.cancelled().await;
-        tracing::info!("Shutting down: no new messages; finishing those in flight.");
-        health.set_not_serving::<GatewayServer<GatewayApi>>().await;
-        self.stopping.cancel();
-        grpc_stop.cancel();
-        // Streams such as a health Watch never end by themselves: give the
-        // server the grace period, then close what is left.
-        let grace = self.gateway.tuning.shutdown_grace;
-        let server_abort = server.abort_handle();
-        if tokio::time::timeout(grace, server).await.is_err() {
-            tracing::warn!(?grace, "gRPC streams still open at shutdown; closing them.");
-            server_abort.abort();
-        }
-        self.gateway.close_entrance();
-        if tokio::time::timeout(grace, self.pipeline).await.is_err() {
-            tracing::warn!(
-                ?grace,
-                "In-flight messages did not finish in time; they will be redelivered."
-            );
-        }
-        self.gateway.drained.cancel();
-        // Let the last status notices go out.
-        tokio::time::sleep(self.gateway.tuning.status_flush * 2).await;
-        counters.abort();
-        readiness.abort();
-        let _ = resend.await;
-        self.notifier.abort();
-        self.gateway.metrics.log();
-        self.gateway.connector.close().await;
-        tracing::info!("Gateway stopped.");
+        runner.run(shutdown, drain).await;
         Ok(())
     }
 }

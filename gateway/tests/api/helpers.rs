@@ -27,10 +27,18 @@ pub struct TestGateway {
 
 /// Starts a gateway in-process on a free port, ready to route.
 pub async fn spawn_gateway() -> TestGateway {
+    spawn_gateway_with(&[]).await
+}
+
+/// As [`spawn_gateway`], with some settings overridden (`EGOV__…` pairs).
+pub async fn spawn_gateway_with(overrides: &[(&str, &str)]) -> TestGateway {
     let mesh = TestMesh::new().await;
+    let mut source = mesh.source(SystemId::Gateway);
+    for (key, value) in overrides {
+        source.env.insert((*key).to_owned(), (*value).to_owned());
+    }
     let settings: egov_gateway::Settings =
-        egov_runtime::settings::load("gateway", &mesh.source(SystemId::Gateway))
-            .expect("gateway settings");
+        egov_runtime::settings::load("gateway", &source).expect("gateway settings");
     let app = Application::build(settings)
         .await
         .expect("build the gateway");

@@ -67,6 +67,29 @@ async fn the_gateway_reports_serving_and_describes_itself_by_reflection() {
     gw.stop().await;
 }
 
+#[tokio::test]
+async fn the_gateways_health_follows_the_broker_connection() {
+    let gw = spawn_gateway_with(&[egov_testkit::service::SLOW_RECONNECT]).await;
+    egov_testkit::service::health_follows_the_broker(gw.address, &gw.mesh).await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn reflection_v1alpha_lists_only_what_the_gateways_port_serves() {
+    let gw = spawn_gateway().await;
+    let names = egov_testkit::service::reflection_v1alpha(gw.address).await;
+    assert_eq!(
+        names,
+        [
+            "egov.gateway.v1.Gateway",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ]
+    );
+    gw.stop().await;
+}
+
 fn tokio_stream_once<T: Send + 'static>(
     item: T,
 ) -> impl futures_util::Stream<Item = T> + Send + 'static {

@@ -7,6 +7,8 @@
 //!   when an endpoint is configured;
 //! - [`propagation`]: the W3C trace context in AMQP headers and gRPC metadata;
 //! - [`shutdown`]: SIGTERM / SIGINT to a cancellation token;
+//! - [`service`]: the one runner every service starts through (listener,
+//!   health from probes, reflection, background tasks, graceful shutdown);
 //! - [`grpc`]: health and reflection, served beside each service's API;
 //! - [`database`]: a PostgreSQL pool confined to the service's own schema;
 //! - [`trust`]: the service's identity and trust store from settings.
@@ -14,6 +16,7 @@
 pub mod database;
 pub mod grpc;
 pub mod propagation;
+pub mod service;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

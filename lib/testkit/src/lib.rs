@@ -9,12 +9,15 @@
 //! - [`mesh`]: all three together, handing out each system's settings as
 //!   environment variables (for in-process services and child processes
 //!   alike) and bus clients;
-//! - [`process`]: a service as a child process, ready when it says so.
+//! - [`process`]: a service as a child process, ready when it says so;
+//! - [`service`]: the checks every service shares (health watched, health
+//!   following the broker, reflection as an outside client sees it).
 
 pub mod database;
 pub mod mesh;
 pub mod pki;
 pub mod process;
+pub mod service;
 
 pub use mesh::TestMesh;
 

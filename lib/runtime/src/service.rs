@@ -1,0 +1,336 @@
+//! The one way a service of the mesh runs: [`Runner`] binds the gRPC
+//! listener, serves the service's APIs beside health and reflection, keeps
+//! one meaning of health, runs the service's background tasks, and shuts
+//! down within one grace period.
+//!
+//! Health: every served service (and the overall "" entry) is SERVING while
+//! every probe passes — the broker connection and the database, as the
+//! service declares them — and NOT_SERVING otherwise, checked every
+//! [`PROBE_EVERY`] and changed only when it changes. The first time all
+//! pass, the runner logs "<Name> ready." (what operators and the tests that
+//! start a service as a process wait for).
+//!
+//! Shutdown, on the token: health NOT_SERVING; the gRPC server stops taking
+//! calls and finishes those in hand; background tasks are told to stop; the
+//! service's own drain runs (messages in flight finished and acknowledged);
+//! each step bounded by `grpc.shutdown_grace`, with no fixed sleeps.
+
+use crate::settings::{FieldErrors, duration};
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic_health::ServingStatus;
+
+/// How often the probes are checked.
+pub const PROBE_EVERY: Duration = Duration::from_millis(200);
+/// A probe that has not answered in this time has failed.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The `[grpc]` block every service's settings have.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcSettings {
+    /// Where the gRPC API listens; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// How long each step of a graceful shutdown may take.
+    #[serde(with = "duration", default = "default_grace")]
+    pub shutdown_grace: Duration,
+}
+
+fn default_grace() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl GrpcSettings {
+    pub fn validate(&self, errors: &mut FieldErrors) {
+        errors.check(
+            !self.shutdown_grace.is_zero(),
+            "grpc.shutdown_grace",
+            "must be more than zero",
+        );
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Something a service cannot serve without: true while it is reachable.
+type Probe = Box<dyn Fn() -> BoxFuture<bool> + Send + Sync>;
+
+/// The running parts of a service, assembled by its `build` and run by its
+/// `run_until_stopped`.
+pub struct Runner {
+    name: &'static str,
+    listener: TcpListener,
+    address: SocketAddr,
+    grace: Duration,
+    routes: RoutesBuilder,
+    served: Vec<&'static str>,
+    probes: Vec<(&'static str, Probe)>,
+    tasks: Vec<Box<dyn FnOnce(CancellationToken) -> BoxFuture<()> + Send>>,
+}
+
+impl Runner {
+    /// Binds the service's listener (port 0 allowed: see [`Runner::address`]).
+    /// `name` is how logs name the service ("Gateway", "Workstation").
+    pub async fn bind(name: &'static str, grpc: &GrpcSettings) -> std::io::Result<Runner> {
+        let listener = TcpListener::bind(grpc.listen).await?;
+        let address = listener.local_addr()?;
+        Ok(Runner {
+            name,
+            listener,
+            address,
+            grace: grpc.shutdown_grace,
+            routes: RoutesBuilder::default(),
+            served: Vec::new(),
+            probes: Vec::new(),
+            tasks: Vec::new(),
+        })
+    }
+
+    /// The address the gRPC API listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn grace(&self) -> Duration {
+        self.grace
+    }
+
+    /// Serves a gRPC service; health and reflection list it.
+    pub fn serve<S>(&mut self, service: S) -> &mut Self
+    where
+        S: tonic::codegen::Service<
+                tonic::codegen::http::Request<tonic::body::Body>,
+                Response = tonic::codegen::http::Response<tonic::body::Body>,
+                Error = Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
+        self.served.push(S::NAME);
+        self
+    }
+
+    /// Adds a probe: the service is NOT_SERVING while `check` says false.
+    pub fn probe<F, Fut>(&mut self, what: &'static str, check: F) -> &mut Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        self.probes
+            .push((what, Box::new(move || Box::pin(check()) as BoxFuture<bool>)));
+        self
+    }
+
+    /// The database probe: a connection answers `SELECT 1`.
+    pub fn probe_database(&mut self, pool: &sqlx::PgPool) -> &mut Self {
+        let pool = pool.clone();
+        self.probe("database", move || {
+            let pool = pool.clone();
+            async move { sqlx::query("SELECT 1").execute(&pool).await.is_ok() }
+        })
+    }
+
+    /// A background task, told to stop (its token cancelled) at shutdown
+    /// and awaited within the grace period.
+    pub fn task<F, Fut>(&mut self, task: F) -> &mut Self
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.push(Box::new(move |stop| Box::pin(task(stop))));
+        self
+    }
+
+    /// Serves until `shutdown` is cancelled, then stops as the module says;
+    /// `drain` is the service's own last step (finish messages in flight).
+    pub async fn run<D>(self, shutdown: CancellationToken, drain: D)
+    where
+        D: Future<Output = ()>,
+    {
+        let Runner {
+            name,
+            listener,
+            address,
+            grace,
+            mut routes,
+            served,
+            probes,
+            tasks,
+        } = self;
+        let (health, health_service) = tonic_health::server::health_reporter();
+        for service in &served {
+            health
+                .set_service_status(*service, ServingStatus::NotServing)
+                .await;
+        }
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        routes.add_service(health_service);
+        let (reflection_v1, reflection_v1alpha) = reflection(&served);
+        routes.add_service(reflection_v1);
+        routes.add_service(reflection_v1alpha);
+
+        let router = tonic::transport::Server::builder()
+            .trace_fn(crate::propagation::grpc_server_span)
+            .add_routes(routes.routes());
+        let grpc_stop = CancellationToken::new();
+        let server = tokio::spawn(crate::grpc::serve(router, listener, grpc_stop.clone()));
+        tracing::info!(%address, "{name} gRPC API listening.");
+
+        let stopping = CancellationToken::new();
+        let watcher = tokio::spawn(watch_health(
+            name,
+            address,
+            health.clone(),
+            served.clone(),
+            probes,
+            stopping.clone(),
+        ));
+        let mut running = JoinSet::new();
+        for task in tasks {
+            running.spawn(task(stopping.clone()));
+        }
+
+        shutdown.cancelled().await;
+        tracing::info!("{name} shutting down: finishing what is in hand.");
+        stopping.cancel();
+        let _ = watcher.await;
+        for service in &served {
+            health
+                .set_service_status(*service, ServingStatus::NotServing)
+                .await;
+        }
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        grpc_stop.cancel();
+        // Streams such as a health Watch never end by themselves: give the
+        // server the grace period, then close what is left.
+        let server_abort = server.abort_handle();
+        match tokio::time::timeout(grace, server).await {
+            Ok(Ok(Err(error))) => tracing::error!(%error, "The gRPC server failed."),
+            Ok(_) => {}
+            Err(_) => {
+                tracing::warn!(?grace, "gRPC streams still open at shutdown; closing them.");
+                server_abort.abort();
+            }
+        }
+        if tokio::time::timeout(grace, drain).await.is_err() {
+            tracing::warn!(
+                ?grace,
+                "Work in flight did not finish in time; it will be redelivered."
+            );
+        }
+        if tokio::time::timeout(grace, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
+        {
+            tracing::warn!(
+                ?grace,
+                "Background tasks did not stop in time; aborting them."
+            );
+            running.abort_all();
+        }
+        tracing::info!("{name} stopped.");
+    }
+}
+
+/// Reflection v1 and v1alpha (older clients: grpcurl, Postman, Python's
+/// grpcio-reflection), each listing only what this port serves.
+fn reflection(
+    served: &[&'static str],
+) -> (
+    tonic_reflection::server::v1::ServerReflectionServer<
+        impl tonic_reflection::server::v1::ServerReflection,
+    >,
+    tonic_reflection::server::v1alpha::ServerReflectionServer<
+        impl tonic_reflection::server::v1alpha::ServerReflection,
+    >,
+) {
+    let builder = || {
+        let mut builder = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(egov_proto::DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name("grpc.health.v1.Health")
+            .with_service_name("grpc.reflection.v1.ServerReflection")
+            .with_service_name("grpc.reflection.v1alpha.ServerReflection");
+        for service in served {
+            builder = builder.with_service_name(*service);
+        }
+        builder
+    };
+    let v1 = builder()
+        .build_v1()
+        .expect("the descriptor sets are generated at build time and valid");
+    let v1alpha = builder()
+        .build_v1alpha()
+        .expect("the descriptor sets are generated at build time and valid");
+    (v1, v1alpha)
+}
+
+/// Sets health from the probes until stopped.
+async fn watch_health(
+    name: &'static str,
+    address: SocketAddr,
+    health: tonic_health::server::HealthReporter,
+    served: Vec<&'static str>,
+    probes: Vec<(&'static str, Probe)>,
+    stopping: CancellationToken,
+) {
+    let mut current: Option<bool> = None;
+    let mut ready_once = false;
+    loop {
+        let mut failing = Vec::new();
+        for (what, probe) in &probes {
+            let ok = tokio::time::timeout(PROBE_TIMEOUT, probe())
+                .await
+                .unwrap_or(false);
+            if !ok {
+                failing.push(*what);
+            }
+        }
+        let serving = failing.is_empty();
+        if current != Some(serving) {
+            let status = if serving {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            for service in &served {
+                health.set_service_status(*service, status).await;
+            }
+            health.set_service_status("", status).await;
+            if serving && !ready_once {
+                ready_once = true;
+                tracing::info!(%address, "{name} ready.");
+            } else if serving {
+                tracing::info!("{name} serving again.");
+            } else if current.is_none() {
+                tracing::info!(waiting_for = ?failing, "{name} not serving yet.");
+            } else {
+                tracing::warn!(unreachable = ?failing, "{name} not serving.");
+            }
+            current = Some(serving);
+        }
+        tokio::select! {
+            _ = stopping.cancelled() => return,
+            _ = tokio::time::sleep(PROBE_EVERY) => {}
+        }
+    }
+}
