@@ -32,7 +32,7 @@ use crate::staff::Employee;
 use chrono::{DateTime, NaiveDate, Utc};
 use egov_proto::prost::Message;
 use egov_proto::workstation as pb;
-use egov_regulations::{Channel, FieldType, Form, Regulation, ResultDocument};
+use egov_regulations::{Channel, FieldType, Form, Regulation, ResultDocument, ResultKind};
 use egov_trust::{Iin, SigningKey};
 use std::collections::{BTreeMap, HashSet};
 
@@ -187,7 +187,7 @@ pub fn refusal(
     let mut doc = base(
         ctx,
         refusal_result.map_or("reasoned_refusal", |r| r.code.as_str()),
-        "refusal",
+        ResultKind::Refusal.code(),
         form.map_or("", |f| f.code.as_str()),
     );
     doc.fields = fill(ctx, form, &[], Some(reason));

@@ -33,7 +33,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let tuning = settings.workstation.clone();
+        let mut tuning = settings.workstation.clone();
         let regulations = match &tuning.regulations {
             Some(dir) => egov_regulations::load_dir(dir)?,
             None => Registry::embedded()?,
@@ -58,7 +58,12 @@ impl Application {
             .run(&pool)
             .await
             .context("migrating the workstation's schema")?;
-        let staff: Vec<_> = tuning.staff.iter().map(|e| e.enrolment()).collect();
+        // The staff entries (demo passwords in plain text among them) are
+        // needed only to enrol; the workstation does not keep them.
+        let staff: Vec<_> = std::mem::take(&mut tuning.staff)
+            .iter()
+            .map(|e| e.enrolment())
+            .collect();
         let keys = enrolment::enrol(
             &pool,
             &trust,

@@ -5,6 +5,10 @@
 //!
 //! Codes read back from the database are decoded strictly ([`codes`]): an
 //! unknown one is an error, not a default.
+//!
+//! A few codes are literals in the SQL (`state = 'in_progress'`, `origin =
+//! 'office'`, …), the texts of [`model`]'s and [`Role`]'s `code()`: the
+//! partial index on open applications matches a literal only.
 
 use crate::codes;
 use crate::error::ApiError;
