@@ -3,7 +3,7 @@
 use crate::gateway::Gateway;
 use crate::pipeline::{Admission, Admitted, Origin};
 use crate::store;
-use crate::verify::Refusal;
+use crate::verify::{Code, RejectCode};
 use egov_bus::envelope;
 use egov_proto::envelope::{DeliveryStatus, Kind};
 use egov_proto::gateway::{
@@ -12,10 +12,10 @@ use egov_proto::gateway::{
     VerifyLogRequest, VerifyLogResponse, gateway_server,
 };
 use egov_proto::prost::Message;
+use egov_runtime::refusal::{CommonCode, Refusal};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use tonic::{Request, Response, Status};
-use tonic_types::{ErrorDetails, StatusExt};
 
 /// Where gateway errors say they come from (as X-Road's error origin).
 const DOMAIN: &str = "gateway.egov-mesh";
@@ -30,7 +30,7 @@ impl GatewayApi {
         let pipeline = self
             .gateway
             .pipeline()
-            .ok_or_else(|| Status::unavailable("gateway_stopping: the gateway is shutting down"))?;
+            .ok_or_else(|| refusal(CommonCode::ShuttingDown, "the gateway is shutting down"))?;
         let (done, answer) = oneshot::channel();
         let admission = Admission {
             raw,
@@ -38,44 +38,91 @@ impl GatewayApi {
             span: tracing::Span::current(),
         };
         if !pipeline.submit(admission).await {
-            return Err(Status::unavailable(
-                "gateway_stopping: the gateway is shutting down",
+            return Err(refusal(
+                CommonCode::ShuttingDown,
+                "the gateway is shutting down",
             ));
         }
-        answer
-            .await
-            .map_err(|_| Status::internal("internal_error: the pipeline dropped the message"))
+        answer.await.map_err(|_| {
+            refusal(
+                CommonCode::InternalError,
+                "the pipeline dropped the message",
+            )
+        })
     }
 }
 
-fn refused(refusal: Refusal) -> Status {
-    let code = refusal.code.as_str();
-    Status::with_error_details(
-        refusal.code.grpc_code(),
-        format!("{code}: {}", refusal.detail),
-        ErrorDetails::with_error_info(
-            code,
-            DOMAIN,
-            std::collections::HashMap::<String, String>::new(),
-        ),
-    )
+/// The gateway API's own codes, beside the envelope refusals
+/// ([`RejectCode`]) and the codes every service shares ([`CommonCode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiCode {
+    /// The revocation list or the log cannot be reached: try again.
+    GatewayUnavailable,
+    /// No answer within the call's deadline; the request expires.
+    CallTimeout,
+    /// `message_id` is not a UUID.
+    InvalidMessageId,
+    /// No message with this id passed through the gateway.
+    UnknownMessage,
+    /// `conversation_id` is empty.
+    MissingConversation,
+    /// `to_sequence` is before `from_sequence`.
+    InvalidRange,
+}
+
+impl Code for ApiCode {
+    const ALL: &'static [Self] = &[
+        ApiCode::GatewayUnavailable,
+        ApiCode::CallTimeout,
+        ApiCode::InvalidMessageId,
+        ApiCode::UnknownMessage,
+        ApiCode::MissingConversation,
+        ApiCode::InvalidRange,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            ApiCode::GatewayUnavailable => "gateway_unavailable",
+            ApiCode::CallTimeout => "call_timeout",
+            ApiCode::InvalidMessageId => "invalid_message_id",
+            ApiCode::UnknownMessage => "unknown_message",
+            ApiCode::MissingConversation => "missing_conversation",
+            ApiCode::InvalidRange => "invalid_range",
+        }
+    }
+
+    fn grpc_code(self) -> tonic::Code {
+        match self {
+            ApiCode::GatewayUnavailable => tonic::Code::Unavailable,
+            ApiCode::CallTimeout => tonic::Code::DeadlineExceeded,
+            ApiCode::InvalidMessageId | ApiCode::MissingConversation | ApiCode::InvalidRange => {
+                tonic::Code::InvalidArgument
+            }
+            ApiCode::UnknownMessage => tonic::Code::NotFound,
+        }
+    }
+}
+
+fn refusal<C: Code>(code: C, message: impl Into<String>) -> Status {
+    Refusal::new(code, message).to_status(DOMAIN)
+}
+
+fn refused(refusal: crate::verify::Refusal) -> Status {
+    self::refusal(refusal.code, refusal.detail)
 }
 
 fn unavailable(detail: String) -> Status {
-    Status::with_error_details(
-        tonic::Code::Unavailable,
-        format!("gateway_unavailable: {detail}"),
-        ErrorDetails::with_error_info(
-            "gateway_unavailable",
-            DOMAIN,
-            std::collections::HashMap::<String, String>::new(),
-        ),
-    )
+    refusal(ApiCode::GatewayUnavailable, detail)
 }
 
 fn database(error: sqlx::Error) -> Status {
-    tracing::error!(%error, "Database error in the gRPC API.");
-    Status::internal("database_error: the gateway's database failed; see its log")
+    egov_runtime::refusal::database_error(error, DOMAIN)
+}
+
+fn missing_envelope() -> Status {
+    Refusal::new(RejectCode::MalformedEnvelope, "envelope is missing")
+        .field("envelope")
+        .to_status(DOMAIN)
 }
 
 fn ts(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<egov_proto::prost_types::Timestamp> {
@@ -85,10 +132,7 @@ fn ts(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<egov_proto::prost_type
 #[tonic::async_trait]
 impl gateway_server::Gateway for GatewayApi {
     async fn send(&self, request: Request<SendRequest>) -> Result<Response<SendResponse>, Status> {
-        let envelope = request
-            .into_inner()
-            .envelope
-            .ok_or_else(|| Status::invalid_argument("malformed_envelope: envelope is missing"))?;
+        let envelope = request.into_inner().envelope.ok_or_else(missing_envelope)?;
         match self.admit(envelope.encode_to_vec(), false).await? {
             Admitted::Accepted {
                 message_id,
@@ -104,18 +148,16 @@ impl gateway_server::Gateway for GatewayApi {
     }
 
     async fn call(&self, request: Request<CallRequest>) -> Result<Response<CallResponse>, Status> {
-        let envelope = request
-            .into_inner()
-            .envelope
-            .ok_or_else(|| Status::invalid_argument("malformed_envelope: envelope is missing"))?;
+        let envelope = request.into_inner().envelope.ok_or_else(missing_envelope)?;
         let raw = envelope.encode_to_vec();
         // An envelope that does not open is refused by the pipeline with its reason.
         let opened = envelope::open_envelope(envelope).ok();
         if let Some(opened) = &opened
             && opened.kind() != Kind::Request
         {
-            return Err(Status::invalid_argument(
-                "malformed_envelope: Call takes a KIND_REQUEST envelope; use Send for others",
+            return Err(refusal(
+                RejectCode::MalformedEnvelope,
+                "Call takes a KIND_REQUEST envelope; use Send for others",
             ));
         }
         let request_id = opened
@@ -145,30 +187,24 @@ impl gateway_server::Gateway for GatewayApi {
             Ok(Ok(Ok(response))) => Ok(Response::new(CallResponse {
                 response: Some(response),
             })),
-            Ok(Ok(Err((code, detail)))) => Err(Status::with_error_details(
+            // A failure reported for the request: its status's own code.
+            Ok(Ok(Err((code, detail)))) => Err(egov_runtime::refusal::status(
                 if code == "message_expired" {
                     tonic::Code::DeadlineExceeded
                 } else {
                     tonic::Code::FailedPrecondition
                 },
-                format!("{code}: {detail}"),
-                ErrorDetails::with_error_info(
-                    code,
-                    DOMAIN,
-                    std::collections::HashMap::<String, String>::new(),
-                ),
+                &code,
+                DOMAIN,
+                None,
+                &detail,
             )),
             Ok(Err(_)) | Err(_) => {
                 self.gateway.bridge.forget(&request_id);
-                Err(Status::with_error_details(
-                    tonic::Code::DeadlineExceeded,
+                Err(refusal(
+                    ApiCode::CallTimeout,
                     format!(
-                        "call_timeout: no answer within {deadline:?}; the request expires and is not delivered later"
-                    ),
-                    ErrorDetails::with_error_info(
-                        "call_timeout",
-                        DOMAIN,
-                        std::collections::HashMap::<String, String>::new(),
+                        "no answer within {deadline:?}; the request expires and is not delivered later"
                     ),
                 ))
             }
@@ -180,14 +216,19 @@ impl gateway_server::Gateway for GatewayApi {
         request: Request<GetStatusRequest>,
     ) -> Result<Response<MessageStatus>, Status> {
         let id = request.into_inner().message_id;
-        let uuid: uuid::Uuid = id
-            .parse()
-            .map_err(|_| Status::invalid_argument(format!("message_id {id:?} is not a UUID")))?;
+        let uuid: uuid::Uuid = id.parse().map_err(|_| {
+            Refusal::new(ApiCode::InvalidMessageId, format!("{id:?} is not a UUID"))
+                .field("message_id")
+                .to_status(DOMAIN)
+        })?;
         let view = store::status(&self.gateway.pool, uuid)
             .await
             .map_err(database)?
             .ok_or_else(|| {
-                Status::not_found(format!("no message {id} has passed through the gateway"))
+                refusal(
+                    ApiCode::UnknownMessage,
+                    format!("no message {id} has passed through the gateway"),
+                )
             })?;
         Ok(Response::new(MessageStatus {
             message_id: id,
@@ -212,7 +253,11 @@ impl gateway_server::Gateway for GatewayApi {
     ) -> Result<Response<TraceResponse>, Status> {
         let conversation = request.into_inner().conversation_id;
         if conversation.is_empty() {
-            return Err(Status::invalid_argument("conversation_id is empty"));
+            return Err(
+                Refusal::new(ApiCode::MissingConversation, "conversation_id is empty")
+                    .field("conversation_id")
+                    .to_status(DOMAIN),
+            );
         }
         let rows = store::trace(&self.gateway.pool, &conversation, TRACE_LIMIT)
             .await
@@ -271,9 +316,11 @@ impl gateway_server::Gateway for GatewayApi {
     ) -> Result<Response<VerifyLogResponse>, Status> {
         let r = request.into_inner();
         if r.to_sequence != 0 && r.to_sequence < r.from_sequence {
-            return Err(Status::invalid_argument(
-                "to_sequence is before from_sequence",
-            ));
+            return Err(
+                Refusal::new(ApiCode::InvalidRange, "to_sequence is before from_sequence")
+                    .field("to_sequence")
+                    .to_status(DOMAIN),
+            );
         }
         let report = crate::log::verify(&self.gateway.pool, r.from_sequence, r.to_sequence)
             .await

@@ -5,7 +5,7 @@ use crate::pipeline::Pipeline;
 use crate::routes::RoutingTable;
 use crate::settings::Tuning;
 use crate::store::{self, Applied, Change};
-use crate::verify::{RejectCode, Verifier};
+use crate::verify::{Code, RejectCode, Verifier};
 use egov_bus::Names;
 use egov_bus::connection::Connector;
 use egov_proto::envelope::{DeliveryStatus, Envelope, StatusChange};
@@ -125,12 +125,14 @@ impl Gateway {
             return;
         };
         let status = applied.change.status;
-        let failure = matches!(
+        // A waiting caller hears only what no answer will tell it: a
+        // receiver's refusal (REJECTED) comes as the answer itself.
+        let lost = matches!(
             status,
-            DeliveryStatus::Rejected | DeliveryStatus::Expired | DeliveryStatus::DeadLettered
+            DeliveryStatus::Expired | DeliveryStatus::DeadLettered
         );
         let queue = match &applied.reply_queue {
-            Some(queue) if failure => queue.clone(),
+            Some(queue) if lost => queue.clone(),
             Some(_) => return,
             None if applied.notify_sender => self.names.inbox(sender),
             None => return,

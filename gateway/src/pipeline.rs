@@ -15,7 +15,7 @@ use crate::gateway::Gateway;
 use crate::log::{self, LogEntry, Logged};
 use crate::notify::Notice;
 use crate::store::{self, Change, Known, NewStatus};
-use crate::verify::{Checked, Passed, Refusal, RejectCode};
+use crate::verify::{Checked, Code, Passed, Refusal, RejectCode};
 use chrono::{DateTime, Utc};
 use egov_bus::{amqp, envelope, publisher};
 use egov_proto::envelope::{DeliveryStatus, Kind, Receipts, Rejection, StatusChange};

@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use egov_bus::envelope::{self, Opened};
 use egov_proto::envelope::{Envelope, Kind};
 use egov_proto::prost::Message;
+pub use egov_runtime::refusal::Code;
 use egov_trust::{CertError, Subject, SystemId, TrustStore};
 use std::time::Duration;
 
@@ -43,8 +44,23 @@ pub enum RejectCode {
     RequestHashMismatch,
 }
 
-impl RejectCode {
-    pub fn as_str(self) -> &'static str {
+impl Code for RejectCode {
+    const ALL: &'static [Self] = &[
+        RejectCode::MalformedEnvelope,
+        RejectCode::UnknownSender,
+        RejectCode::BadSignature,
+        RejectCode::UntrustedCertificate,
+        RejectCode::CertificateExpired,
+        RejectCode::CertificateRevoked,
+        RejectCode::CertificateNotSenders,
+        RejectCode::RouteNotAllowed,
+        RejectCode::MessageExpired,
+        RejectCode::DuplicateMessageId,
+        RejectCode::UnknownRequest,
+        RejectCode::RequestHashMismatch,
+    ];
+
+    fn as_str(self) -> &'static str {
         match self {
             RejectCode::MalformedEnvelope => "malformed_envelope",
             RejectCode::UnknownSender => "unknown_sender",
@@ -62,7 +78,7 @@ impl RejectCode {
     }
 
     /// The gRPC status code a partner calling Send or Call gets.
-    pub fn grpc_code(self) -> tonic::Code {
+    fn grpc_code(self) -> tonic::Code {
         use RejectCode::*;
         match self {
             MalformedEnvelope => tonic::Code::InvalidArgument,

@@ -4,6 +4,7 @@
 
 mod crash;
 mod delivery;
+mod errors;
 mod helpers;
 mod log;
 mod operations;

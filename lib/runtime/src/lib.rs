@@ -9,6 +9,8 @@
 //! - [`shutdown`]: SIGTERM / SIGINT to a cancellation token;
 //! - [`service`]: the one runner every service starts through (listener,
 //!   health from probes, reflection, background tasks, graceful shutdown);
+//! - [`refusal`]: the one refusal vocabulary (code, field, words) and its
+//!   mappings to gRPC (ErrorInfo) and to the envelope's Rejection;
 //! - [`grpc`]: health and reflection, served beside each service's API;
 //! - [`database`]: a PostgreSQL pool confined to the service's own schema;
 //! - [`trust`]: the service's identity and trust store from settings.
@@ -16,6 +18,7 @@
 pub mod database;
 pub mod grpc;
 pub mod propagation;
+pub mod refusal;
 pub mod service;
 pub mod settings;
 pub mod shutdown;
