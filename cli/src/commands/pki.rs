@@ -1,12 +1,13 @@
 //! `egovctl pki`: the mesh's certification authority (a stand-in for НУЦ РК)
 //! kept in a directory — create it, issue certificates to systems, citizens
-//! and employees, revoke them, and serve the revocation list over HTTP.
+//! and employees, issue a citizen's EDS as NCALayer holds it (two key pairs),
+//! revoke them, and serve the revocation list over HTTP.
 
 use anyhow::Context as _;
 use chrono::{Duration, Utc};
 use egov_trust::ca::SubjectSpec;
-use egov_trust::ca_dir::CaDirectory;
-use egov_trust::{Bin, CertificateInfo, Iin, Subject, SystemId};
+use egov_trust::ca_dir::{CaDirectory, CitizenEdsPaths};
+use egov_trust::{Bin, CertificateInfo, CitizenEds, Iin, Subject, SystemId};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -41,6 +42,21 @@ enum Command {
         subject: IssueSubject,
         /// Validity in days, from now.
         #[arg(long, global = true, default_value_t = 365)]
+        days: i64,
+    },
+    /// Issue a citizen's EDS as NCA RK does: an authentication key pair
+    /// (AUTH: digitalSignature, clientAuth) and a signing one (SIGN:
+    /// digitalSignature, nonRepudiation), each with its certificate, in
+    /// citizens/<iin>/{auth,sign}.{crt,key}.pem.
+    Citizen {
+        /// The citizen's IIN (12 digits with a valid check digit).
+        iin: String,
+        #[arg(long)]
+        surname: String,
+        #[arg(long)]
+        given_name: String,
+        /// Validity in days, from now.
+        #[arg(long, default_value_t = 365)]
         days: i64,
     },
     /// Revoke a certificate (by serial in hex, or by its PEM file).
@@ -147,6 +163,29 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Citizen {
+            iin,
+            surname,
+            given_name,
+            days,
+        } => {
+            let dir = CaDirectory::open(&args.dir)?;
+            let (eds, paths) = issue_citizen(&dir, &iin, &surname, &given_name, days)?;
+            println!("issued {}'s EDS", eds.signing.info.subject);
+            println!(
+                "  authentication serial {}\n    certificate {}\n    private key {}",
+                eds.authentication.info.serial_hex(),
+                paths.authentication_certificate.display(),
+                paths.authentication_key.display()
+            );
+            println!(
+                "  signing        serial {}\n    certificate {}\n    private key {}",
+                eds.signing.info.serial_hex(),
+                paths.signing_certificate.display(),
+                paths.signing_key.display()
+            );
+            Ok(())
+        }
         Command::Revoke {
             certificate,
             reason,
@@ -238,6 +277,31 @@ pub async fn serve(
     Ok(())
 }
 
+/// Issues a citizen's two key pairs from the CA in `dir`, valid from now for
+/// `days`; refuses an invalid IIN or an empty name before issuing anything.
+pub fn issue_citizen(
+    dir: &CaDirectory,
+    iin: &str,
+    surname: &str,
+    given_name: &str,
+    days: i64,
+) -> anyhow::Result<(CitizenEds, CitizenEdsPaths)> {
+    let iin = Iin::parse(iin).with_context(|| format!("{iin:?} is not a valid IIN"))?;
+    anyhow::ensure!(
+        !surname.trim().is_empty() && !given_name.trim().is_empty(),
+        "a citizen's certificate names them: give --surname and --given-name"
+    );
+    anyhow::ensure!(days > 0, "--days must be at least 1");
+    let now = Utc::now();
+    Ok(dir.issue_citizen_eds(
+        iin,
+        surname.trim(),
+        given_name.trim(),
+        now,
+        now + Duration::days(days),
+    )?)
+}
+
 fn read_certificate(path: &Path) -> anyhow::Result<CertificateInfo> {
     let pem = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
     let der = egov_trust::signing::pem_block(&pem, "CERTIFICATE").map_err(anyhow::Error::msg)?;
@@ -272,4 +336,62 @@ pub fn issue_staff_certificates(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egov_trust::KeyPurpose;
+
+    fn temp_ca(test: &str) -> CaDirectory {
+        let root = std::env::temp_dir().join(format!("egovctl-pki-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        CaDirectory::init(&root, "test CA", Duration::days(30), false).unwrap()
+    }
+
+    #[test]
+    fn an_invalid_iin_is_refused_and_nothing_is_written() {
+        let dir = temp_ca("invalid-iin");
+        for bad in [
+            "900101300018",
+            "90010130001",
+            "90010130001x",
+            "901301300017",
+        ] {
+            let error = issue_citizen(&dir, bad, "Абаев", "Серік", 365).unwrap_err();
+            assert!(
+                error.to_string().contains("is not a valid IIN"),
+                "{bad}: {error:#}"
+            );
+        }
+        assert!(!dir.root().join("citizens").exists());
+        std::fs::remove_dir_all(dir.root()).unwrap();
+    }
+
+    #[test]
+    fn a_citizen_without_a_name_is_refused() {
+        let dir = temp_ca("no-name");
+        assert!(issue_citizen(&dir, "900101300017", " ", "Серік", 365).is_err());
+        assert!(!dir.root().join("citizens").exists());
+        std::fs::remove_dir_all(dir.root()).unwrap();
+    }
+
+    #[test]
+    fn a_citizen_gets_two_key_pairs_on_disk() {
+        let dir = temp_ca("citizen");
+        let (eds, paths) = issue_citizen(&dir, "900101300017", "Абаев", "Серік", 365).unwrap();
+        let citizen_dir = dir.root().join("citizens").join("900101300017");
+        assert_eq!(
+            paths.authentication_certificate,
+            citizen_dir.join("auth.crt.pem")
+        );
+        assert_eq!(paths.signing_key, citizen_dir.join("sign.key.pem"));
+        let auth = read_certificate(&paths.authentication_certificate).unwrap();
+        assert!(auth.allows(KeyPurpose::Authentication) && !auth.allows(KeyPurpose::Signing));
+        let sign = read_certificate(&paths.signing_certificate).unwrap();
+        assert!(sign.allows(KeyPurpose::Signing) && !sign.allows(KeyPurpose::Authentication));
+        assert_eq!(sign.serial, eds.signing.info.serial);
+        assert!(paths.authentication_key.is_file() && paths.signing_key.is_file());
+        std::fs::remove_dir_all(dir.root()).unwrap();
+    }
 }

@@ -72,6 +72,7 @@ impl Issued {
 
 /// A citizen's electronic digital signature (ЭЦП) as NCA RK issues it: two
 /// key pairs, one to log in and one to sign documents (anchors-part2.md §4.3).
+#[derive(Debug)]
 pub struct CitizenEds {
     /// `AUTH_…`: keyUsage digitalSignature, extendedKeyUsage clientAuth.
     pub authentication: Issued,
@@ -89,6 +90,15 @@ enum Usage {
     IndividualAuthentication,
     /// A citizen's document-signing key.
     IndividualSigning,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("info", &self.info)
+            .field("private_key_der", &"(redacted)")
+            .finish_non_exhaustive()
+    }
 }
 
 /// One revoked certificate.

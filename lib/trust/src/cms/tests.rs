@@ -519,3 +519,60 @@ async fn a_signature_bound_to_another_certificate_is_refused() {
     // No openssl check here: OpenSSL 3.0's `cms -verify` accepts this
     // message (it does not match signingCertificateV2 against the signer).
 }
+
+#[tokio::test]
+async fn our_verify_reads_cades_signatures_made_by_openssl() {
+    // The other direction: another implementation signs (`openssl cms -sign
+    // -cades` adds signingCertificateV2 and S/MIME capabilities), we verify.
+    let mesh = mesh().await;
+    let dir = work_dir("openssl-signs");
+    let signer = &mesh.citizen.signing;
+    std::fs::write(dir.join("signer.crt.pem"), signer.certificate_pem()).unwrap();
+    std::fs::write(dir.join("signer.key.pem"), signer.private_key_pem()).unwrap();
+    std::fs::write(dir.join("document.bin"), DOCUMENT).unwrap();
+    for (form, extra) in [("attached", Some("-nodetach")), ("detached", None)] {
+        let out = dir.join(format!("{form}.der"));
+        let mut command = Command::new("openssl");
+        command
+            .args(["cms", "-sign", "-binary", "-cades", "-md", "sha256"])
+            .args(extra)
+            .arg("-signer")
+            .arg(dir.join("signer.crt.pem"))
+            .arg("-inkey")
+            .arg(dir.join("signer.key.pem"))
+            .arg("-in")
+            .arg(dir.join("document.bin"))
+            .args(["-outform", "DER", "-out"])
+            .arg(&out);
+        let output = command.output().expect("openssl must be installed");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let signature = std::fs::read(&out).unwrap();
+        let detached_content = extra.is_none().then_some(DOCUMENT);
+        let verified = verify(
+            &signature,
+            detached_content,
+            KeyPurpose::Signing,
+            &mesh.trust,
+            Utc::now(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{form}: {e}"));
+        assert_eq!(verified.certificate_der, signer.certificate_der);
+        let mut changed = DOCUMENT.to_vec();
+        changed[0] ^= 0x01;
+        let result = verify(
+            &signature,
+            Some(&changed),
+            KeyPurpose::Signing,
+            &mesh.trust,
+            Utc::now(),
+        )
+        .await;
+        assert_eq!(result.unwrap_err(), CmsError::DigestMismatch, "{form}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
