@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "egov/gateway/v1/gateway.proto",
         "egov/individuals/v1/individuals.proto",
         "egov/notary/v1/notary.proto",
+        "egov/portal/v1/portal.proto",
         "egov/registry/v1/admin.proto",
         "egov/workstation/v1/workstation.proto",
     ];

@@ -30,6 +30,11 @@ pub mod egov {
             tonic::include_proto!("egov.notary.v1");
         }
     }
+    pub mod portal {
+        pub mod v1 {
+            tonic::include_proto!("egov.portal.v1");
+        }
+    }
     pub mod registry {
         pub mod v1 {
             tonic::include_proto!("egov.registry.v1");
@@ -48,6 +53,7 @@ pub use egov::envelope::v1 as envelope;
 pub use egov::gateway::v1 as gateway;
 pub use egov::individuals::v1 as individuals;
 pub use egov::notary::v1 as notary;
+pub use egov::portal::v1 as portal;
 pub use egov::registry::v1 as registry;
 pub use egov::workstation::v1 as workstation;
 

@@ -207,14 +207,16 @@ pub fn refusal(
     doc
 }
 
-/// Completes a draft with the signer and signs its exact bytes.
+/// Completes a draft with the signer and signs its exact bytes: the bare
+/// signature the mesh's receivers check, and the same as CMS SignedData
+/// (attached) that people check from outside with `openssl cms -verify`.
 pub fn sign(
     regulation: &Regulation,
     mut doc: pb::ResultDocument,
     signer: &Employee,
     key: &SigningKey,
     at: DateTime<Utc>,
-) -> pb::SignedDocument {
+) -> Result<pb::SignedDocument, ApiError> {
     doc.signed_at = Some(egov_bus::envelope::timestamp(at));
     doc.signer_iin = signer.iin.clone();
     doc.signer_name = signer.name.clone();
@@ -244,11 +246,20 @@ pub fn sign(
     }
     let content = doc.encode_to_vec();
     let signature = key.sign(&content);
-    pb::SignedDocument {
+    let cms = egov_trust::cms::sign(
+        &content,
+        key,
+        &signer.certificate,
+        egov_trust::cms::Encapsulation::Attached,
+        at,
+    )
+    .map_err(|e| ApiError::internal(format!("the result's CMS signature: {e}")))?;
+    Ok(pb::SignedDocument {
         content: content.into(),
         signature: signature.into(),
         signer_certificate: signer.certificate.clone().into(),
-    }
+        cms: cms.into(),
+    })
 }
 
 // === field values ===

@@ -155,7 +155,7 @@ impl Workstation {
             .ok_or_else(|| ApiError::internal("nothing was drafted before the signature"))?;
         let draft = documents::decode(draft)?;
         let (kind, code) = (draft.kind.clone(), draft.result_code.clone());
-        let signed = documents::sign(regulation, draft, &signer, key, now);
+        let signed = documents::sign(regulation, draft, &signer, key, now)?;
         let result = NewResult {
             application: app.id,
             kind: &kind,

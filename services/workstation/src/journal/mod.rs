@@ -345,8 +345,8 @@ pub struct NewResult<'a> {
 pub async fn insert_result(db: &mut PgConnection, new: &NewResult<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO results (application_id, kind, result_code, content, signature,
-             signer_certificate, signed_by, signed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             signer_certificate, signed_by, signed_at, cms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(new.application)
     .bind(new.kind)
@@ -356,6 +356,7 @@ pub async fn insert_result(db: &mut PgConnection, new: &NewResult<'_>) -> Result
     .bind(new.signed.signer_certificate.to_vec())
     .bind(new.signed_by)
     .bind(new.signed_at)
+    .bind(new.signed.cms.to_vec())
     .execute(db)
     .await?;
     Ok(())
@@ -373,7 +374,7 @@ pub async fn signed_result(
     id: uuid::Uuid,
 ) -> Result<SignedResult, ApiError> {
     let row = sqlx::query(
-        "SELECT content, signature, signer_certificate, kind FROM results WHERE application_id = $1",
+        "SELECT content, signature, signer_certificate, cms, kind FROM results WHERE application_id = $1",
     )
     .bind(id)
     .fetch_optional(db)
@@ -385,6 +386,7 @@ pub async fn signed_result(
             content: row.try_get::<Vec<u8>, _>("content")?.into(),
             signature: row.try_get::<Vec<u8>, _>("signature")?.into(),
             signer_certificate: row.try_get::<Vec<u8>, _>("signer_certificate")?.into(),
+            cms: row.try_get::<Vec<u8>, _>("cms")?.into(),
         },
         decision: Decision::of_result_kind(kind),
     })
