@@ -1,7 +1,7 @@
 //! The gateway's gRPC API (proto/egov/gateway/v1/gateway.proto).
 
 use crate::gateway::Gateway;
-use crate::pipeline::{Admission, Admitted, Origin};
+use crate::pipeline::{Admission, Admitted, Entrance, Origin};
 use crate::store;
 use crate::verify::{Code, RejectCode};
 use egov_bus::envelope;
@@ -23,12 +23,13 @@ const TRACE_LIMIT: i64 = 1000;
 
 pub struct GatewayApi {
     pub gateway: Arc<Gateway>,
+    pub entrance: Arc<Entrance>,
 }
 
 impl GatewayApi {
     async fn admit(&self, raw: Vec<u8>, bridge: bool) -> Result<Admitted, Status> {
         let pipeline = self
-            .gateway
+            .entrance
             .pipeline()
             .ok_or_else(|| refusal(CommonCode::ShuttingDown, "the gateway is shutting down"))?;
         let (done, answer) = oneshot::channel();

@@ -1,7 +1,6 @@
 //! The state every part of the gateway shares.
 
 use crate::notify::{Notice, Notifier};
-use crate::pipeline::Pipeline;
 use crate::routes::RoutingTable;
 use crate::settings::Tuning;
 use crate::store::{self, Applied, Change};
@@ -32,12 +31,6 @@ pub struct Gateway {
     /// Ingress messages worked on at once.
     pub prefetch: u16,
     pub metrics: Metrics,
-    /// The pipeline's entrance while the gateway accepts messages; taken at
-    /// shutdown so the pipeline can drain and stop.
-    pub(crate) entrance: Mutex<Option<Pipeline>>,
-    /// Cancelled once the pipeline has drained at shutdown (the ingress
-    /// channel stays open until then, for the acknowledgements).
-    pub(crate) drained: tokio_util::sync::CancellationToken,
 }
 
 impl Gateway {
@@ -48,15 +41,6 @@ impl Gateway {
             max_envelope_bytes: self.tuning.max_envelope_bytes,
             max_clock_skew: self.tuning.max_clock_skew,
         }
-    }
-
-    /// The pipeline's entrance, unless shutting down.
-    pub fn pipeline(&self) -> Option<Pipeline> {
-        self.entrance.lock().expect("entrance lock").clone()
-    }
-
-    pub(crate) fn close_entrance(&self) {
-        self.entrance.lock().expect("entrance lock").take();
     }
 
     /// Records one status change made by the gateway itself (expired in a

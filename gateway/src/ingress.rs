@@ -4,7 +4,8 @@
 //! Calls).
 
 use crate::gateway::Gateway;
-use crate::pipeline::{self, Admission, Origin};
+use crate::pipeline::deliver::{ack, requeue_after_pause};
+use crate::pipeline::{Admission, Entrance, Origin};
 use crate::store::Change;
 use egov_bus::connection::{OnConnect, Session};
 use egov_bus::{amqp, envelope, topology};
@@ -18,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 pub struct GatewayHook {
     pub gateway: Arc<Gateway>,
+    pub entrance: Arc<Entrance>,
     /// Cancelled when shutdown begins: stop taking messages.
     pub stopping: CancellationToken,
 }
@@ -49,7 +51,7 @@ impl OnConnect for GatewayHook {
                 )
                 .await?;
             tokio::spawn(consume_ingress(
-                gateway.clone(),
+                self.entrance.clone(),
                 ingress,
                 consumer,
                 session.ended.clone(),
@@ -100,13 +102,13 @@ fn gateway_prefetch(gateway: &Gateway) -> u16 {
 }
 
 async fn consume_ingress(
-    gateway: Arc<Gateway>,
+    entrance: Arc<Entrance>,
     channel: lapin::Channel,
     mut consumer: lapin::Consumer,
     ended: CancellationToken,
     stopping: CancellationToken,
 ) {
-    let Some(pipeline) = gateway.pipeline() else {
+    let Some(pipeline) = entrance.pipeline() else {
         return;
     };
     loop {
@@ -119,7 +121,7 @@ async fn consume_ingress(
                 // The messages in the pipeline are acknowledged through this
                 // channel: keep it open until the pipeline has drained.
                 tokio::select! {
-                    _ = gateway.drained.cancelled() => {}
+                    _ = entrance.drained() => {}
                     _ = ended.cancelled() => {}
                 }
                 return;
@@ -203,10 +205,10 @@ async fn consume_expired(
             Err(_) => true,
         };
         if recorded {
-            pipeline::ack(&delivery.acker).await;
+            ack(&delivery.acker).await;
         } else {
             // The database is away; let the broker keep it.
-            pipeline::requeue_after_pause(&gateway, &delivery.acker).await;
+            requeue_after_pause(&gateway, &delivery.acker).await;
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::api::GatewayApi;
 use crate::gateway::{Bridge, Gateway, Metrics};
 use crate::ingress::GatewayHook;
 use crate::notify::Notifier;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Entrance, Pipeline};
 use crate::routes::RoutingTable;
 use crate::settings::Settings;
 use anyhow::Context as _;
@@ -17,7 +17,7 @@ use egov_proto::gateway::gateway_server::GatewayServer;
 use egov_runtime::service::Runner;
 use egov_trust::SystemId;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +25,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub struct Application {
     gateway: Arc<Gateway>,
+    entrance: Arc<Entrance>,
     runner: Runner,
     pipeline: tokio::task::JoinHandle<()>,
     notifier: tokio::task::JoinHandle<()>,
@@ -85,14 +86,13 @@ impl Application {
             publish_timeout: settings.bus.publish_timeout,
             prefetch: settings.bus.prefetch,
             metrics: Metrics::default(),
-            entrance: Mutex::new(None),
-            drained: CancellationToken::new(),
         });
         let (pipeline, pipeline_task) = Pipeline::start(gateway.clone());
-        *gateway.entrance.lock().expect("entrance lock") = Some(pipeline);
+        let entrance = Arc::new(Entrance::new(pipeline));
         let stopping = CancellationToken::new();
         connector.run(vec![Arc::new(GatewayHook {
             gateway: gateway.clone(),
+            entrance: entrance.clone(),
             stopping: stopping.clone(),
         })]);
         let mut runner = Runner::bind("Gateway", &settings.grpc)
@@ -101,6 +101,7 @@ impl Application {
         runner
             .serve(GatewayServer::new(GatewayApi {
                 gateway: gateway.clone(),
+                entrance: entrance.clone(),
             }))
             .probe_database(&gateway.pool);
         let broker = connector.clone();
@@ -123,6 +124,7 @@ impl Application {
         });
         Ok(Application {
             gateway,
+            entrance,
             runner,
             pipeline: pipeline_task,
             notifier: notifier_task,
@@ -154,6 +156,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Application {
             gateway,
+            entrance,
             runner,
             pipeline,
             notifier,
@@ -161,9 +164,9 @@ impl Application {
         } = self;
         let drain = async move {
             stopping.cancel();
-            gateway.close_entrance();
+            entrance.close();
             let _ = pipeline.await;
-            gateway.drained.cancel();
+            entrance.mark_drained();
             // The last status notices go out, then the notifier ends.
             gateway.notifier.stop();
             let _ = notifier.await;

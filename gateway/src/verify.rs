@@ -94,7 +94,7 @@ impl Code for RejectCode {
 }
 
 /// A refusal: the code and what exactly is wrong.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {
     pub code: RejectCode,
     pub detail: String,
