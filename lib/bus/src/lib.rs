@@ -9,26 +9,38 @@
 //! is under a configurable namespace.
 //!
 //! # Layout
-//! - [`client`]: [`Bus`] — send, call, statuses, inbox, outbox, shutdown;
-//! - [`inbox`]: the [`Handler`] trait and how a delivery is processed;
+//! - [`client`]: [`Bus`] — send, call, statuses, enqueue, shutdown, and the
+//!   reply queue that brings answers to calls;
+//! - [`handler`]: the [`Handler`] trait a system implements and what it is
+//!   given;
+//! - [`inbox`]: consuming the inbox, the handler's transaction, retries,
+//!   dead letters, receipts about incoming messages;
+//! - `relay`: receipts and the outbox, sent after commits;
+//! - `state`: what the handle, consumers and relay share (depends on none
+//!   of them); `calls`: calls waiting for answers; `receipts`: receipt
+//!   entries, the in-memory queue and the durable store; `outbox`;
 //! - [`envelope`]: building, signing, opening, stamping and checking envelopes;
 //! - [`connection`] and [`publisher`]: the supervised connection and
 //!   confirmed publishing, shared with the gateway;
 //! - [`names`] and [`topology`]: queue names and declarations;
 //! - [`amqp`]: message properties (persistence, trace context, attempts);
-//! - `relay`: receipts and the outbox, sent after commits;
 //! - [`settings`] and [`error`].
 
 pub mod amqp;
+mod calls;
 pub mod client;
 pub mod connection;
 pub mod envelope;
 pub mod error;
+pub mod handler;
 pub mod inbox;
 pub mod names;
+mod outbox;
 pub mod publisher;
+mod receipts;
 mod relay;
 pub mod settings;
+mod state;
 pub mod topology;
 
 pub use client::{Bus, Reply};

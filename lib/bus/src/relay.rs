@@ -4,10 +4,11 @@
 //! sweep so that rows left by a crash go out too.
 
 use crate::amqp;
-use crate::client::Shared;
 use crate::envelope::{self, Outgoing};
 use crate::publisher;
-use egov_proto::envelope::{DeliveryStatus, Envelope, Kind, Receipts, StatusChange};
+use crate::receipts::processed_receipt;
+use crate::state::Shared;
+use egov_proto::envelope::{Envelope, Kind, Receipts, StatusChange};
 use egov_proto::prost::Message;
 use egov_trust::SystemId;
 use sqlx::Row;
@@ -42,7 +43,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 
 async fn flush_receipts(shared: &Arc<Shared>) -> anyhow::Result<()> {
     loop {
-        let mut receipts = shared.take_receipts();
+        let mut receipts = shared.receipts.take();
         let mut claim = None;
         if let Some(pool) = shared.pool() {
             let mut tx = pool.begin().await?;
@@ -55,27 +56,17 @@ async fn flush_receipts(shared: &Arc<Shared>) -> anyhow::Result<()> {
             .fetch_all(&mut *tx)
             .await?;
             let mut ids = Vec::with_capacity(rows.len());
+            let receiver = shared.identity.system.to_string();
             for row in rows {
                 let id: uuid::Uuid = row.get("message_id");
-                let at: chrono::DateTime<chrono::Utc> = row.get("processed_at");
-                // The handler's verdict: processed, or refused with its code.
-                let rejection: Option<String> = row.get("rejection_code");
-                let status = match rejection {
-                    Some(_) => DeliveryStatus::Rejected,
-                    None => DeliveryStatus::Processed,
-                };
-                receipts.push(StatusChange {
-                    message_id: id.to_string(),
-                    status: status as i32,
-                    code: rejection.unwrap_or_default(),
-                    detail: row
-                        .get::<Option<String>, _>("rejection_detail")
-                        .unwrap_or_default(),
-                    at: Some(envelope::timestamp(at)),
-                    receiver: shared.identity.system.to_string(),
-                    service: row.get("service"),
-                    ..StatusChange::default()
-                });
+                receipts.push(processed_receipt(
+                    &receiver,
+                    id,
+                    row.get("service"),
+                    row.get("processed_at"),
+                    row.get("rejection_code"),
+                    row.get("rejection_detail"),
+                ));
                 ids.push(id);
             }
             // Receipts of messages that did not succeed, stored durably.
@@ -154,7 +145,7 @@ async fn flush_receipts(shared: &Arc<Shared>) -> anyhow::Result<()> {
                 }
             }
             Err(error) => {
-                shared.return_receipts(in_memory);
+                shared.receipts.put_back(in_memory);
                 return Err(error.into());
             }
         }
