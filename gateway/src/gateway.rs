@@ -1,19 +1,20 @@
-//! The state every part of the gateway shares.
+//! The state every part of the gateway shares, and the status changes it
+//! records itself.
 
+use crate::bridge::Bridge;
+use crate::metrics::Metrics;
 use crate::notify::{Notice, Notifier};
 use crate::routes::RoutingTable;
 use crate::settings::Tuning;
 use crate::store::{self, Applied, Change};
-use crate::verify::{Code, RejectCode, Verifier};
+use crate::verify::Verifier;
 use egov_bus::Names;
 use egov_bus::connection::Connector;
-use egov_proto::envelope::{DeliveryStatus, Envelope, StatusChange};
+use egov_proto::envelope::{DeliveryStatus, StatusChange};
 use egov_trust::{Identity, SystemId, TrustStore};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::sync::oneshot;
 
 pub struct Gateway {
     pub tuning: Tuning,
@@ -138,84 +139,5 @@ impl Gateway {
                 correlation_id: applied.correlation_id.clone(),
             },
         });
-    }
-}
-
-/// Answers to requests made through the gRPC Call, which come back to this
-/// instance's own reply queue.
-pub struct Bridge {
-    queue: String,
-    waiting: Mutex<HashMap<String, oneshot::Sender<BridgeAnswer>>>,
-}
-
-pub type BridgeAnswer = Result<Envelope, (String, String)>;
-
-impl Bridge {
-    pub fn new(queue: String) -> Bridge {
-        Bridge {
-            queue,
-            waiting: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub fn queue(&self) -> &str {
-        &self.queue
-    }
-
-    pub fn wait_for(&self, request_id: &str) -> oneshot::Receiver<BridgeAnswer> {
-        let (tx, rx) = oneshot::channel();
-        self.lock().insert(request_id.to_owned(), tx);
-        rx
-    }
-
-    pub fn forget(&self, request_id: &str) {
-        self.lock().remove(request_id);
-    }
-
-    /// Hands the answer to the waiting gRPC caller; false if none waits.
-    pub fn answer(&self, request_id: &str, answer: BridgeAnswer) -> bool {
-        match self.lock().remove(request_id) {
-            Some(waiting) => waiting.send(answer).is_ok(),
-            None => false,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<BridgeAnswer>>> {
-        self.waiting.lock().expect("bridge lock")
-    }
-}
-
-/// Counters an operator reads in the periodic log line and at shutdown.
-#[derive(Default)]
-pub struct Metrics {
-    pub accepted: AtomicU64,
-    pub delivered: AtomicU64,
-    pub retried: AtomicU64,
-    pub dead_lettered: AtomicU64,
-    pub expired: AtomicU64,
-    refused: Mutex<HashMap<&'static str, u64>>,
-}
-
-impl Metrics {
-    pub fn refused(&self, code: RejectCode) {
-        *self
-            .refused
-            .lock()
-            .expect("metrics lock")
-            .entry(code.as_str())
-            .or_default() += 1;
-    }
-
-    pub fn log(&self) {
-        let refused = self.refused.lock().expect("metrics lock").clone();
-        tracing::info!(
-            accepted = self.accepted.load(Ordering::Relaxed),
-            delivered = self.delivered.load(Ordering::Relaxed),
-            retried = self.retried.load(Ordering::Relaxed),
-            dead_lettered = self.dead_lettered.load(Ordering::Relaxed),
-            expired = self.expired.load(Ordering::Relaxed),
-            refused = ?refused,
-            "Gateway counters."
-        );
     }
 }

@@ -16,14 +16,17 @@
 //! - [`notify`]: status messages to senders;
 //! - [`routes`]: the routing table (gateway/routes.toml);
 //! - [`api`]: the gRPC API;
-//! - [`gateway`]: shared state, the gRPC Call bridge, counters;
+//! - [`gateway`]: shared state; [`bridge`]: answers to gRPC Calls;
+//!   [`metrics`]: counters;
 //! - [`settings`].
 
 pub mod api;
 pub mod batch;
+pub mod bridge;
 pub mod gateway;
 pub mod ingress;
 pub mod log;
+pub mod metrics;
 pub mod notify;
 pub mod pipeline;
 pub mod routes;

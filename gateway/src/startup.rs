@@ -4,8 +4,10 @@
 //! serves until told to stop, then drains.
 
 use crate::api::GatewayApi;
-use crate::gateway::{Bridge, Gateway, Metrics};
+use crate::bridge::Bridge;
+use crate::gateway::Gateway;
 use crate::ingress::GatewayHook;
+use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::pipeline::{Entrance, Pipeline};
 use crate::routes::RoutingTable;
