@@ -220,6 +220,11 @@ impl FaultSwitch {
         *self.mode.borrow()
     }
 
+    /// The registry's system name ("individuals" or "notary").
+    pub fn system(&self) -> &str {
+        &self.system
+    }
+
     /// A receiver that sees every change of mode.
     pub fn subscribe(&self) -> watch::Receiver<FaultMode> {
         self.mode.subscribe()

@@ -15,9 +15,10 @@
 //! [`LookupHandler`] does 1, 2 and the replies; each registry writes 3.
 
 use crate::fault::{FaultAction, FaultSwitch};
-use crate::refusal::Refusal;
+use crate::refusal::{self, Refusal};
 use egov_bus::{Context, Handler, HandlerError, Incoming, Outcome};
 use egov_proto::prost::Message;
+use egov_runtime::refusal::Code as _;
 use futures_util::future::BoxFuture;
 use sqlx::PgConnection;
 use std::sync::Arc;
@@ -103,7 +104,7 @@ pub async fn admit(
     match fault.before_request().await {
         FaultAction::Proceed { .. } => Ok(None),
         FaultAction::Fail => Ok(Some(Outcome::Reject(
-            Refusal::registry_failure().to_rejection(),
+            refusal::registry_failure().to_rejection(),
         ))),
         FaultAction::NoAnswer if !message.opened.header.reply_to.is_empty() => {
             tracing::info!(
@@ -128,11 +129,11 @@ pub fn request<M: Message + Default>(
     message_name: &str,
 ) -> Result<M, Refusal> {
     if message.service() != service {
-        return Err(Refusal::unknown_service(message.service(), service));
+        return Err(refusal::unknown_service(message.service(), service));
     }
     message
         .decode::<M>()
-        .map_err(|error| Refusal::bad_request(message_name, error))
+        .map_err(|error| refusal::bad_request(message_name, error))
 }
 
 /// The consent reference of the envelope header; empty means none.

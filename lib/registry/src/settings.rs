@@ -1,20 +1,12 @@
-//! The settings sections both registries have: where the admin API listens,
-//! the seed of the fault draws, and the mesh's database by default. Each
-//! registry's own `settings` adds its schema and look-up section.
+//! The settings sections both registries have beside every service's
+//! (`grpc` is `egov_runtime::service::GrpcSettings`): the seed of the fault
+//! draws, and the mesh's database by default. Each registry's own
+//! `settings` adds its schema and look-up section.
 
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 /// Where the mesh's database is when nothing else is configured.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/egov";
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrpcSettings {
-    /// Where the admin API, health and reflection listen; port 0 picks a
-    /// free port.
-    pub listen: SocketAddr,
-}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

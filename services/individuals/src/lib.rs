@@ -27,3 +27,6 @@ pub mod storage;
 
 /// The registry's system id (certificates, queues, logs).
 pub const SYSTEM: &str = "individuals";
+
+pub use settings::Settings;
+pub use startup::Application;

@@ -5,7 +5,7 @@
 
 use crate::storage;
 use egov_proto::individuals::{PersonByIinRequest, PersonRecord};
-use egov_registry::refusal::Refusal;
+use egov_registry::refusal::{self, Refusal};
 use egov_trust::iin::Iin;
 use sqlx::{PgConnection, PgPool};
 
@@ -47,7 +47,7 @@ fn admissible(
     consent_reference: Option<&str>,
     allowed_legal_bases: &[String],
 ) -> Result<Iin, Refusal> {
-    let iin = Iin::parse(&request.iin).map_err(|error| Refusal::invalid_iin("iin", &error))?;
+    let iin = Iin::parse(&request.iin).map_err(|error| refusal::invalid_iin("iin", &error))?;
     check_access(request, consent_reference, allowed_legal_bases)?;
     Ok(iin)
 }
@@ -55,7 +55,7 @@ fn admissible(
 async fn read(conn: &mut PgConnection, iin: &Iin) -> Result<PersonRecord, Refusal> {
     match storage::person_details_on(conn, iin).await {
         Ok(Some(details)) => Ok(details.to_record()),
-        Ok(None) => Err(Refusal::not_found(
+        Ok(None) => Err(refusal::not_found(
             "iin",
             "ЖТ МДБ has no person with this IIN",
         )),
@@ -65,7 +65,7 @@ async fn read(conn: &mut PgConnection, iin: &Iin) -> Result<PersonRecord, Refusa
 
 fn storage_failure(error: sqlx::Error) -> Refusal {
     tracing::error!(error = %error, "Person look-up failed in storage.");
-    Refusal::registry_failure()
+    refusal::registry_failure()
 }
 
 /// Consent (any non-empty reference; the mesh has no consent service to ask
@@ -80,7 +80,7 @@ pub fn check_access(
     }
     let basis = request.legal_basis.trim();
     if basis.is_empty() {
-        return Err(Refusal::consent_required(
+        return Err(refusal::consent_required(
             "the subject's consent reference (envelope header consent_reference) \
              or an accepted legal basis is required",
         ));
@@ -88,11 +88,9 @@ pub fn check_access(
     if allowed_legal_bases.iter().any(|allowed| allowed == basis) {
         Ok(())
     } else {
-        Err(Refusal {
-            field: Some("legal_basis"),
-            ..Refusal::consent_required(format!(
-                "legal basis {basis:?} is not accepted without the subject's consent"
-            ))
-        })
+        Err(refusal::consent_required(format!(
+            "legal basis {basis:?} is not accepted without the subject's consent"
+        ))
+        .field("legal_basis"))
     }
 }

@@ -20,7 +20,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let source = egov_runtime::settings::SettingsSource::from_process(args.config);
-    let settings: egov_individuals::settings::Settings =
+    let settings: egov_individuals::Settings =
         match egov_runtime::settings::load("individuals", &source) {
             Ok(settings) => settings,
             Err(error) => {
@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
             }
         };
     let _telemetry = egov_runtime::telemetry::init("egov-individuals", &settings.telemetry)?;
-    let app = egov_individuals::startup::Application::build(settings).await?;
+    let app = egov_individuals::Application::build(settings).await?;
     app.run_until_stopped(egov_runtime::shutdown::on_signal())
         .await
 }

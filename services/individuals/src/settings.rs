@@ -1,14 +1,16 @@
 //! The registry's settings, loaded with `egov_runtime::settings::load`
 //! ("individuals": file, then `EGOV__…`, then `EGOV_INDIVIDUALS__…`).
 //!
-//! The sections `grpc`, `bus`, `trust` and `telemetry` are the gateway's
-//! (gateway/src/settings.rs), so `egov_testkit::TestMesh::env` and the
-//! compose file configure a registry as they configure the gateway; `grpc`
-//! and `fault` are the sections both registries share (`egov_registry::settings`).
+//! The sections `grpc` (`egov_runtime::service::GrpcSettings`), `bus`,
+//! `trust` and `telemetry` are every service's, so
+//! `egov_testkit::TestMesh::env` and the compose file configure a registry
+//! as they configure the gateway; `fault` is the section both registries
+//! share (`egov_registry::settings`).
 
 use egov_bus::BusSettings;
-use egov_registry::settings::{DEFAULT_DATABASE_URL, FaultSettings, GrpcSettings};
+use egov_registry::settings::{DEFAULT_DATABASE_URL, FaultSettings};
 use egov_runtime::database::DatabaseSettings;
+use egov_runtime::service::GrpcSettings;
 use egov_runtime::settings::{FieldErrors, Validate};
 use egov_runtime::telemetry::TelemetrySettings;
 use egov_runtime::trust::TrustSettings;
@@ -80,6 +82,7 @@ impl Default for LookupSettings {
 
 impl Validate for Settings {
     fn validate(&self, errors: &mut FieldErrors) {
+        self.grpc.validate(errors);
         self.bus.validate(errors);
         self.database.validate(errors);
         self.trust.validate(errors);

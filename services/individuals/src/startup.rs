@@ -1,17 +1,18 @@
-//! Building and running the registry, as the gateway's startup does:
-//! settings → identity and trust → pool → migrations → the bus serving the
-//! inbox and the gRPC listener (admin API, health, reflection) → run until
-//! cancelled → drain. The server is the registries' shared one
-//! (`egov_registry::server`).
+//! Building and running the individuals registry (ЖТ МДБ) on the one service runner
+//! (`egov_runtime::service`): identity → pool and migrations → the bus
+//! serving the inbox (fault gate, then "person-by-iin") → the runner (admin API,
+//! health from the broker, the database and the fault mode) → run until
+//! cancelled → drain. What both registries share is `egov_registry::server`.
 
 use crate::handler::PersonByIin;
 use crate::settings::Settings;
 use crate::{SYSTEM, storage};
 use anyhow::Context as _;
-use egov_bus::Bus;
+use egov_bus::{Bus, Inbox};
 use egov_registry::fault::FaultSwitch;
 use egov_registry::lookup::LookupHandler;
-use egov_registry::server::{self, Parts, Server};
+use egov_registry::server;
+use egov_runtime::service::Runner;
 use egov_trust::SystemId;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,7 +20,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub struct Application {
-    server: Server,
+    bus: Bus,
+    fault: Arc<FaultSwitch>,
+    runner: Runner,
 }
 
 impl Application {
@@ -36,45 +39,57 @@ impl Application {
             .await
             .context("migrating the individuals schema")?;
         let fault = Arc::new(FaultSwitch::new(SYSTEM, settings.fault.seed));
-        let handler = Arc::new(LookupHandler::new(
+        let handler = LookupHandler::new(
             fault.clone(),
             PersonByIin::new(settings.lookup.allowed_legal_bases),
-        ));
-        let server = Server::start(Parts {
-            system: SystemId::Individuals,
-            listen: settings.grpc.listen,
-            bus: settings.bus,
+        );
+        let bus = Bus::start(
+            settings.bus,
             identity,
             trust,
-            pool,
-            handler,
-            fault,
-        })
-        .await?;
-        Ok(Application { server })
+            Some(Inbox {
+                handler: Arc::new(handler),
+                pool: pool.clone(),
+            }),
+        )
+        .await
+        .context("starting the bus")?;
+        let mut runner = Runner::bind("Individuals registry", &settings.grpc)
+            .await
+            .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
+        server::serve(&mut runner, &bus, &pool, &fault);
+        Ok(Application { bus, fault, runner })
     }
 
     /// The address of the admin API, health and reflection.
     pub fn address(&self) -> SocketAddr {
-        self.server.address()
+        self.runner.address()
     }
 
     /// The fault switch (the admin API sets it).
     pub fn fault(&self) -> &Arc<FaultSwitch> {
-        self.server.fault()
+        &self.fault
     }
 
     pub fn bus(&self) -> &Bus {
-        self.server.bus()
+        &self.bus
     }
 
     /// Waits until the broker connection is up.
     pub async fn wait_ready(&self, wait: Duration) -> anyhow::Result<()> {
-        self.server.wait_ready(wait).await
+        self.bus
+            .wait_connected(wait)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
-    /// Serves until `shutdown` is cancelled, then drains.
+    /// Serves until `shutdown` is cancelled; then no new look-ups are taken
+    /// and those in flight finish (within `grpc.shutdown_grace`).
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        self.server.run_until_stopped(shutdown).await
+        let bus = self.bus;
+        self.runner
+            .run(shutdown, async move { bus.shutdown().await })
+            .await;
+        Ok(())
     }
 }

@@ -27,3 +27,6 @@ pub mod storage;
 
 /// The registry's system id (certificates, queues, logs).
 pub const SYSTEM: &str = "notary";
+
+pub use settings::Settings;
+pub use startup::Application;

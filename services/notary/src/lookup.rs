@@ -10,7 +10,7 @@ use crate::storage;
 use chrono::NaiveDate;
 use egov_proto::notary::power_of_attorney_answer::Status;
 use egov_proto::notary::{PowerOfAttorneyAnswer, PowerOfAttorneyRequest};
-use egov_registry::refusal::Refusal;
+use egov_registry::refusal::{self, Refusal};
 use egov_trust::iin::Iin;
 use sqlx::{PgConnection, PgPool};
 
@@ -46,7 +46,7 @@ pub async fn power_of_attorney_on(
 /// The representative's IIN and the number, trimmed.
 fn admissible(request: &PowerOfAttorneyRequest) -> Result<(Iin, &str), Refusal> {
     let representative = Iin::parse(&request.representative_iin)
-        .map_err(|error| Refusal::invalid_iin("representative_iin", &error))?;
+        .map_err(|error| refusal::invalid_iin("representative_iin", &error))?;
     Ok((representative, request.number.trim()))
 }
 
@@ -65,7 +65,7 @@ async fn read(
 
 fn storage_failure(error: sqlx::Error) -> Refusal {
     tracing::error!(error = %error, "Power-of-attorney look-up failed in storage.");
-    Refusal::registry_failure()
+    refusal::registry_failure()
 }
 
 /// The answer about what was found under the number. A power of attorney

@@ -20,16 +20,15 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let source = egov_runtime::settings::SettingsSource::from_process(args.config);
-    let settings: egov_notary::settings::Settings =
-        match egov_runtime::settings::load("notary", &source) {
-            Ok(settings) => settings,
-            Err(error) => {
-                eprintln!("{error}");
-                std::process::exit(64);
-            }
-        };
+    let settings: egov_notary::Settings = match egov_runtime::settings::load("notary", &source) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(64);
+        }
+    };
     let _telemetry = egov_runtime::telemetry::init("egov-notary", &settings.telemetry)?;
-    let app = egov_notary::startup::Application::build(settings).await?;
+    let app = egov_notary::Application::build(settings).await?;
     app.run_until_stopped(egov_runtime::shutdown::on_signal())
         .await
 }

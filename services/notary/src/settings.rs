@@ -1,14 +1,16 @@
 //! The notary system's settings, loaded with `egov_runtime::settings::load`
 //! ("notary": file, then `EGOV__…`, then `EGOV_NOTARY__…`).
 //!
-//! The sections `grpc`, `bus`, `trust` and `telemetry` are the gateway's
-//! (gateway/src/settings.rs), as for the individuals registry; `grpc` and
-//! `fault` are the sections both registries share (`egov_registry::settings`).
+//! The sections `grpc` (`egov_runtime::service::GrpcSettings`), `bus`,
+//! `trust` and `telemetry` are every service's, as for the individuals
+//! registry; `fault` is the section both registries share
+//! (`egov_registry::settings`).
 
 use chrono::NaiveDate;
 use egov_bus::BusSettings;
-use egov_registry::settings::{DEFAULT_DATABASE_URL, FaultSettings, GrpcSettings};
+use egov_registry::settings::{DEFAULT_DATABASE_URL, FaultSettings};
 use egov_runtime::database::DatabaseSettings;
+use egov_runtime::service::GrpcSettings;
 use egov_runtime::settings::{FieldErrors, Validate};
 use egov_runtime::telemetry::TelemetrySettings;
 use egov_runtime::trust::TrustSettings;
@@ -61,6 +63,7 @@ pub fn default_database() -> DatabaseSettings {
 
 impl Validate for Settings {
     fn validate(&self, errors: &mut FieldErrors) {
+        self.grpc.validate(errors);
         self.bus.validate(errors);
         self.database.validate(errors);
         self.trust.validate(errors);

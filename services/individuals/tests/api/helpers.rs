@@ -37,6 +37,8 @@ type Task = tokio::task::JoinHandle<anyhow::Result<()>>;
 /// One test's mesh with the gateway and the registry running.
 pub struct Registry {
     pub mesh: TestMesh,
+    /// The registry's gRPC port (admin API, health, reflection).
+    pub address: std::net::SocketAddr,
     /// The State Corporation's bus (diagram 1, process 3 asks from there).
     pub intake: Bus,
     pub admin: RegistryAdminClient<Channel>,
@@ -57,6 +59,11 @@ pub struct Known {
 
 impl Registry {
     pub async fn start() -> Registry {
+        Registry::start_with(&[]).await
+    }
+
+    /// With extra settings variables (e.g. `SLOW_RECONNECT`).
+    pub async fn start_with(extra: &[(&str, &str)]) -> Registry {
         let mesh = TestMesh::new().await;
 
         let settings: egov_gateway::Settings =
@@ -73,9 +80,12 @@ impl Registry {
         let gateway_stop = CancellationToken::new();
         let gateway_task = tokio::spawn(gateway.run_until_stopped(gateway_stop.clone()));
 
+        let mut source = mesh.source(SystemId::Individuals);
+        for (key, value) in extra {
+            source.env.insert((*key).to_owned(), (*value).to_owned());
+        }
         let settings: egov_individuals::settings::Settings =
-            egov_runtime::settings::load("individuals", &mesh.source(SystemId::Individuals))
-                .expect("registry settings");
+            egov_runtime::settings::load("individuals", &source).expect("registry settings");
         let app = egov_individuals::startup::Application::build(settings)
             .await
             .expect("build the registry");
@@ -109,6 +119,7 @@ impl Registry {
             .expect("connect to the gateway's API");
         let registry = Registry {
             mesh,
+            address,
             intake,
             admin,
             health,

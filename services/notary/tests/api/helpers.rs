@@ -30,6 +30,8 @@ type Task = tokio::task::JoinHandle<anyhow::Result<()>>;
 
 pub struct Notary {
     pub mesh: TestMesh,
+    /// The registry's gRPC port (admin API, health, reflection).
+    pub address: std::net::SocketAddr,
     /// The State Corporation's bus.
     pub intake: Bus,
     pub admin: RegistryAdminClient<Channel>,
@@ -111,6 +113,7 @@ impl Notary {
         );
         let notary = Notary {
             mesh,
+            address,
             intake,
             admin,
             health,

@@ -8,3 +8,4 @@
 mod answers;
 mod faults;
 mod helpers;
+mod service;

@@ -1,0 +1,63 @@
+//! What an operator relies on besides the look-ups, the same for every
+//! service of the mesh: health that follows the broker connection,
+//! reflection listing only what the port serves, and admin API errors that
+//! carry their code in `google.rpc.ErrorInfo`.
+
+use crate::helpers::*;
+use egov_proto::registry::{FaultKind, FaultMode, SetFaultRequest};
+use tonic_types::StatusExt;
+
+#[tokio::test]
+async fn the_individuals_registrys_health_follows_the_broker_connection() {
+    let registry = Registry::start_with(&[egov_testkit::service::SLOW_RECONNECT]).await;
+    egov_testkit::service::health_follows_the_broker(registry.address, &registry.mesh).await;
+    registry.stop().await;
+}
+
+#[tokio::test]
+async fn reflection_v1alpha_lists_only_what_the_individuals_registrys_port_serves() {
+    let registry = Registry::start().await;
+    let names = egov_testkit::service::reflection_v1alpha(registry.address).await;
+    assert_eq!(
+        names,
+        [
+            "egov.registry.v1.RegistryAdmin",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ]
+    );
+    registry.stop().await;
+}
+
+#[tokio::test]
+async fn every_error_of_the_admin_api_carries_its_code() {
+    let registry = Registry::start().await;
+    let bad_mode = FaultMode {
+        kind: FaultKind::Error as i32,
+        latency_ms: 0,
+        error_fraction: 1.5,
+    };
+    for (mode, expected) in [
+        (None, "fault_mode_missing"),
+        (Some(bad_mode), "invalid_fault_mode"),
+        (Some(FaultMode::default()), "invalid_fault_mode"),
+    ] {
+        let error = registry
+            .admin
+            .clone()
+            .set_fault(SetFaultRequest { mode })
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), tonic::Code::InvalidArgument);
+        let info = error
+            .get_error_details()
+            .error_info()
+            .cloned()
+            .unwrap_or_else(|| panic!("no ErrorInfo on {error:?}"));
+        assert_eq!(info.reason, expected, "{error:?}");
+        assert_eq!(info.domain, "individuals.egov-mesh");
+        assert!(error.message().starts_with(&format!("{expected}: ")));
+    }
+    registry.stop().await;
+}
