@@ -88,6 +88,7 @@
 
 mod duration;
 mod error;
+mod fields;
 mod model;
 mod plan;
 mod validate;
@@ -97,6 +98,7 @@ use std::path::Path;
 
 pub use duration::{Span, Unit, parse as parse_duration};
 pub use error::LoadError;
+pub use fields::check_value;
 pub use model::*;
 pub use plan::{DeadlinePlan, PlanError, PlannedStep, actor_schedule, channel_schedule, plan};
 

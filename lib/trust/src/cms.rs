@@ -231,6 +231,15 @@ pub async fn verify(
     })
 }
 
+/// The content carried inside an attached signature, with the signature's
+/// own math checked but not its certificate (for a signature that was fully
+/// verified when it was received, then stored).
+pub fn encapsulated_content(cms_der: &[u8]) -> Result<Vec<u8>, CmsError> {
+    Ok(check_signature(cms_der, None)?
+        .encapsulated_content
+        .unwrap_or_default())
+}
+
 /// What the message itself proves, before trusting the certificate.
 struct SignatureChecked {
     certificate_der: Vec<u8>,

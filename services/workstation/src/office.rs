@@ -47,6 +47,8 @@ pub async fn submit(
             form: request.form,
             submitted_at: Some(egov_bus::envelope::timestamp(chrono::Utc::now())),
             reference: String::new(),
+            // At the office the employee's own EDS signs the journal entry.
+            signed_request: Default::default(),
         },
     };
     // Bad input is refused before anyone is asked anything.

@@ -491,6 +491,7 @@ pub fn application(regulation: &str, channel: pb::Channel, documents: &[&str]) -
         form: Vec::new(),
         submitted_at: Some(egov_bus::envelope::timestamp(Utc::now())),
         reference: format!("ref-{regulation}"),
+        signed_request: Default::default(),
     }
 }
 

@@ -1,0 +1,50 @@
+//! The portal's state, shared by its API and its inbox handler.
+
+use crate::settings::Tuning;
+use egov_bus::Bus;
+use egov_regulations::Registry;
+use egov_trust::TrustStore;
+use std::sync::{Arc, OnceLock};
+
+pub struct Portal {
+    pub pool: sqlx::PgPool,
+    pub trust: Arc<TrustStore>,
+    pub regulations: Registry,
+    pub tuning: Tuning,
+    /// Set once the bus has started (the bus's inbox handler holds the
+    /// portal, so the two are built in turn).
+    bus: OnceLock<Bus>,
+    pub(crate) dummy_hash: String,
+}
+
+impl Portal {
+    pub fn new(
+        pool: sqlx::PgPool,
+        trust: Arc<TrustStore>,
+        regulations: Registry,
+        tuning: Tuning,
+    ) -> Portal {
+        Portal {
+            pool,
+            trust,
+            regulations,
+            tuning,
+            bus: OnceLock::new(),
+            dummy_hash: String::new(),
+        }
+    }
+
+    pub(crate) fn set_bus(&self, bus: Bus) {
+        let _ = self.bus.set(bus);
+    }
+
+    pub(crate) fn set_dummy_hash(&mut self, hash: String) {
+        self.dummy_hash = hash;
+    }
+
+    pub fn bus(&self) -> &Bus {
+        self.bus
+            .get()
+            .expect("the bus is started before the portal serves")
+    }
+}

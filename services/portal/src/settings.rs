@@ -1,0 +1,151 @@
+//! The portal's settings: `deploy/config/portal.toml` (or the file given with
+//! `--config`), then `EGOV__…` and `EGOV_PORTAL__…` environment variables.
+//! `grpc`, `bus`, `database`, `trust` and `telemetry` are shaped like every
+//! service's; `[portal]` holds the portal's own limits.
+
+use egov_bus::BusSettings;
+use egov_runtime::database::DatabaseSettings;
+use egov_runtime::service::GrpcSettings;
+use egov_runtime::settings::{FieldErrors, Validate, duration};
+use egov_runtime::telemetry::TelemetrySettings;
+use egov_runtime::trust::TrustSettings;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub grpc: GrpcSettings,
+    pub bus: BusSettings,
+    pub database: DatabaseSettings,
+    pub trust: TrustSettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
+    #[serde(default)]
+    pub portal: Tuning,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tuning {
+    /// A directory of regulation files; none means those built in.
+    #[serde(default)]
+    pub regulations: Option<PathBuf>,
+    /// Failed logins in a row that lock an account.
+    #[serde(default = "default_lockout_after")]
+    pub lockout_after: u32,
+    /// How long a locked account stays locked.
+    #[serde(with = "duration", default = "default_lockout_for")]
+    pub lockout_for: Duration,
+    /// How long a login lasts.
+    #[serde(with = "duration", default = "default_session_ttl")]
+    pub session_ttl: Duration,
+    /// How long an EDS login challenge may be answered.
+    #[serde(with = "duration", default = "default_challenge_ttl")]
+    pub challenge_ttl: Duration,
+    /// Deadline of the registration look-up in ЖТ МДБ.
+    #[serde(with = "duration", default = "default_lookup_deadline")]
+    pub lookup_deadline: Duration,
+    /// Largest attached document, in bytes.
+    #[serde(default = "default_max_document_bytes")]
+    pub max_document_bytes: usize,
+    /// Media types an attached document may have.
+    #[serde(default = "default_media_types")]
+    pub accepted_media_types: Vec<String>,
+    /// Argon2id memory cost in KiB (OWASP's minimum is 19 MiB).
+    #[serde(default = "default_argon2_memory_kib")]
+    pub argon2_memory_kib: u32,
+    /// Argon2id passes.
+    #[serde(default = "default_argon2_iterations")]
+    pub argon2_iterations: u32,
+}
+
+fn default_lockout_after() -> u32 {
+    5
+}
+fn default_lockout_for() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+fn default_session_ttl() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+fn default_challenge_ttl() -> Duration {
+    Duration::from_secs(120)
+}
+fn default_lookup_deadline() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_max_document_bytes() -> usize {
+    5 * 1024 * 1024
+}
+fn default_media_types() -> Vec<String> {
+    [
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "application/pkcs7-signature",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+fn default_argon2_memory_kib() -> u32 {
+    19 * 1024
+}
+fn default_argon2_iterations() -> u32 {
+    2
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            regulations: None,
+            lockout_after: default_lockout_after(),
+            lockout_for: default_lockout_for(),
+            session_ttl: default_session_ttl(),
+            challenge_ttl: default_challenge_ttl(),
+            lookup_deadline: default_lookup_deadline(),
+            max_document_bytes: default_max_document_bytes(),
+            accepted_media_types: default_media_types(),
+            argon2_memory_kib: default_argon2_memory_kib(),
+            argon2_iterations: default_argon2_iterations(),
+        }
+    }
+}
+
+impl Validate for Settings {
+    fn validate(&self, errors: &mut FieldErrors) {
+        self.grpc.validate(errors);
+        self.bus.validate(errors);
+        self.database.validate(errors);
+        self.trust.validate(errors);
+        self.telemetry.validate(errors);
+        let t = &self.portal;
+        errors.check(
+            t.lockout_after > 0,
+            "portal.lockout_after",
+            "must be at least 1",
+        );
+        errors.check(
+            t.max_document_bytes > 0,
+            "portal.max_document_bytes",
+            "must be at least 1",
+        );
+        errors.check(
+            !t.accepted_media_types.is_empty(),
+            "portal.accepted_media_types",
+            "must list at least one type",
+        );
+        errors.check(
+            t.argon2_memory_kib >= 8,
+            "portal.argon2_memory_kib",
+            "must be at least 8",
+        );
+        errors.check(
+            t.argon2_iterations >= 1,
+            "portal.argon2_iterations",
+            "must be at least 1",
+        );
+    }
+}

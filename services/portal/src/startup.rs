@@ -1,0 +1,123 @@
+//! Building and running the portal on the one service runner
+//! (`egov_runtime::service`), as every service does: settings → regulations
+//! → identity and trust → pool and migrations → the bus serving the inbox →
+//! the runner (gRPC API, health from the broker and the database) → drain.
+
+use crate::api::PortalApi;
+use crate::cabinet;
+use crate::portal::Portal;
+use crate::settings::Settings;
+use anyhow::Context as _;
+use egov_bus::{Bus, Inbox};
+use egov_proto::portal::portal_server::PortalServer;
+use egov_regulations::Registry;
+use egov_runtime::service::Runner;
+use egov_trust::SystemId;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub struct Application {
+    portal: Arc<Portal>,
+    bus: Bus,
+    runner: Runner,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let regulations = match &settings.portal.regulations {
+            Some(dir) => egov_regulations::load_dir(dir)?,
+            None => Registry::embedded()?,
+        };
+        let (identity, trust) = settings
+            .trust
+            .load()
+            .context("loading the portal's identity")?;
+        anyhow::ensure!(
+            identity.system == SystemId::Portal,
+            "trust.certificate names {}, not the portal",
+            identity.system
+        );
+        let pool = settings
+            .database
+            .connect()
+            .await
+            .context("connecting to PostgreSQL")?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .context("migrating the portal's schema")?;
+        let mut portal = Portal::new(
+            pool.clone(),
+            trust.clone(),
+            regulations,
+            settings.portal.clone(),
+        );
+        let dummy = portal.make_dummy_hash().await?;
+        portal.set_dummy_hash(dummy);
+        let portal = Arc::new(portal);
+        let bus = Bus::start(
+            settings.bus.clone(),
+            identity,
+            trust,
+            Some(Inbox {
+                handler: Arc::new(cabinet::Inbox {
+                    portal: portal.clone(),
+                }),
+                pool: pool.clone(),
+            }),
+        )
+        .await
+        .context("starting the bus")?;
+        portal.set_bus(bus.clone());
+
+        let mut runner = Runner::bind("Portal", &settings.grpc)
+            .await
+            .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
+        runner
+            .serve(PortalServer::new(PortalApi {
+                portal: portal.clone(),
+            }))
+            .probe_database(&pool);
+        let broker = bus.clone();
+        runner.probe("broker", move || {
+            let connected = broker.is_connected();
+            async move { connected }
+        });
+        Ok(Application {
+            portal,
+            bus,
+            runner,
+        })
+    }
+
+    /// The address the citizens' gRPC API listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.runner.address()
+    }
+
+    pub fn portal(&self) -> &Arc<Portal> {
+        &self.portal
+    }
+
+    /// Waits until the broker connection is up.
+    pub async fn wait_ready(&self, wait: Duration) -> anyhow::Result<()> {
+        self.bus
+            .wait_connected(wait)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// Serves until `shutdown` is cancelled, then finishes the messages in
+    /// hand (inbox, outbox) and stops.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let bus = self.bus.clone();
+        self.runner
+            .run(shutdown, async move { bus.shutdown().await })
+            .await;
+        Ok(())
+    }
+}

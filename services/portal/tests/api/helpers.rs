@@ -1,0 +1,586 @@
+//! A mesh per test — the real gateway, individuals registry, workstation (on
+//! autopilot) and the portal, in-process, on the test's own database, broker
+//! namespace and CA — and a citizen who uses the portal's API as a front end
+//! would, signing with an EDS from the mesh CA.
+
+use chrono::{Duration as Days, NaiveDate, Utc};
+use egov_individuals::model::{Address, DocumentKind, IdentityDocument, Person, RegistryRows};
+use egov_proto::portal::portal_client::PortalClient;
+use egov_proto::portal::{self as pb};
+use egov_proto::prost::Message;
+use egov_proto::workstation as ws;
+use egov_testkit::TestMesh;
+use egov_trust::cms::{self, Encapsulation};
+use egov_trust::iin::Sex;
+use egov_trust::{Bin, Iin, Issued, SigningKey, SubjectSpec, SystemId};
+use egov_workstation::settings::StaffEntry;
+use egov_workstation::staff::Role;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+pub const PATIENCE: Duration = Duration::from_secs(30);
+pub const PASSWORD: &str = "correct horse battery";
+const PROVIDER_BIN: &str = "990340001234";
+
+/// A system running in-process until dropped or stopped.
+pub struct Running {
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Running {
+    fn spawn<F>(stop: CancellationToken, run: F) -> Running
+    where
+        F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        Running {
+            stop,
+            task: Some(tokio::spawn(run)),
+        }
+    }
+
+    /// Stops it gracefully and waits.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+pub struct TestPortal {
+    pub mesh: TestMesh,
+    pub client: PortalClient<Channel>,
+    pub address: std::net::SocketAddr,
+    pub portal: Option<Running>,
+    pub individuals: Option<Running>,
+    pub _workstation: Running,
+    pub _gateway: Running,
+}
+
+/// Settings of `system` from the test's mesh, with overrides.
+fn load<T: serde::de::DeserializeOwned + egov_runtime::settings::Validate>(
+    mesh: &TestMesh,
+    system: SystemId,
+    overrides: &[(&str, &str)],
+) -> T {
+    let mut source = mesh.source(system);
+    for (k, v) in overrides {
+        source.env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    egov_runtime::settings::load(system.as_str(), &source).expect("settings")
+}
+
+pub async fn start_gateway(mesh: &TestMesh) -> Running {
+    let app = egov_gateway::Application::build(load(mesh, SystemId::Gateway, &[]))
+        .await
+        .expect("build the gateway");
+    app.wait_ready(PATIENCE).await.expect("gateway ready");
+    let stop = CancellationToken::new();
+    Running::spawn(stop.clone(), app.run_until_stopped(stop))
+}
+
+pub async fn start_individuals(mesh: &TestMesh) -> Running {
+    let settings: egov_individuals::settings::Settings = load(mesh, SystemId::Individuals, &[]);
+    let app = egov_individuals::startup::Application::build(settings)
+        .await
+        .expect("build the registry");
+    app.wait_ready(PATIENCE).await.expect("registry ready");
+    let stop = CancellationToken::new();
+    Running::spawn(stop.clone(), app.run_until_stopped(stop))
+}
+
+/// The provider's staff (a clerk, a head with the signing key, a
+/// specialist, a responsible person), as deploy/config/workstation.toml, certificates from the test's CA written beside it.
+fn staff(mesh: &TestMesh) -> Vec<StaffEntry> {
+    let dir = mesh.pki.dir().join("employees");
+    std::fs::create_dir_all(&dir).expect("employees dir");
+    let birth = NaiveDate::from_ymd_opt(1980, 5, 12).expect("a date");
+    [
+        ("clerk", Role::OfficeClerk),
+        ("head", Role::Head),
+        ("specialist", Role::Specialist),
+        ("responsible", Role::ResponsiblePerson),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(n, (login, role))| {
+        let iin = (n as u16 * 10 + 500..)
+            .find_map(|serial| Iin::generate(birth, Sex::Female, serial))
+            .expect("an IIN");
+        let now = Utc::now();
+        let issued = mesh
+            .pki
+            .ca
+            .issue(
+                &SubjectSpec::Employee {
+                    iin,
+                    bin: Bin::parse(PROVIDER_BIN).expect("BIN"),
+                    surname: login.into(),
+                    given_name: "Test".into(),
+                    organisation: "Education department".into(),
+                },
+                now - Days::hours(1),
+                now + Days::days(1),
+            )
+            .expect("issue");
+        let certificate = dir.join(format!("{login}.crt.pem"));
+        let private_key = dir.join(format!("{login}.key.pem"));
+        std::fs::write(&certificate, issued.certificate_pem()).expect("write");
+        std::fs::write(&private_key, issued.private_key_pem()).expect("write");
+        StaffEntry {
+            login: login.into(),
+            password: Some(format!("{login}-test-password")),
+            password_hash: None,
+            role,
+            certificate,
+            private_key: (role == Role::Head).then_some(private_key),
+            iin: None,
+            surname: None,
+            given_name: None,
+        }
+    })
+    .collect()
+}
+
+pub async fn start_workstation(mesh: &TestMesh) -> Running {
+    let mut settings: egov_workstation::Settings = load(mesh, SystemId::Workstation, &[]);
+    settings.workstation.provider_bin = PROVIDER_BIN.into();
+    settings.workstation.password_iterations = 1000;
+    settings.workstation.staff = staff(mesh);
+    settings.workstation.signer = Some("head".into());
+    settings.workstation.autopilot.enabled = true;
+    settings.workstation.autopilot.sweep = Duration::from_millis(500);
+    settings.workstation.autopilot.fields = [
+        ("allowance_amount", "52000"),
+        ("allowance_period", "2026-12-01..2027-11-30"),
+        ("birth_certificate_number", "0001234"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let app = egov_workstation::Application::build(settings)
+        .await
+        .expect("build the workstation");
+    app.wait_ready(PATIENCE).await.expect("workstation ready");
+    let stop = CancellationToken::new();
+    Running::spawn(stop.clone(), app.run_until_stopped(stop))
+}
+
+/// The portal's settings in tests: a cheap Argon2 (the cost is a setting),
+/// a short registry deadline, a lockout after three failures.
+pub const PORTAL_SETTINGS: &[(&str, &str)] = &[
+    ("EGOV_PORTAL__PORTAL__ARGON2_MEMORY_KIB", "1024"),
+    ("EGOV_PORTAL__PORTAL__ARGON2_ITERATIONS", "1"),
+    ("EGOV_PORTAL__PORTAL__LOOKUP_DEADLINE", "1500ms"),
+    ("EGOV_PORTAL__PORTAL__LOCKOUT_AFTER", "3"),
+    ("EGOV_PORTAL__PORTAL__MAX_DOCUMENT_BYTES", "65536"),
+];
+
+pub async fn start_portal(mesh: &TestMesh) -> (Running, std::net::SocketAddr) {
+    let settings: egov_portal::Settings = load(mesh, SystemId::Portal, PORTAL_SETTINGS);
+    let app = egov_portal::Application::build(settings)
+        .await
+        .expect("build the portal");
+    app.wait_ready(PATIENCE).await.expect("portal ready");
+    let address = app.address();
+    let stop = CancellationToken::new();
+    (
+        Running::spawn(stop.clone(), app.run_until_stopped(stop)),
+        address,
+    )
+}
+
+impl TestPortal {
+    /// The whole diagram-2 mesh; the registry only if `with_registry`.
+    pub async fn start(with_registry: bool) -> TestPortal {
+        let mesh = TestMesh::new().await;
+        let gateway = start_gateway(&mesh).await;
+        let individuals = if with_registry {
+            Some(start_individuals(&mesh).await)
+        } else {
+            None
+        };
+        let workstation = start_workstation(&mesh).await;
+        let (portal, address) = start_portal(&mesh).await;
+        let client = PortalClient::connect(format!("http://{address}"))
+            .await
+            .expect("connect to the portal");
+        TestPortal {
+            mesh,
+            client,
+            address,
+            portal: Some(portal),
+            individuals,
+            _workstation: workstation,
+            _gateway: gateway,
+        }
+    }
+
+    pub async fn restart_portal(&mut self) {
+        let (portal, address) = start_portal(&self.mesh).await;
+        self.portal = Some(portal);
+        self.address = address;
+        self.client = PortalClient::connect(format!("http://{address}"))
+            .await
+            .expect("connect to the portal");
+    }
+
+    /// A person ЖТ МДБ knows, with an EDS (two keys) from the mesh CA.
+    pub async fn person(&self, n: u16) -> TestCitizen {
+        let birth = NaiveDate::from_ymd_opt(1985, 3, 14).expect("a date");
+        let iin = (n * 7 + 100..)
+            .find_map(|serial| Iin::generate(birth, Sex::Female, serial))
+            .expect("an IIN");
+        let surname = format!("Сапарова{n}");
+        let pool = self.mesh.pool("individuals").await;
+        egov_individuals::storage::MIGRATOR
+            .run(&pool)
+            .await
+            .expect("registry schema");
+        egov_individuals::storage::write_rows(
+            &pool,
+            &RegistryRows {
+                persons: vec![Person {
+                    iin,
+                    surname: surname.clone(),
+                    given_name: "Айгерим".into(),
+                    patronymic: Some("Нурлановна".into()),
+                    birth_date: birth,
+                    sex: Sex::Female,
+                    citizenship: "KAZ".into(),
+                    address: Address {
+                        region: "г. Алматы".into(),
+                        district_or_city: "Бостандыкский район".into(),
+                        street: "ул. Тимирязева, д. 42".into(),
+                    },
+                    document: IdentityDocument {
+                        kind: DocumentKind::IdCard,
+                        number: "047112233".into(),
+                        issuer: "МВД РК".into(),
+                        issued_on: NaiveDate::from_ymd_opt(2015, 6, 1).expect("a date"),
+                        expires_on: Some(NaiveDate::from_ymd_opt(2035, 6, 1).expect("a date")),
+                    },
+                    deceased_on: None,
+                    declared_missing_on: None,
+                }],
+                ..RegistryRows::default()
+            },
+        )
+        .await
+        .expect("write the person");
+        let now = Utc::now();
+        let eds = self
+            .mesh
+            .pki
+            .ca
+            .issue_citizen(
+                iin,
+                &surname,
+                "Айгерим",
+                now - Days::hours(1),
+                now + Days::days(365),
+            )
+            .expect("issue the citizen's EDS");
+        TestCitizen {
+            iin: iin.to_string(),
+            phone: format!("+7701{:07}", n),
+            sign: eds.signing,
+            auth: eds.authentication,
+            token: String::new(),
+        }
+    }
+}
+
+pub struct TestCitizen {
+    pub iin: String,
+    pub phone: String,
+    pub sign: Issued,
+    pub auth: Issued,
+    pub token: String,
+}
+
+pub fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    request
+}
+
+/// CMS SignedData (attached) over `content` with `issued`'s key.
+pub fn sign_with(issued: &Issued, content: &[u8]) -> Vec<u8> {
+    sign_with_key(&issued.signing_key(), &issued.certificate_der, content)
+}
+
+pub fn sign_with_key(key: &SigningKey, certificate: &[u8], content: &[u8]) -> Vec<u8> {
+    cms::sign(
+        content,
+        key,
+        certificate,
+        Encapsulation::Attached,
+        Utc::now(),
+    )
+    .expect("sign")
+}
+
+/// The stable code of a refusal, from its ErrorInfo.
+pub fn code(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    let info = status
+        .get_error_details()
+        .error_info()
+        .cloned()
+        .unwrap_or_else(|| panic!("no ErrorInfo on {status:?}"));
+    assert_eq!(info.domain, "portal.egov-mesh");
+    assert!(
+        status.message().starts_with(&format!("{}: ", info.reason)),
+        "{}",
+        status.message()
+    );
+    info.reason
+}
+
+/// A scanned document for the application.
+pub fn document(code: &str) -> ws::Document {
+    let content = format!("%PDF-1.4 scan of {code}").into_bytes();
+    ws::Document {
+        code: code.into(),
+        name: format!("{code}.pdf"),
+        media_type: "application/pdf".into(),
+        sha256: egov_trust::sha256(&content).to_vec().into(),
+        content: content.into(),
+    }
+}
+
+/// A complete draft for `regulation`: every required document of the
+/// portal's list and every required field of its form, from the catalogue.
+pub fn complete_draft(service: &pb::CatalogueService, iin: &str) -> pb::PrepareApplicationRequest {
+    let documents = service
+        .documents
+        .iter()
+        .filter(|d| d.condition.is_empty())
+        .map(|d| document(&d.code))
+        .collect();
+    let form = service
+        .form
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| ws::FormField {
+            name: f.name.clone(),
+            value: match f.r#type.as_str() {
+                "date" => "2026-11-02".into(),
+                "year" => "2026".into(),
+                "iin" => iin.into(),
+                "number" | "money_kzt" => "1".into(),
+                "period" => "2026-12-01..2027-11-30".into(),
+                "phone" => "+77011234567".into(),
+                _ => format!("value of {}", f.name),
+            },
+        })
+        .collect();
+    pb::PrepareApplicationRequest {
+        regulation: service.code.clone(),
+        form,
+        documents,
+        consent: true,
+    }
+}
+
+impl TestPortal {
+    pub async fn register(
+        &self,
+        citizen: &TestCitizen,
+    ) -> Result<pb::RegisterResponse, tonic::Status> {
+        self.client
+            .clone()
+            .register(pb::RegisterRequest {
+                iin: citizen.iin.clone(),
+                password: PASSWORD.into(),
+                phone: citizen.phone.clone(),
+                consent: true,
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn login(&self, iin: &str, password: &str) -> Result<pb::Session, tonic::Status> {
+        self.client
+            .clone()
+            .login(pb::LoginRequest {
+                iin: iin.into(),
+                password: password.into(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Registers and logs in; the citizen keeps the token.
+    pub async fn signed_up(&self, n: u16) -> TestCitizen {
+        let mut citizen = self.person(n).await;
+        self.register(&citizen).await.expect("registered");
+        citizen.token = self
+            .login(&citizen.iin, PASSWORD)
+            .await
+            .expect("logged in")
+            .token;
+        citizen
+    }
+
+    pub async fn service(&self, code: &str) -> pb::CatalogueService {
+        self.client
+            .clone()
+            .list_services(pb::ListServicesRequest {})
+            .await
+            .expect("catalogue")
+            .into_inner()
+            .services
+            .into_iter()
+            .find(|s| s.code == code)
+            .unwrap_or_else(|| panic!("service {code} in the catalogue"))
+    }
+
+    pub async fn prepare(
+        &self,
+        citizen: &TestCitizen,
+        draft: pb::PrepareApplicationRequest,
+    ) -> Result<pb::PreparedApplication, tonic::Status> {
+        self.client
+            .clone()
+            .prepare_application(authorized(&citizen.token, draft))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn submit_signed(
+        &self,
+        citizen: &TestCitizen,
+        signed: Vec<u8>,
+    ) -> Result<pb::ApplicationView, tonic::Status> {
+        self.client
+            .clone()
+            .submit(authorized(
+                &citizen.token,
+                pb::SubmitRequest {
+                    signed_application: signed.into(),
+                },
+            ))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Prepares a complete application of `regulation`, signs it with the
+    /// citizen's signing key and submits it.
+    pub async fn apply(&self, citizen: &TestCitizen, regulation: &str) -> pb::ApplicationView {
+        let service = self.service(regulation).await;
+        let prepared = self
+            .prepare(citizen, complete_draft(&service, &citizen.iin))
+            .await
+            .expect("prepared");
+        self.submit_signed(citizen, sign_with(&citizen.sign, &prepared.document))
+            .await
+            .expect("submitted")
+    }
+
+    pub async fn view(&self, citizen: &TestCitizen, reference: &str) -> pb::ApplicationView {
+        self.client
+            .clone()
+            .get_application(authorized(
+                &citizen.token,
+                pb::GetApplicationRequest {
+                    reference: reference.into(),
+                },
+            ))
+            .await
+            .expect("the application in the cabinet")
+            .into_inner()
+    }
+
+    /// Waits until the cabinet shows the application at one of `stages`.
+    pub async fn wait_stage(
+        &self,
+        citizen: &TestCitizen,
+        reference: &str,
+        stages: &[pb::Stage],
+    ) -> pb::ApplicationView {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let view = self.view(citizen, reference).await;
+            if stages.contains(&view.stage()) {
+                return view;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "application {reference} still {:?} (history {:?})",
+                view.stage(),
+                view.history
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn result(&self, citizen: &TestCitizen, reference: &str) -> pb::ResultFile {
+        self.client
+            .clone()
+            .get_result(authorized(
+                &citizen.token,
+                pb::GetResultRequest {
+                    reference: reference.into(),
+                },
+            ))
+            .await
+            .expect("the result")
+            .into_inner()
+    }
+
+    /// Rows of a table of the portal's schema (to show nothing was written).
+    pub async fn count(&self, table: &str) -> i64 {
+        let pool = self.mesh.pool("portal").await;
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+    }
+}
+
+/// Checks a CMS file with the outside tool, as a citizen would.
+pub fn openssl_verifies(mesh: &TestMesh, cms_der: &[u8]) -> Result<Vec<u8>, String> {
+    let dir = tempdir();
+    let input = dir.join("result.p7s");
+    std::fs::write(&input, cms_der).expect("write the CMS");
+    let output = std::process::Command::new("openssl")
+        .args([
+            "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in",
+        ])
+        .arg(&input)
+        .arg("-CAfile")
+        .arg(mesh.pki.ca_certificate_path())
+        .output()
+        .expect("run openssl");
+    let _ = std::fs::remove_dir_all(&dir);
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(egov_testkit::unique_name("portal-cms-"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// The result document inside a result file.
+pub fn decode_result(file: &pb::ResultFile) -> ws::ResultDocument {
+    let content = cms::encapsulated_content(&file.cms).expect("CMS");
+    ws::ResultDocument::decode(content.as_slice()).expect("a ResultDocument")
+}

@@ -1,0 +1,8 @@
+//! The portal against the real gateway, ЖТ МДБ and the workstation, on the
+//! real RabbitMQ and PostgreSQL: each test has its own database, broker
+//! namespace and CA.
+
+mod bad_input;
+mod diagram2;
+mod helpers;
+mod operations;
