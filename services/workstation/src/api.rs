@@ -4,7 +4,7 @@
 //! channel. Every call but Login needs `authorization: Bearer <token>`.
 
 use crate::engine::{Action, Actor, Workstation};
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::staff::Employee;
 use crate::{office, sessions, views};
 use egov_bus::Bus;
@@ -25,8 +25,8 @@ impl WorkstationApi {
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
-                ApiError::unauthenticated(
-                    "no_session",
+                ApiError::new(
+                    ApiCode::NoSession,
                     "log in and send `authorization: Bearer <token>`",
                 )
             })?;
@@ -34,7 +34,10 @@ impl WorkstationApi {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| {
-                ApiError::unauthenticated("no_session", "the authorization is not `Bearer <token>`")
+                ApiError::new(
+                    ApiCode::NoSession,
+                    "the authorization is not `Bearer <token>`",
+                )
             })?;
         sessions::authenticate(&self.workstation.pool, token.trim()).await
     }
@@ -132,7 +135,7 @@ impl workstation_server::Workstation for WorkstationApi {
         for message in &outgoing {
             self.bus.enqueue(&mut tx, message).await.map_err(|error| {
                 tracing::error!(%error, "Could not put a message in the outbox.");
-                ApiError::unavailable("outbox_unavailable", "the outbox failed; try again")
+                ApiError::new(ApiCode::OutboxUnavailable, "the outbox failed; try again")
             })?;
         }
         tx.commit().await.map_err(ApiError::from)?;
@@ -190,7 +193,7 @@ impl workstation_server::Workstation for WorkstationApi {
         self.employee(&request).await?;
         let as_of = match request.into_inner().as_of {
             Some(t) => from_timestamp(&t).ok_or_else(|| {
-                ApiError::invalid("invalid_value", "as_of", "not a valid timestamp")
+                ApiError::invalid(ApiCode::InvalidValue, "as_of", "not a valid timestamp")
             })?,
             None => chrono::Utc::now(),
         };

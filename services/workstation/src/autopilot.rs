@@ -23,6 +23,7 @@ use crate::engine::{Action, Actor, Workstation};
 use crate::journal::{self, AppRow, TaskRow};
 use crate::procedure;
 use crate::role::Role;
+use crate::settings::AutopilotSettings;
 use crate::staff;
 use egov_bus::Bus;
 use egov_regulations::Stage;
@@ -33,6 +34,29 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+
+/// Every configured autopilot field must fit each form that has it.
+pub fn check_fields(
+    autopilot: &AutopilotSettings,
+    regulations: &egov_regulations::Registry,
+) -> anyhow::Result<()> {
+    for (name, value) in &autopilot.fields {
+        for regulation in regulations.iter() {
+            for form in &regulation.forms {
+                if let Some(field) = form.fields.iter().find(|f| &f.name == name) {
+                    crate::documents::check_value(field.field_type, value).map_err(|problem| {
+                        anyhow::anyhow!(
+                            "workstation.autopilot.fields.{name}: {problem} (form {} of regulation {})",
+                            form.code,
+                            regulation.code
+                        )
+                    })?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Runs until `stop` is cancelled; the tasks in hand are finished first.
 ///

@@ -81,7 +81,7 @@ mod tests {
         let unknown = source.downcast_ref::<UnknownCode>().expect("UnknownCode");
         assert_eq!(unknown.value, "lost");
         assert_eq!(
-            crate::error::ApiError::from(error).code,
+            crate::error::ApiError::from(error).code(),
             "internal_error",
             "a corrupt row is not a passing database fault"
         );

@@ -26,7 +26,7 @@
 //! причине", line 199). Where the seed has no form (most results: "App. 1 to
 //! the Standard (not in the seed)"), the fields are what the employee gives.
 
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::procedure::{self, Ground};
 use crate::staff::Employee;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -341,7 +341,7 @@ pub fn check_fields(
         }
         if !seen.insert(field.name.as_str()) {
             return Err(ApiError::invalid(
-                "duplicate_field",
+                ApiCode::DuplicateField,
                 format!("{at}.name"),
                 format!("{:?} is given twice", field.name),
             ));
@@ -354,7 +354,7 @@ pub fn check_fields(
         };
         let Some(spec) = form.fields.iter().find(|f| f.name == field.name) else {
             return Err(ApiError::invalid(
-                "unknown_field",
+                ApiCode::UnknownField,
                 format!("{at}.name"),
                 format!(
                     "the form {:?} has no field {:?} (fields: {})",
@@ -370,13 +370,13 @@ pub fn check_fields(
         };
         if for_result && set_at_signing(spec) {
             return Err(ApiError::invalid(
-                "field_not_settable",
+                ApiCode::FieldNotSettable,
                 format!("{at}.name"),
                 format!("{:?} is filled in by the head's signature", field.name),
             ));
         }
         check_value(spec.field_type, &field.value).map_err(|problem| {
-            ApiError::invalid("invalid_value", format!("{at}.value"), problem)
+            ApiError::invalid(ApiCode::InvalidValue, format!("{at}.value"), problem)
         })?;
     }
     Ok(())

@@ -10,16 +10,16 @@
 //! with a KIND_REJECT naming the code and the field, and nothing is written.
 
 use crate::engine::{RESULT_SERVICE, Registration, Submission, Workstation};
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::journal;
 use crate::model::Origin;
 use egov_bus::envelope::timestamp;
 use egov_bus::{Context, Handler, HandlerError, Incoming, Outcome, Outgoing};
 use egov_proto::workstation as pb;
+use egov_runtime::refusal::Code as _;
 use egov_trust::SystemId;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
-use tonic::Code;
 
 pub const SUBMIT_SERVICE: &str = "submit-application";
 pub const RETURN_UNCLAIMED: &str = "return-unclaimed-result";
@@ -29,13 +29,15 @@ pub struct Inbox {
     pub workstation: Arc<Workstation>,
 }
 
+/// A refusal is answered to the sender; a fault of ours (the database, a
+/// dependency away, a bug) is retried by the bus.
 fn refuse(error: ApiError) -> Result<Outcome, HandlerError> {
-    match error.grpc {
-        Code::Unavailable | Code::Internal => Err(HandlerError::Transient(error.into())),
-        _ => {
-            tracing::info!(code = error.code, field = %error.field, message = %error.message, "Refused a message.");
-            Ok(Outcome::Reject(error.to_rejection()))
+    match error {
+        ApiError::Refused(refusal) if refusal.code.grpc_code() != tonic::Code::Unavailable => {
+            tracing::info!(%refusal, "Refused a message.");
+            Ok(Outcome::Reject(refusal.to_rejection()))
         }
+        fault => Err(HandlerError::Transient(fault.into())),
     }
 }
 
@@ -67,8 +69,8 @@ impl Inbox {
             Some(SystemId::Portal) => Origin::Portal,
             Some(SystemId::Intake) => Origin::Intake,
             other => {
-                return refuse(ApiError::denied(
-                    "unknown_origin",
+                return refuse(ApiError::new(
+                    ApiCode::UnknownOrigin,
                     format!("applications come from the portal or intake, not {other:?}"),
                 ));
             }
@@ -77,7 +79,7 @@ impl Inbox {
             Ok(application) => application,
             Err(error) => {
                 return refuse(ApiError::invalid(
-                    "malformed_payload",
+                    ApiCode::MalformedPayload,
                     "payload",
                     format!("not an egov.workstation.v1.Application: {error}"),
                 ));
@@ -119,7 +121,7 @@ impl Inbox {
             Ok(request) => request,
             Err(error) => {
                 return refuse(ApiError::invalid(
-                    "malformed_payload",
+                    ApiCode::MalformedPayload,
                     "payload",
                     format!("not an egov.workstation.v1.UnclaimedResult: {error}"),
                 ));
@@ -130,7 +132,7 @@ impl Inbox {
             Ok(_) => {
                 return refuse(
                     ApiError::invalid(
-                        "not_from_intake",
+                        ApiCode::NotFromIntake,
                         "journal_number",
                         "the application did not come through the State Corporation",
                     )
@@ -141,8 +143,8 @@ impl Inbox {
         };
         if message.service() == RETURN_UNCLAIMED {
             if !journal::mark_returned(ctx.db, app.id).await? {
-                return refuse(ApiError::precondition(
-                    "not_issued",
+                return refuse(ApiError::new(
+                    ApiCode::NotIssued,
                     "the application's result has not been issued",
                 ));
             }

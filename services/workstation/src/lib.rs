@@ -113,22 +113,13 @@
 //!
 //! # Errors
 //!
-//! Every refusal has a stable code, the field at fault and words: over gRPC
-//! as the message "<code>: <field>: <words>" with `google.rpc.ErrorInfo`
-//! (reason = code, domain `workstation.egov-mesh`, metadata `field`); to a
-//! submission as a KIND_REJECT `Rejection { code, message, field }`. Codes:
-//! `missing_field`, `unknown_regulation`, `channel_mismatch`,
-//! `channel_not_offered`, `invalid_iin`, `unknown_document`,
-//! `duplicate_document`, `empty_document`, `document_too_large`,
-//! `invalid_hash`, `document_hash_mismatch`, `unknown_field`,
-//! `duplicate_field`, `invalid_value`, `field_not_settable`,
-//! `malformed_payload`, `unknown_origin`, `cannot_plan` (input);
-//! `bad_credentials`, `no_session`, `session_expired` (login);
-//! `wrong_role`, `not_assigned` (rights); `task_not_current`,
-//! `procedure_finished`, `wrong_action`, `not_an_examiner`, `unknown_ground`,
-//! `unknown_result`, `no_result_for_channel`, `no_signing_key`, `not_signed`
-//! (procedure); `consent_required`, `registry_unavailable` (office channel);
-//! `not_found`, `database_error`, `internal_error`.
+//! Every refusal has a stable code ([`error::ApiCode`]), the field at fault
+//! and words: over gRPC as the message "<code>: <field>: <words>" with
+//! `google.rpc.ErrorInfo` (reason = code, domain `workstation.egov-mesh`,
+//! metadata `field`); to a submission as a KIND_REJECT
+//! `Rejection { code, message, field }`. The codes and their gRPC statuses
+//! are listed in the README ("What the workstation refuses"), which a test
+//! keeps equal to the enum.
 
 pub mod api;
 pub mod autopilot;

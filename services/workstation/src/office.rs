@@ -9,7 +9,7 @@
 //! and signs with the provider's EDS (`workstation.signer`).
 
 use crate::engine::{Registration, Submission, Workstation};
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::model::Origin;
 use crate::staff::Employee;
 use crate::views;
@@ -55,7 +55,7 @@ pub async fn submit(
     workstation.validate(&submission)?;
     if request.consent_reference.trim().is_empty() {
         return Err(ApiError::invalid(
-            "missing_field",
+            ApiCode::MissingField,
             "consent_reference",
             "the applicant's consent to read their record in ЖТ МДБ is required (seed 002 Rules p.9)",
         ));
@@ -122,16 +122,16 @@ async fn look_up(
         .call(request, workstation.tuning.lookup_deadline)
         .await
         .map_err(|error: CallError| {
-            ApiError::unavailable(
-                "registry_unavailable",
+            ApiError::new(
+                ApiCode::RegistryUnavailable,
                 format!("ЖТ МДБ did not answer ({}): {error}", error.code()),
             )
         })?;
     match reply {
         Reply::Response(opened) => {
             let record: PersonRecord = opened.decode().map_err(|e| {
-                ApiError::unavailable(
-                    "registry_unavailable",
+                ApiError::new(
+                    ApiCode::RegistryUnavailable,
                     format!("ЖТ МДБ's answer does not decode: {e}"),
                 )
             })?;
@@ -142,18 +142,18 @@ async fn look_up(
                 "в ЖТ МДБ нет сведений о лице с ИИН {} / ЖТ МДБ has no person with IIN {}",
                 applicant.iin, applicant.iin
             ))),
-            "consent_required" => Err(ApiError::precondition(
-                "consent_required",
+            "consent_required" => Err(ApiError::new(
+                ApiCode::ConsentRequired,
                 format!("ЖТ МДБ refused: {}", rejection.message),
             )
             .at("consent_reference")),
             "invalid_iin" => Err(ApiError::invalid(
-                "invalid_iin",
+                ApiCode::InvalidIin,
                 "applicant.iin",
                 rejection.message,
             )),
-            other => Err(ApiError::unavailable(
-                "registry_unavailable",
+            other => Err(ApiError::new(
+                ApiCode::RegistryUnavailable,
                 format!("ЖТ МДБ refused with {other}: {}", rejection.message),
             )),
         },

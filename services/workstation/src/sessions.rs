@@ -3,7 +3,7 @@
 //! logins exist. A session is a random 32-byte bearer token of which only
 //! the SHA-256 is stored.
 
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::passwords::{hash_password, verify_password};
 use crate::staff::{self, Employee};
 use chrono::{DateTime, Utc};
@@ -66,15 +66,15 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Employee, ApiErr
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else {
-        return Err(ApiError::unauthenticated(
-            "no_session",
+        return Err(ApiError::new(
+            ApiCode::NoSession,
             "no such session; log in again",
         ));
     };
     let expires_at: DateTime<Utc> = row.try_get("expires_at")?;
     if expires_at <= Utc::now() {
-        return Err(ApiError::unauthenticated(
-            "session_expired",
+        return Err(ApiError::new(
+            ApiCode::SessionExpired,
             "the session expired; log in again",
         ));
     }

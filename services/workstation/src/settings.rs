@@ -8,12 +8,12 @@ use crate::enrolment::Enrolment;
 use crate::role::Role;
 use egov_bus::BusSettings;
 use egov_runtime::database::DatabaseSettings;
+use egov_runtime::service::GrpcSettings;
 use egov_runtime::settings::{FieldErrors, Validate, duration};
 use egov_runtime::telemetry::TelemetrySettings;
 use egov_runtime::trust::TrustSettings;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,13 +28,6 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub workstation: Tuning,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrpcSettings {
-    /// Where the employees' gRPC API listens; port 0 picks a free port.
-    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,9 +65,6 @@ pub struct Tuning {
     pub staff: Vec<StaffEntry>,
     #[serde(default)]
     pub autopilot: AutopilotSettings,
-    /// How long shutdown waits for in-flight work.
-    #[serde(with = "duration", default = "default_grace")]
-    pub shutdown_grace: Duration,
 }
 
 /// One employee of the provider.
@@ -166,9 +156,6 @@ fn default_concurrency() -> usize {
 fn default_sweep() -> Duration {
     Duration::from_secs(2)
 }
-fn default_grace() -> Duration {
-    Duration::from_secs(10)
-}
 
 impl Tuning {
     /// The staff whose certificates `egovctl run` issues when their files
@@ -223,13 +210,13 @@ impl Default for Tuning {
             signer: None,
             staff: Vec::new(),
             autopilot: AutopilotSettings::default(),
-            shutdown_grace: default_grace(),
         }
     }
 }
 
 impl Validate for Settings {
     fn validate(&self, errors: &mut FieldErrors) {
+        self.grpc.validate(errors);
         self.bus.validate(errors);
         self.database.validate(errors);
         self.trust.validate(errors);

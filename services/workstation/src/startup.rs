@@ -1,8 +1,8 @@
-//! Building and running the workstation, as the gateway's startup does:
-//! settings → regulations and calendar → identity and trust → pool and
-//! migrations → staff enrolment → the bus serving the inbox → the gRPC
-//! listener (port 0 allowed; the bound port is readable) → run until
-//! cancelled (API, autopilot) → drain.
+//! Building and running the workstation on the one service runner
+//! (`egov_runtime::service`): regulations and calendar → identity → pool and
+//! migrations → staff enrolment → the bus serving the inbox → the runner
+//! (employees' API, health from the broker and the database, the autopilot)
+//! → run until cancelled → drain.
 
 use crate::api::WorkstationApi;
 use crate::engine::Workstation;
@@ -14,12 +14,11 @@ use egov_bus::{Bus, Inbox};
 use egov_calendar::Calendar;
 use egov_proto::workstation::workstation_server::WorkstationServer;
 use egov_regulations::Registry;
-use egov_runtime::grpc;
+use egov_runtime::service::Runner;
 use egov_trust::SystemId;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -27,8 +26,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Application {
     workstation: Arc<Workstation>,
     bus: Bus,
-    listener: TcpListener,
-    address: SocketAddr,
+    runner: Runner,
+    /// Cancelled when the autopilot has finished its tasks in hand.
+    autopilot_done: CancellationToken,
 }
 
 impl Application {
@@ -38,7 +38,7 @@ impl Application {
             Some(dir) => egov_regulations::load_dir(dir)?,
             None => Registry::embedded()?,
         };
-        check_autopilot_fields(&settings, &regulations)?;
+        crate::autopilot::check_fields(&settings.workstation.autopilot, &regulations)?;
         let calendar = Calendar::try_embedded()?;
         let (identity, trust) = settings
             .trust
@@ -90,26 +90,43 @@ impl Application {
                 handler: Arc::new(handler::Inbox {
                     workstation: workstation.clone(),
                 }),
-                pool,
+                pool: pool.clone(),
             }),
         )
         .await
         .context("starting the bus")?;
-        let listener = grpc::bind(settings.grpc.listen)
+
+        let mut runner = Runner::bind("Workstation", &settings.grpc)
             .await
             .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
-        let address = listener.local_addr()?;
+        runner
+            .serve(WorkstationServer::new(WorkstationApi {
+                workstation: workstation.clone(),
+                bus: bus.clone(),
+            }))
+            .probe_database(&pool);
+        let broker = bus.clone();
+        runner.probe("broker", move || {
+            let connected = broker.is_connected();
+            async move { connected }
+        });
+        let autopilot_done = CancellationToken::new();
+        let (ws, outbox, done) = (workstation.clone(), bus.clone(), autopilot_done.clone());
+        runner.task(move |stop| async move {
+            crate::autopilot::run(ws, outbox, stop).await;
+            done.cancel();
+        });
         Ok(Application {
             workstation,
             bus,
-            listener,
-            address,
+            runner,
+            autopilot_done,
         })
     }
 
     /// The address the employees' gRPC API listens on.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.runner.address()
     }
 
     pub fn workstation(&self) -> &Arc<Workstation> {
@@ -128,85 +145,23 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
-    /// Serves until `shutdown` is cancelled, then stops the autopilot after
-    /// its task in hand, lets in-flight calls and messages finish and flushes
-    /// the outbox.
+    /// Serves until `shutdown` is cancelled; then the autopilot finishes its
+    /// task in hand, and the bus the messages in flight and the outbox (so
+    /// what the last task sent goes out before the connection closes).
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let (health, health_service, reflection) = grpc::standard_services();
-        health
-            .set_not_serving::<WorkstationServer<WorkstationApi>>()
-            .await;
-        let api = WorkstationServer::new(WorkstationApi {
-            workstation: self.workstation.clone(),
-            bus: self.bus.clone(),
-        });
-        let router = grpc::server()
-            .trace_fn(egov_runtime::propagation::grpc_server_span)
-            .add_service(health_service)
-            .add_service(reflection)
-            .add_service(api);
-        let grpc_stop = CancellationToken::new();
-        let server = tokio::spawn(grpc::serve(router, self.listener, grpc_stop.clone()));
-        let autopilot_stop = CancellationToken::new();
-        let autopilot = tokio::spawn(crate::autopilot::run(
-            self.workstation.clone(),
-            self.bus.clone(),
-            autopilot_stop.clone(),
-        ));
-        tracing::info!(address = %self.address, autopilot = self.workstation.tuning.autopilot.enabled, "Workstation gRPC API listening; connecting to the broker.");
-        let readiness = {
-            let bus = self.bus.clone();
-            let health = health.clone();
-            let address = self.address;
-            tokio::spawn(async move {
-                while bus.wait_connected(Duration::from_secs(60)).await.is_err() {
-                    tracing::warn!("Still no broker connection.");
-                }
-                health
-                    .set_serving::<WorkstationServer<WorkstationApi>>()
-                    .await;
-                tracing::info!(%address, namespace = %bus.names().namespace(), "Workstation ready.");
-            })
+        let Application {
+            bus,
+            runner,
+            autopilot_done,
+            ..
+        } = self;
+        // Half the grace for the autopilot, so the bus always gets the rest.
+        let autopilot_grace = runner.grace() / 2;
+        let drain = async move {
+            let _ = tokio::time::timeout(autopilot_grace, autopilot_done.cancelled()).await;
+            bus.shutdown().await;
         };
-
-        shutdown.cancelled().await;
-        tracing::info!("Shutting down: finishing the task in hand and the calls in flight.");
-        health
-            .set_not_serving::<WorkstationServer<WorkstationApi>>()
-            .await;
-        readiness.abort();
-        autopilot_stop.cancel();
-        let grace = self.workstation.tuning.shutdown_grace;
-        if tokio::time::timeout(grace, autopilot).await.is_err() {
-            tracing::warn!(
-                ?grace,
-                "The autopilot did not stop in time; its uncommitted task is done again after a restart."
-            );
-        }
-        grpc_stop.cancel();
-        let _ = server.await;
-        self.bus.shutdown().await;
-        tracing::info!("Workstation stopped.");
+        runner.run(shutdown, drain).await;
         Ok(())
     }
-}
-
-/// Every configured autopilot field must fit each form that has it.
-fn check_autopilot_fields(settings: &Settings, regulations: &Registry) -> anyhow::Result<()> {
-    for (name, value) in &settings.workstation.autopilot.fields {
-        for regulation in regulations.iter() {
-            for form in &regulation.forms {
-                if let Some(field) = form.fields.iter().find(|f| &f.name == name) {
-                    crate::documents::check_value(field.field_type, value).map_err(|problem| {
-                        anyhow::anyhow!(
-                            "workstation.autopilot.fields.{name}: {problem} (form {} of regulation {})",
-                            form.code,
-                            regulation.code
-                        )
-                    })?;
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -5,7 +5,7 @@
 
 use super::{Action, Actor, RESULT_SERVICE, Workstation, draft, status_text};
 use crate::documents;
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::journal::{self, AppRow, DoneTask, NewResult, TaskRow};
 use crate::model::{AppState, Decision, Origin};
 use crate::role::Role;
@@ -85,8 +85,8 @@ impl Workstation {
         if let (Some(assigned), Some(me)) = (app.assigned_to, actor.employee.as_ref())
             && assigned != me.id
         {
-            return Err(ApiError::denied(
-                "not_assigned",
+            return Err(ApiError::new(
+                ApiCode::NotAssigned,
                 format!(
                     "the head assigned {} to another employee",
                     app.journal_number
@@ -129,8 +129,8 @@ impl Workstation {
             None => self.workstation_signer(db).await?,
         };
         let key = self.keys.key(signer.id).ok_or_else(|| {
-            ApiError::precondition(
-                "no_signing_key",
+            ApiError::new(
+                ApiCode::NoSigningKey,
                 format!(
                     "the workstation holds no EDS key of {}; only a head enrolled with a private key signs",
                     signer.login
@@ -142,12 +142,15 @@ impl Workstation {
         let certificate = self
             .trust
             .parse(&signer.certificate)
-            .map_err(|e| ApiError::precondition(e.code(), e.to_string()))?;
+            .map_err(|e| ApiError::new(ApiCode::of_certificate(&e), e.to_string()))?;
         self.trust
             .check(&signer.certificate, &certificate, now)
             .await
             .map_err(|e| {
-                ApiError::precondition(e.code(), format!("{}'s EDS cannot sign: {e}", signer.login))
+                ApiError::new(
+                    ApiCode::of_certificate(&e),
+                    format!("{}'s EDS cannot sign: {e}", signer.login),
+                )
             })?;
         let draft = app
             .draft
@@ -171,8 +174,8 @@ impl Workstation {
     /// The head who signs what the workstation forms by itself.
     async fn workstation_signer(&self, db: &mut PgConnection) -> Result<Employee, ApiError> {
         let id = self.keys.signer().ok_or_else(|| {
-            ApiError::precondition(
-                "no_signing_key",
+            ApiError::new(
+                ApiCode::NoSigningKey,
                 "the workstation holds no head's key to sign with (workstation.signer)",
             )
         })?;
@@ -252,8 +255,8 @@ fn current_task<'t>(
 ) -> Result<&'t TaskRow, ApiError> {
     let journal_number = &app.journal_number;
     if app.state != AppState::InProgress {
-        return Err(ApiError::precondition(
-            "procedure_finished",
+        return Err(ApiError::new(
+            ApiCode::ProcedureFinished,
             format!(
                 "application {journal_number} is already {}; nothing is left to do",
                 app.state
@@ -261,8 +264,8 @@ fn current_task<'t>(
         ));
     }
     if position as i32 != app.current_position {
-        return Err(ApiError::precondition(
-            "task_not_current",
+        return Err(ApiError::new(
+            ApiCode::TaskNotCurrent,
             format!(
                 "task {position} of {journal_number} is not the current one; the current task is {}",
                 app.current_position
@@ -275,8 +278,8 @@ fn current_task<'t>(
         .find(|t| t.position == app.current_position)
         .ok_or_else(|| ApiError::internal(format!("no task {position} in the procedure")))?;
     if actor.role != task.role {
-        return Err(ApiError::denied(
-            "wrong_role",
+        return Err(ApiError::new(
+            ApiCode::WrongRole,
             format!(
                 "task {position} ({}) of {journal_number} is for the {}; you act as {}",
                 task.stage.code(),
@@ -287,7 +290,7 @@ fn current_task<'t>(
     }
     if action.stage() != task.stage {
         return Err(ApiError::invalid(
-            "wrong_action",
+            ApiCode::WrongAction,
             "action",
             format!(
                 "task {position} of {journal_number} is to {}; `{}` is not that",
@@ -320,7 +323,7 @@ async fn assign(
         .filter(|e| e.role == examiner_role)
         .ok_or_else(|| {
             ApiError::invalid(
-                "not_an_examiner",
+                ApiCode::NotAnExaminer,
                 "assign.specialist_login",
                 format!(
                     "{specialist_login:?} is not an active {examiner_role}, who examines this regulation's applications"

@@ -4,7 +4,7 @@
 
 use super::{Action, Workstation};
 use crate::documents::{self, DraftContext};
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::journal::AppRow;
 use crate::model::Decision;
 use crate::procedure::{self, Ground};
@@ -61,15 +61,15 @@ fn approval(
     let result =
         procedure::approval_result(regulation, channel, code).ok_or_else(|| match code {
             Some(code) => ApiError::invalid(
-                "unknown_result",
+                ApiCode::UnknownResult,
                 "approve.result_code",
                 format!(
                     "regulation {} gives no result {code:?} through the {channel} channel",
                     regulation.code
                 ),
             ),
-            None => ApiError::precondition(
-                "no_result_for_channel",
+            None => ApiError::new(
+                ApiCode::NoResultForChannel,
                 format!(
                     "regulation {} gives no result through the {channel} channel",
                     regulation.code
@@ -116,7 +116,7 @@ fn refusal(
     for (i, code) in missing_documents.iter().enumerate() {
         if regulation.document(code).is_none() {
             return Err(ApiError::invalid(
-                "unknown_document",
+                ApiCode::UnknownDocument,
                 format!("refuse.missing_documents[{i}]"),
                 format!("regulation {} lists no document {code:?}", regulation.code),
             ));
@@ -133,7 +133,7 @@ fn unknown_ground(regulation: &Regulation, index: usize, code: &str) -> ApiError
         .collect();
     known.push(procedure::INCOMPLETE_PACKAGE);
     ApiError::invalid(
-        "unknown_ground",
+        ApiCode::UnknownGround,
         format!("refuse.grounds[{index}]"),
         format!(
             "{code:?} is not a ground of regulation {} (grounds: {})",

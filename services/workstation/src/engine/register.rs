@@ -4,7 +4,7 @@
 
 use super::{Action, Actor, Registration, Submission, Workstation, status_text};
 use crate::documents;
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::journal::{self, AppRow, NewApplication};
 use crate::procedure::{self, Procedure};
 use chrono::{DateTime, Utc};
@@ -23,7 +23,7 @@ impl Workstation {
         let (regulation, channel) = self.validate(submission)?;
         let registered_at = Utc::now();
         let procedure = procedure::plan(regulation, channel, registered_at, &self.calendar)
-            .map_err(|e| ApiError::precondition("cannot_plan", e.to_string()))?;
+            .map_err(|e| ApiError::new(ApiCode::CannotPlan, e.to_string()))?;
         let inserted = insert(
             db,
             submission,

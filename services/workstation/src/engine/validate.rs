@@ -4,7 +4,7 @@
 use super::{Submission, Workstation};
 use crate::convert;
 use crate::documents;
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::model::Origin;
 use egov_proto::workstation as pb;
 use egov_regulations::{Channel, FieldType, Registry, Regulation};
@@ -33,7 +33,7 @@ pub fn check<'r>(
     let app = &submission.application;
     if submission.origin != Origin::Office && submission.conversation_id.trim().is_empty() {
         return Err(ApiError::invalid(
-            "missing_field",
+            ApiCode::MissingField,
             "header.conversation_id",
             "an application travels in a conversation (the sender's case id)",
         ));
@@ -68,7 +68,7 @@ fn find_regulation<'r>(regulations: &'r Registry, code: &str) -> Result<&'r Regu
     }
     regulations.get(code).ok_or_else(|| {
         ApiError::invalid(
-            "unknown_regulation",
+            ApiCode::UnknownRegulation,
             "regulation",
             format!(
                 "no regulation {code:?} (known: {})",
@@ -93,7 +93,7 @@ fn check_channel(regulation: &Regulation, submission: &Submission) -> Result<Cha
     };
     if channel != expected {
         return Err(ApiError::invalid(
-            "channel_mismatch",
+            ApiCode::ChannelMismatch,
             "channel",
             format!(
                 "an application from {} comes through the {expected} channel, not {channel}",
@@ -103,7 +103,7 @@ fn check_channel(regulation: &Regulation, submission: &Submission) -> Result<Cha
     }
     if !regulation.channel(channel).is_some_and(|c| c.intake) {
         return Err(ApiError::invalid(
-            "channel_not_offered",
+            ApiCode::ChannelNotOffered,
             "channel",
             format!(
                 "regulation {} does not take applications through the {channel} channel",
@@ -126,7 +126,7 @@ fn check_representative(representative: &pb::Representative) -> Result<(), ApiEr
     documents::check_value(FieldType::Date, &representative.power_of_attorney_date).map_err(
         |problem| {
             ApiError::invalid(
-                "invalid_value",
+                ApiCode::InvalidValue,
                 "representative.power_of_attorney_date",
                 problem,
             )
@@ -149,7 +149,7 @@ fn check_document<'d>(
     }
     if regulation.document(&doc.code).is_none() {
         return Err(ApiError::invalid(
-            "unknown_document",
+            ApiCode::UnknownDocument,
             format!("{at}.code"),
             format!(
                 "regulation {} lists no document {:?} (documents: {})",
@@ -166,14 +166,14 @@ fn check_document<'d>(
     }
     if !attached.insert(doc.code.as_str()) {
         return Err(ApiError::invalid(
-            "duplicate_document",
+            ApiCode::DuplicateDocument,
             format!("{at}.code"),
             format!("{:?} is attached twice", doc.code),
         ));
     }
     if doc.content.len() > max_document_bytes {
         return Err(ApiError::invalid(
-            "document_too_large",
+            ApiCode::DocumentTooLarge,
             format!("{at}.content"),
             format!(
                 "{} bytes; at most {max_document_bytes} are accepted",
@@ -183,7 +183,7 @@ fn check_document<'d>(
     }
     if doc.content.is_empty() && doc.sha256.is_empty() {
         return Err(ApiError::invalid(
-            "empty_document",
+            ApiCode::EmptyDocument,
             at,
             "a document carries its bytes, its SHA-256, or both",
         ));
@@ -193,7 +193,7 @@ fn check_document<'d>(
     }
     if doc.sha256.len() != 32 {
         return Err(ApiError::invalid(
-            "invalid_hash",
+            ApiCode::InvalidHash,
             format!("{at}.sha256"),
             format!("a SHA-256 has 32 bytes, this has {}", doc.sha256.len()),
         ));
@@ -201,7 +201,7 @@ fn check_document<'d>(
     if !doc.content.is_empty() && egov_trust::sha256(&doc.content).as_slice() != doc.sha256.as_ref()
     {
         return Err(ApiError::invalid(
-            "document_hash_mismatch",
+            ApiCode::DocumentHashMismatch,
             format!("{at}.sha256"),
             "the SHA-256 does not match the document's bytes",
         ));
@@ -215,7 +215,7 @@ fn check_person(person: &pb::Person, path: &str) -> Result<(), ApiError> {
     }
     Iin::parse(&person.iin).map_err(|e| {
         ApiError::invalid(
-            "invalid_iin",
+            ApiCode::InvalidIin,
             format!("{path}.iin"),
             format!("{}: {e}", e.code()),
         )

@@ -11,7 +11,7 @@
 //! partial index on open applications matches a literal only.
 
 use crate::codes;
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::model::{self, AppState, Decision, Origin};
 use crate::procedure::PlannedTask;
 use crate::role::Role;
@@ -379,7 +379,7 @@ pub async fn signed_result(
     .bind(id)
     .fetch_optional(db)
     .await?
-    .ok_or_else(|| ApiError::precondition("not_signed", "the result has not been signed yet"))?;
+    .ok_or_else(|| ApiError::new(ApiCode::NotSigned, "the result has not been signed yet"))?;
     let kind = codes::decode(&row, "kind", "result kind", model::result_kind_from_code)?;
     Ok(SignedResult {
         document: pb::SignedDocument {

@@ -142,6 +142,8 @@ pub fn issue_staff(mesh: &TestMesh) -> Staff {
 pub struct Options {
     pub autopilot: bool,
     pub fields: BTreeMap<String, String>,
+    /// Environment overrides (`EGOV__…`), as an operator would set them.
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 impl Options {
@@ -156,6 +158,7 @@ impl Options {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
+            env: Vec::new(),
         }
     }
 }
@@ -385,9 +388,12 @@ pub struct TestWorkstation {
 
 /// The workstation's settings for this mesh: staff enrolled, fast hashes.
 pub fn settings(mesh: &TestMesh, staff: &Staff, options: &Options) -> egov_workstation::Settings {
+    let mut source = mesh.source(SystemId::Workstation);
+    for (key, value) in &options.env {
+        source.env.insert((*key).to_owned(), (*value).to_owned());
+    }
     let mut settings: egov_workstation::Settings =
-        egov_runtime::settings::load("workstation", &mesh.source(SystemId::Workstation))
-            .expect("workstation settings");
+        egov_runtime::settings::load("workstation", &source).expect("workstation settings");
     settings.workstation.provider_bin = PROVIDER_BIN.into();
     settings.workstation.password_iterations = 1000;
     settings.workstation.staff = staff.all().into_iter().map(Staffer::entry).collect();
@@ -613,9 +619,20 @@ impl TestWorkstation {
     }
 }
 
-/// The error code at the start of a status message ("wrong_role: …").
+/// The error code at the start of a status message ("wrong_role: …"),
+/// checked to be the reason of its `google.rpc.ErrorInfo`, as every error
+/// of the workstation's API carries one.
 pub fn code(status: &tonic::Status) -> &str {
-    status.message().split(':').next().unwrap_or_default()
+    use tonic_types::StatusExt;
+    let code = status.message().split(':').next().unwrap_or_default();
+    let info = status
+        .get_error_details()
+        .error_info()
+        .cloned()
+        .unwrap_or_else(|| panic!("no ErrorInfo on {status:?}"));
+    assert_eq!(info.reason, code, "{status:?}");
+    assert_eq!(info.domain, "workstation.egov-mesh");
+    code
 }
 
 /// Checks a result's signature against `head`'s certificate and decodes it.

@@ -6,6 +6,7 @@
 mod autopilot;
 mod crash;
 mod deadlines;
+mod errors;
 mod helpers;
 mod intake;
 mod office;

@@ -1,5 +1,6 @@
 //! What an operator and an employee rely on besides the procedure: health
-//! and reflection on the gRPC port, and the journal.
+//! (following the broker connection) and reflection on the gRPC port, and
+//! the journal.
 
 use crate::helpers::*;
 use egov_proto::workstation as pb;
@@ -63,6 +64,33 @@ async fn the_workstation_reports_serving_and_describes_itself_by_reflection() {
         "{names:?}"
     );
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
+}
+
+#[tokio::test]
+async fn the_workstations_health_follows_the_broker_connection() {
+    let ws = spawn(Options {
+        env: vec![egov_testkit::service::SLOW_RECONNECT],
+        ..Options::default()
+    })
+    .await;
+    let address = ws.running.as_ref().unwrap().address;
+    egov_testkit::service::health_follows_the_broker(address, &ws.mesh).await;
+}
+
+#[tokio::test]
+async fn reflection_v1alpha_lists_only_what_the_workstations_port_serves() {
+    let ws = spawn(Options::default()).await;
+    let address = ws.running.as_ref().unwrap().address;
+    let names = egov_testkit::service::reflection_v1alpha(address).await;
+    assert_eq!(
+        names,
+        [
+            "egov.workstation.v1.Workstation",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ]
+    );
 }
 
 #[tokio::test]
