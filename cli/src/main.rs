@@ -32,6 +32,9 @@ enum Command {
     Lookup(commands::lookup::Args),
     /// Outages on demand: set a registry's fault mode, or show every mode.
     Fault(commands::fault::Args),
+    /// The portal as a citizen uses it: register, log in, apply with an EDS,
+    /// the cabinet, the result (diagram 2 from the terminal).
+    Portal(commands::portal::Args),
 }
 
 #[tokio::main]
@@ -46,5 +49,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Gateway(args) => commands::gateway::run(args).await,
         Command::Lookup(args) => commands::lookup::run(args).await,
         Command::Fault(args) => commands::fault::run(args).await,
+        Command::Portal(args) => commands::portal::run(args).await,
     }
 }

@@ -5,6 +5,7 @@ pub mod fault;
 pub mod gateway;
 pub mod lookup;
 pub mod pki;
+pub mod portal;
 pub mod regulations;
 pub mod run;
 pub mod seed;

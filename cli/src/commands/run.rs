@@ -104,6 +104,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         });
     }
 
+    let portal: egov_portal::Settings = load("portal", &source(&args.config, SystemId::Portal))?;
+    let app = egov_portal::Application::build(portal)
+        .await
+        .context("starting the portal")?;
+    let portal_address = app.address();
+    {
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            app.run_until_stopped(stop).await?;
+            Ok(("portal", "stopped".to_owned()))
+        });
+    }
+
     println!();
     println!("egov-mesh is running (Ctrl-C stops it)");
     println!("  CRL distribution point  http://{}/crl", args.crl_listen);
@@ -113,6 +126,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     println!(
         "  workstation (ЭҮАШ АЖО)  {workstation_address}  (employees' API; staff in deploy/config/workstation.toml)"
     );
+    println!("  portal (ЭҮП)            {portal_address}  (citizens' API: egovctl portal)");
     println!("  CA and certificates     {}", args.pki.display());
     println!();
 
