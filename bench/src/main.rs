@@ -24,6 +24,7 @@
 
 mod crypto;
 mod gateway;
+mod portal;
 mod raw;
 mod registry;
 mod statuses;
@@ -88,6 +89,9 @@ async fn main() -> anyhow::Result<()> {
     if only == "workstation" {
         return workstation::report().await;
     }
+    if only == "portal" {
+        return portal::report().await;
+    }
     if only.is_empty() {
         let (signs, verifies) = crypto::ecdsa_per_core();
         line("crypto.ecdsa_p256.sign_per_s_per_core", signs, "ops/s");
@@ -118,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
     if only.is_empty() {
         registry::report().await?;
         workstation::report().await?;
+        portal::report().await?;
     }
     Ok(())
 }

@@ -33,11 +33,7 @@ pub async fn report(name: &str, mesh: &TestMesh) -> anyhow::Result<()> {
             .as_str_name()
             .trim_start_matches("DELIVERY_STATUS_")
             .to_lowercase();
-        crate::line(
-            &format!("{name}.status.{label}"),
-            count as f64,
-            "messages",
-        );
+        crate::line(&format!("{name}.status.{label}"), count as f64, "messages");
     }
     crate::line(&format!("{name}.not_final"), not_final as f64, "messages");
     pool.close().await;

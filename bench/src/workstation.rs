@@ -58,7 +58,7 @@ impl Handler for Results {
 }
 
 /// The provider's staff, certificates from the mesh's CA written to files.
-fn staff(mesh: &TestMesh) -> anyhow::Result<(Vec<StaffEntry>, CertificateInfo)> {
+pub(crate) fn staff(mesh: &TestMesh) -> anyhow::Result<(Vec<StaffEntry>, CertificateInfo)> {
     let dir = mesh.pki.dir().join("employees");
     std::fs::create_dir_all(&dir)?;
     let birth = chrono::NaiveDate::from_ymd_opt(1980, 5, 12).expect("a date");
@@ -109,7 +109,7 @@ fn staff(mesh: &TestMesh) -> anyhow::Result<(Vec<StaffEntry>, CertificateInfo)> 
     Ok((entries, head.expect("a head")))
 }
 
-async fn start_gateway(
+pub(crate) async fn start_gateway(
     mesh: &TestMesh,
 ) -> anyhow::Result<(
     CancellationToken,
