@@ -422,3 +422,40 @@ async fn statuses_that_arrive_while_the_portal_is_down_are_in_the_cabinet_after_
     assert!(view.has_result);
     assert!(!view.history.is_empty());
 }
+
+/// Condition 3 and process 7: the specialist finds the documents wanting
+/// and refuses on a ground of the regulation; the reasoned refusal, signed,
+/// is in the citizen's cabinet with the ground as the regulation words it.
+#[tokio::test]
+async fn condition_3_refused_by_process_7_the_reasoned_refusal_with_its_ground_in_the_cabinet() {
+    let mesh = TestPortal::start_with(true, false).await;
+    let citizen = mesh.signed_up(14).await;
+    let sent = mesh.apply(&citizen, "002").await;
+    let accepted = mesh
+        .wait_stage(
+            &citizen,
+            &sent.reference,
+            &[Stage::Accepted, Stage::InProgress],
+        )
+        .await;
+    employees_refuse(
+        mesh.workstation_address,
+        &accepted.journal_number,
+        "unreliable_documents",
+    )
+    .await;
+
+    let refused = mesh
+        .wait_stage(&citizen, &sent.reference, &[Stage::Refused])
+        .await;
+    let ground = refused.grounds.first().expect("the ground");
+    assert_eq!(ground.code, "unreliable_documents");
+    assert!(
+        !ground.text.is_empty() && ground.source.contains("002"),
+        "{ground:?}"
+    );
+    assert_eq!(refused.reasons, ["the documents do not bear the claim out"]);
+    let file = mesh.result(&citizen, &sent.reference).await;
+    openssl_verifies(&mesh.mesh, &file.cms).expect("the refusal's signature verifies");
+    assert_eq!(decode_result(&file).kind, "refusal");
+}

@@ -62,6 +62,7 @@ pub struct TestPortal {
     pub portal: Option<Running>,
     pub individuals: Option<Running>,
     pub _workstation: Running,
+    pub workstation_address: std::net::SocketAddr,
     pub _gateway: Running,
 }
 
@@ -141,7 +142,8 @@ fn staff(mesh: &TestMesh) -> Vec<StaffEntry> {
             password_hash: None,
             role,
             certificate,
-            private_key: (role == Role::Head).then_some(private_key),
+            // The head signs in most regulations; the specialist in seed 002.
+            private_key: matches!(role, Role::Head | Role::Specialist).then_some(private_key),
             iin: None,
             surname: None,
             given_name: None,
@@ -150,13 +152,16 @@ fn staff(mesh: &TestMesh) -> Vec<StaffEntry> {
     .collect()
 }
 
-pub async fn start_workstation(mesh: &TestMesh) -> Running {
+pub async fn start_workstation(
+    mesh: &TestMesh,
+    autopilot: bool,
+) -> (Running, std::net::SocketAddr) {
     let mut settings: egov_workstation::Settings = load(mesh, SystemId::Workstation, &[]);
     settings.workstation.provider_bin = PROVIDER_BIN.into();
     settings.workstation.password_iterations = 1000;
     settings.workstation.staff = staff(mesh);
     settings.workstation.signer = Some("head".into());
-    settings.workstation.autopilot.enabled = true;
+    settings.workstation.autopilot.enabled = autopilot;
     settings.workstation.autopilot.sweep = Duration::from_millis(500);
     settings.workstation.autopilot.fields = [
         ("allowance_amount", "52000"),
@@ -170,8 +175,12 @@ pub async fn start_workstation(mesh: &TestMesh) -> Running {
         .await
         .expect("build the workstation");
     app.wait_ready(PATIENCE).await.expect("workstation ready");
+    let address = app.address();
     let stop = CancellationToken::new();
-    Running::spawn(stop.clone(), app.run_until_stopped(stop))
+    (
+        Running::spawn(stop.clone(), app.run_until_stopped(stop)),
+        address,
+    )
 }
 
 /// The portal's settings in tests: a cheap Argon2 (the cost is a setting),
@@ -199,8 +208,14 @@ pub async fn start_portal(mesh: &TestMesh) -> (Running, std::net::SocketAddr) {
 }
 
 impl TestPortal {
-    /// The whole diagram-2 mesh; the registry only if `with_registry`.
+    /// The whole diagram-2 mesh, the workstation on autopilot; the registry
+    /// only if `with_registry`.
     pub async fn start(with_registry: bool) -> TestPortal {
+        TestPortal::start_with(with_registry, true).await
+    }
+
+    /// As [`TestPortal::start`]; without autopilot the employees act.
+    pub async fn start_with(with_registry: bool, autopilot: bool) -> TestPortal {
         let mesh = TestMesh::new().await;
         let gateway = start_gateway(&mesh).await;
         let individuals = if with_registry {
@@ -208,7 +223,7 @@ impl TestPortal {
         } else {
             None
         };
-        let workstation = start_workstation(&mesh).await;
+        let (workstation, workstation_address) = start_workstation(&mesh, autopilot).await;
         let (portal, address) = start_portal(&mesh).await;
         let client = PortalClient::connect(format!("http://{address}"))
             .await
@@ -220,6 +235,7 @@ impl TestPortal {
             portal: Some(portal),
             individuals,
             _workstation: workstation,
+            workstation_address,
             _gateway: gateway,
         }
     }
@@ -583,4 +599,92 @@ fn tempdir() -> std::path::PathBuf {
 pub fn decode_result(file: &pb::ResultFile) -> ws::ResultDocument {
     let content = cms::encapsulated_content(&file.cms).expect("CMS");
     ws::ResultDocument::decode(content.as_slice()).expect("a ResultDocument")
+}
+
+/// The provider's employees working an application through the
+/// workstation's API: each current task done by whoever's role it is;
+/// the examination refuses with `ground` (condition 3, process 7).
+pub async fn employees_refuse(address: std::net::SocketAddr, journal_number: &str, ground: &str) {
+    use egov_proto::workstation::act_request::Action;
+    use egov_proto::workstation::workstation_client::WorkstationClient;
+    let mut client = WorkstationClient::connect(format!("http://{address}"))
+        .await
+        .expect("connect to the workstation");
+    let mut tokens = Vec::new();
+    for login in ["clerk", "head", "specialist", "responsible"] {
+        let token = client
+            .login(ws::LoginRequest {
+                login: login.into(),
+                password: format!("{login}-test-password"),
+            })
+            .await
+            .expect("an employee logs in")
+            .into_inner()
+            .token;
+        tokens.push(token);
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let mut acted = false;
+        for token in &tokens {
+            let tasks = client
+                .list_tasks(authorized(token, ws::ListTasksRequest {}))
+                .await
+                .expect("tasks")
+                .into_inner()
+                .tasks;
+            for task in tasks
+                .into_iter()
+                .filter(|t| t.journal_number == journal_number)
+            {
+                let action = match task.stage() {
+                    ws::Stage::Register => Action::Register(ws::Register::default()),
+                    ws::Stage::Assign => Action::Assign(ws::Assign {
+                        specialist_login: "specialist".into(),
+                        resolution: "to examine".into(),
+                    }),
+                    ws::Stage::Examine => Action::Refuse(ws::Refuse {
+                        grounds: vec![ground.into()],
+                        reasons: vec!["the documents do not bear the claim out".into()],
+                        missing_documents: Vec::new(),
+                    }),
+                    ws::Stage::Sign => Action::Sign(ws::Sign {}),
+                    ws::Stage::Issue => Action::Issue(ws::Issue {}),
+                    ws::Stage::Unspecified => continue,
+                };
+                client
+                    .act(authorized(
+                        token,
+                        ws::ActRequest {
+                            journal_number: journal_number.into(),
+                            position: task.position,
+                            action: Some(action),
+                        },
+                    ))
+                    .await
+                    .expect("the employee acts");
+                acted = true;
+            }
+        }
+        let view = client
+            .get_application(authorized(
+                &tokens[1],
+                ws::GetApplicationRequest {
+                    journal_number: journal_number.into(),
+                },
+            ))
+            .await
+            .expect("the application")
+            .into_inner();
+        if view.current_position == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the procedure did not end"
+        );
+        if !acted {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

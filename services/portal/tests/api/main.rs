@@ -3,6 +3,7 @@
 //! namespace and CA.
 
 mod bad_input;
+mod crash;
 mod diagram2;
 mod helpers;
 mod operations;
