@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "egov/envelope/v1/envelope.proto",
         "egov/gateway/v1/gateway.proto",
         "egov/individuals/v1/individuals.proto",
+        "egov/intake/v1/intake.proto",
         "egov/notary/v1/notary.proto",
         "egov/portal/v1/portal.proto",
         "egov/registry/v1/admin.proto",

@@ -25,6 +25,11 @@ pub mod egov {
             tonic::include_proto!("egov.individuals.v1");
         }
     }
+    pub mod intake {
+        pub mod v1 {
+            tonic::include_proto!("egov.intake.v1");
+        }
+    }
     pub mod notary {
         pub mod v1 {
             tonic::include_proto!("egov.notary.v1");
@@ -52,6 +57,7 @@ pub mod services;
 pub use egov::envelope::v1 as envelope;
 pub use egov::gateway::v1 as gateway;
 pub use egov::individuals::v1 as individuals;
+pub use egov::intake::v1 as intake;
 pub use egov::notary::v1 as notary;
 pub use egov::portal::v1 as portal;
 pub use egov::registry::v1 as registry;

@@ -1,0 +1,224 @@
+//! The operators' gRPC API (egov.intake.v1.Intake).
+
+use crate::error::IntakeResult;
+use crate::intake::Intake;
+use crate::operators::Operator;
+use crate::request::counter_documents;
+use crate::settings::Role;
+use egov_bus::envelope::timestamp;
+use egov_proto::intake as pb;
+use egov_proto::intake::intake_server;
+use egov_regulations::Channel;
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+
+pub struct IntakeApi {
+    pub intake: Arc<Intake>,
+}
+
+fn bearer<T>(request: &Request<T>) -> Option<&str> {
+    request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+fn answer<T>(result: IntakeResult<T>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+fn role(role: Role) -> pb::Role {
+    match role {
+        Role::Operator => pb::Role::Operator,
+        Role::AccumulationSector => pb::Role::AccumulationSector,
+        Role::Courier => pb::Role::Courier,
+        Role::IssuingOperator => pb::Role::IssuingOperator,
+    }
+}
+
+impl IntakeApi {
+    async fn operator<T>(&self, request: &Request<T>) -> IntakeResult<Operator> {
+        self.intake.authenticate(bearer(request)).await
+    }
+
+    /// The services with a State Corporation channel and its document list.
+    fn services(&self) -> Vec<pb::Service> {
+        self.intake
+            .regulations
+            .iter()
+            .filter_map(|r| {
+                let channel = r.channel(Channel::StateCorporation).filter(|c| c.intake)?;
+                Some(pb::Service {
+                    code: r.code.clone(),
+                    ru: r.names.ru.clone(),
+                    en: r.names.en.clone(),
+                    deadline: channel.deadline.clone(),
+                    documents: counter_documents(r)
+                        .map(|d| pb::ServiceDocument {
+                            code: d.code.clone(),
+                            ru: d.ru.clone().unwrap_or_else(|| d.kk.clone()),
+                            en: d.en.clone(),
+                            item: d
+                                .items
+                                .get(Channel::StateCorporation.code())
+                                .cloned()
+                                .unwrap_or_default(),
+                            condition: d.condition.clone().unwrap_or_default(),
+                        })
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[tonic::async_trait]
+impl intake_server::Intake for IntakeApi {
+    async fn login(
+        &self,
+        request: Request<pb::LoginRequest>,
+    ) -> Result<Response<pb::Session>, Status> {
+        let r = request.into_inner();
+        answer(
+            self.intake
+                .login(&r.login, &r.password)
+                .await
+                .map(|s| pb::Session {
+                    token: s.token,
+                    expires_at: Some(timestamp(s.expires_at)),
+                    login: s.operator.login,
+                    full_name: s.operator.full_name,
+                    role: role(s.operator.role) as i32,
+                }),
+        )
+    }
+
+    async fn logout(
+        &self,
+        request: Request<pb::LogoutRequest>,
+    ) -> Result<Response<pb::LogoutResponse>, Status> {
+        self.operator(&request).await?;
+        let token = bearer(&request).unwrap_or_default().to_owned();
+        answer(
+            self.intake
+                .logout(&token)
+                .await
+                .map(|_| pb::LogoutResponse {}),
+        )
+    }
+
+    async fn list_services(
+        &self,
+        _request: Request<pb::ListServicesRequest>,
+    ) -> Result<Response<pb::ListServicesResponse>, Status> {
+        Ok(Response::new(pb::ListServicesResponse {
+            services: self.services(),
+        }))
+    }
+
+    async fn create_request(
+        &self,
+        request: Request<pb::CreateRequestRequest>,
+    ) -> Result<Response<pb::RequestView>, Status> {
+        let operator = self.operator(&request).await?;
+        answer(
+            self.intake
+                .create_request(&operator, request.into_inner())
+                .await,
+        )
+    }
+
+    async fn send_consent_code(
+        &self,
+        request: Request<pb::SendConsentCodeRequest>,
+    ) -> Result<Response<pb::ConsentCodeSent>, Status> {
+        let operator = self.operator(&request).await?;
+        let reference = request.into_inner().reference;
+        answer(
+            self.intake
+                .send_consent_code(&operator, &reference)
+                .await
+                .map(|(phone, expires_at)| pb::ConsentCodeSent {
+                    phone,
+                    expires_at: Some(timestamp(expires_at)),
+                }),
+        )
+    }
+
+    async fn confirm_consent(
+        &self,
+        request: Request<pb::ConfirmConsentRequest>,
+    ) -> Result<Response<pb::RequestView>, Status> {
+        let operator = self.operator(&request).await?;
+        let r = request.into_inner();
+        answer(
+            self.intake
+                .confirm_consent(&operator, &r.reference, &r.code)
+                .await,
+        )
+    }
+
+    async fn check_registries(
+        &self,
+        request: Request<pb::CheckRegistriesRequest>,
+    ) -> Result<Response<pb::RequestView>, Status> {
+        let operator = self.operator(&request).await?;
+        let reference = request.into_inner().reference;
+        answer(self.intake.check_registries(&operator, &reference).await)
+    }
+
+    async fn accept(
+        &self,
+        request: Request<pb::AcceptRequest>,
+    ) -> Result<Response<pb::Receipt>, Status> {
+        let operator = self.operator(&request).await?;
+        let reference = request.into_inner().reference;
+        answer(self.intake.accept(&operator, &reference).await)
+    }
+
+    async fn get_receipt(
+        &self,
+        request: Request<pb::GetReceiptRequest>,
+    ) -> Result<Response<pb::Receipt>, Status> {
+        self.operator(&request).await?;
+        let reference = request.into_inner().reference;
+        answer(self.intake.receipt(&reference).await)
+    }
+
+    async fn list_requests(
+        &self,
+        request: Request<pb::ListRequestsRequest>,
+    ) -> Result<Response<pb::ListRequestsResponse>, Status> {
+        self.operator(&request).await?;
+        let iin = request.into_inner().recipient_iin;
+        answer(
+            self.intake
+                .requests(&iin)
+                .await
+                .map(|requests| pb::ListRequestsResponse { requests }),
+        )
+    }
+
+    async fn get_request(
+        &self,
+        request: Request<pb::GetRequestRequest>,
+    ) -> Result<Response<pb::RequestView>, Status> {
+        self.operator(&request).await?;
+        let reference = request.into_inner().reference;
+        answer(self.intake.request(&reference).await)
+    }
+
+    async fn issue_result(
+        &self,
+        request: Request<pb::IssueResultRequest>,
+    ) -> Result<Response<pb::IssuedResult>, Status> {
+        let operator = self.operator(&request).await?;
+        answer(
+            self.intake
+                .issue_result(&operator, request.into_inner())
+                .await,
+        )
+    }
+}

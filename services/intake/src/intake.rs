@@ -1,0 +1,54 @@
+//! The intake's state, shared by its API and its inbox handler.
+
+use crate::settings::Tuning;
+use egov_bus::Bus;
+use egov_calendar::Calendar;
+use egov_regulations::Registry;
+use egov_trust::{SigningKey, TrustStore};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+pub struct Intake {
+    pub pool: sqlx::PgPool,
+    pub trust: Arc<TrustStore>,
+    pub regulations: Registry,
+    pub calendar: Calendar,
+    pub tuning: Tuning,
+    /// The operators' EDS keys by login (a stand-in for their tokens).
+    pub(crate) keys: HashMap<String, Arc<SigningKey>>,
+    /// Set once the bus has started (the bus's inbox handler holds the
+    /// intake, so the two are built in turn).
+    bus: OnceLock<Bus>,
+    pub(crate) dummy_hash: String,
+}
+
+impl Intake {
+    pub fn new(
+        pool: sqlx::PgPool,
+        trust: Arc<TrustStore>,
+        regulations: Registry,
+        calendar: Calendar,
+        tuning: Tuning,
+    ) -> Intake {
+        Intake {
+            pool,
+            trust,
+            regulations,
+            calendar,
+            tuning,
+            keys: HashMap::new(),
+            bus: OnceLock::new(),
+            dummy_hash: String::new(),
+        }
+    }
+
+    pub(crate) fn set_bus(&self, bus: Bus) {
+        let _ = self.bus.set(bus);
+    }
+
+    pub fn bus(&self) -> &Bus {
+        self.bus
+            .get()
+            .expect("the bus is started before the intake serves")
+    }
+}

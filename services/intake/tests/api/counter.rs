@@ -1,0 +1,317 @@
+//! The counter as a test drives it: the operators' API calls of diagram 1,
+//! what a tester reads (SMS), and the checks of refusals and signatures.
+
+use crate::helpers::{PATIENCE, Recipient, TestIntake, password};
+use egov_proto::intake::{self as pb, Stage};
+use egov_proto::workstation as ws;
+use egov_testkit::TestMesh;
+use std::time::Duration;
+
+impl TestIntake {
+    pub async fn login(&self, login: &str, password: &str) -> Result<pb::Session, tonic::Status> {
+        self.client
+            .clone()
+            .login(pb::LoginRequest {
+                login: login.into(),
+                password: password.into(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Logs in as an enrolled operator; the token.
+    pub async fn token(&self, login: &str) -> String {
+        self.login(login, &password(login))
+            .await
+            .expect("logged in")
+            .token
+    }
+
+    pub async fn service(&self, code: &str) -> pb::Service {
+        self.client
+            .clone()
+            .list_services(pb::ListServicesRequest {})
+            .await
+            .expect("services")
+            .into_inner()
+            .services
+            .into_iter()
+            .find(|s| s.code == code)
+            .unwrap_or_else(|| panic!("service {code} at the State Corporation"))
+    }
+
+    /// Process 2: a request of `regulation` with every unconditional
+    /// document present and scanned, except those in `leave_out`.
+    pub async fn create(
+        &self,
+        token: &str,
+        regulation: &str,
+        recipient: &Recipient,
+        representative: Option<pb::RepresentativeEntry>,
+        leave_out: &[&str],
+    ) -> Result<pb::RequestView, tonic::Status> {
+        let service = self.service(regulation).await;
+        let codes: Vec<String> = service
+            .documents
+            .iter()
+            .filter(|d| d.condition.is_empty() && !leave_out.contains(&d.code.as_str()))
+            .map(|d| d.code.clone())
+            .collect();
+        let scans = codes.iter().map(|c| scan(c)).collect();
+        self.client
+            .clone()
+            .create_request(authorized(
+                token,
+                pb::CreateRequestRequest {
+                    regulation: regulation.into(),
+                    recipient: Some(pb::Recipient {
+                        iin: recipient.iin.clone(),
+                        phone: recipient.phone.clone(),
+                    }),
+                    representative,
+                    documents_present: codes,
+                    scans,
+                    form: Vec::new(),
+                },
+            ))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// The last SMS to `phone` (what a tester reads).
+    pub async fn last_sms(&self, phone: &str) -> String {
+        sqlx::query_scalar("SELECT text FROM sms WHERE phone = $1 ORDER BY id DESC LIMIT 1")
+            .bind(phone)
+            .fetch_one(&self.mesh.pool("intake").await)
+            .await
+            .expect("an SMS")
+    }
+
+    /// Seed 002 Rules p.9: the code sent to the recipient's phone, read
+    /// back and confirmed.
+    pub async fn consent(&self, token: &str, reference: &str) -> pb::RequestView {
+        let sent = self
+            .client
+            .clone()
+            .send_consent_code(authorized(
+                token,
+                pb::SendConsentCodeRequest {
+                    reference: reference.into(),
+                },
+            ))
+            .await
+            .expect("code sent")
+            .into_inner();
+        let text: String = sqlx::query_scalar(
+            "SELECT text FROM sms WHERE phone = $1 AND reference = $2::uuid AND text LIKE 'Код %'
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(&sent.phone)
+        .bind(reference)
+        .fetch_one(&self.mesh.pool("intake").await)
+        .await
+        .expect("the consent SMS");
+        let code: String = text
+            .split_whitespace()
+            .nth(1)
+            .expect("the code")
+            .trim_end_matches(':')
+            .to_owned();
+        self.client
+            .clone()
+            .confirm_consent(authorized(
+                token,
+                pb::ConfirmConsentRequest {
+                    reference: reference.into(),
+                    code,
+                },
+            ))
+            .await
+            .expect("consent confirmed")
+            .into_inner()
+    }
+
+    pub async fn check(
+        &self,
+        token: &str,
+        reference: &str,
+    ) -> Result<pb::RequestView, tonic::Status> {
+        self.client
+            .clone()
+            .check_registries(authorized(
+                token,
+                pb::CheckRegistriesRequest {
+                    reference: reference.into(),
+                },
+            ))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn accept(&self, token: &str, reference: &str) -> Result<pb::Receipt, tonic::Status> {
+        self.client
+            .clone()
+            .accept(authorized(
+                token,
+                pb::AcceptRequest {
+                    reference: reference.into(),
+                },
+            ))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Processes 2-6 for a complete package: the acceptance receipt.
+    pub async fn take(
+        &self,
+        token: &str,
+        regulation: &str,
+        recipient: &Recipient,
+        representative: Option<pb::RepresentativeEntry>,
+    ) -> pb::Receipt {
+        let draft = self
+            .create(token, regulation, recipient, representative, &[])
+            .await
+            .expect("drafted");
+        self.consent(token, &draft.reference).await;
+        self.check(token, &draft.reference).await.expect("checked");
+        self.accept(token, &draft.reference)
+            .await
+            .expect("accepted")
+    }
+
+    pub async fn view(&self, token: &str, reference: &str) -> pb::RequestView {
+        self.client
+            .clone()
+            .get_request(authorized(
+                token,
+                pb::GetRequestRequest {
+                    reference: reference.into(),
+                },
+            ))
+            .await
+            .expect("the request")
+            .into_inner()
+    }
+
+    /// Waits until the request is at one of `stages`.
+    pub async fn wait_stage(
+        &self,
+        token: &str,
+        reference: &str,
+        stages: &[Stage],
+    ) -> pb::RequestView {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let view = self.view(token, reference).await;
+            if stages.contains(&view.stage()) {
+                return view;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "request {reference} still {:?} ({view:?})",
+                view.stage()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn issue(
+        &self,
+        token: &str,
+        reference: &str,
+        presented_iin: &str,
+        poa: &str,
+    ) -> Result<pb::IssuedResult, tonic::Status> {
+        self.client
+            .clone()
+            .issue_result(authorized(
+                token,
+                pb::IssueResultRequest {
+                    reference: reference.into(),
+                    presented_iin: presented_iin.into(),
+                    power_of_attorney_number: poa.into(),
+                },
+            ))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// How many applications the workstation's journal holds for a request.
+    pub async fn at_provider(&self, reference: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM applications WHERE reference = $1")
+            .bind(reference)
+            .fetch_one(&self.mesh.pool("workstation").await)
+            .await
+            .expect("count")
+    }
+
+    /// Rows of a table of the intake's schema.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(&self.mesh.pool("intake").await)
+            .await
+            .expect("count")
+    }
+}
+
+pub fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    request
+}
+
+/// A scan of a paper document.
+pub fn scan(code: &str) -> ws::Document {
+    let content = format!("%PDF-1.4 scan of {code}").into_bytes();
+    ws::Document {
+        code: code.into(),
+        name: format!("{code}.pdf"),
+        media_type: "application/pdf".into(),
+        sha256: egov_trust::sha256(&content).to_vec().into(),
+        content: content.into(),
+    }
+}
+
+/// The stable code of a refusal, from its ErrorInfo.
+pub fn code(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    let info = status
+        .get_error_details()
+        .error_info()
+        .cloned()
+        .unwrap_or_else(|| panic!("no ErrorInfo on {status:?}"));
+    assert_eq!(info.domain, "intake.egov-mesh");
+    assert!(
+        status.message().starts_with(&format!("{}: ", info.reason)),
+        "{}",
+        status.message()
+    );
+    info.reason
+}
+
+/// Checks a CMS file with the outside tool; the signed content.
+pub fn openssl_verifies(mesh: &TestMesh, cms_der: &[u8]) -> Result<Vec<u8>, String> {
+    let dir = std::env::temp_dir().join(egov_testkit::unique_name("intake-cms-"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let input = dir.join("signed.p7s");
+    std::fs::write(&input, cms_der).expect("write the CMS");
+    let output = std::process::Command::new("openssl")
+        .args([
+            "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in",
+        ])
+        .arg(&input)
+        .arg("-CAfile")
+        .arg(mesh.pki.ca_certificate_path())
+        .output()
+        .expect("run openssl");
+    let _ = std::fs::remove_dir_all(&dir);
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}

@@ -1,0 +1,9 @@
+//! The intake against the real gateway, ЖТ МДБ, БНАЖ and the workstation,
+//! on the real RabbitMQ and PostgreSQL: each test has its own database,
+//! broker namespace and CA.
+
+pub mod counter;
+mod diagram1;
+mod helpers;
+mod operations;
+mod representatives;
