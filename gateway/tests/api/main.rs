@@ -8,6 +8,7 @@ mod errors;
 mod helpers;
 mod log;
 mod operations;
+mod promises;
 mod reconnect;
 mod rejections;
 mod statuses;

@@ -8,6 +8,7 @@ use egov_trust::{
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub struct TestPki {
@@ -17,6 +18,27 @@ pub struct TestPki {
     issued: Mutex<HashMap<SystemId, Arc<Issued>>>,
     /// Stops the CRL server when the fixture is dropped.
     stop: tokio::sync::watch::Sender<bool>,
+    /// The distribution point's state, switched by the test.
+    distribution: Arc<Distribution>,
+}
+
+/// The test's CRL distribution point: the CA's current list, or, while
+/// `down`, an error (HTTP 500) as from a distribution point that is away.
+struct Distribution {
+    ca: Arc<CertificateAuthority>,
+    down: AtomicBool,
+    /// Requests answered with an error while down.
+    failed: AtomicU64,
+}
+
+impl egov_trust::CrlSource for Distribution {
+    fn current_crl(&self) -> Result<Vec<u8>, String> {
+        if self.down.load(Ordering::SeqCst) {
+            self.failed.fetch_add(1, Ordering::SeqCst);
+            return Err("test: the CRL distribution point is down".to_owned());
+        }
+        self.ca.current_crl()
+    }
 }
 
 impl TestPki {
@@ -30,7 +52,12 @@ impl TestPki {
             .expect("bind the CRL server");
         let crl_url = format!("http://{}/crl", listener.local_addr().expect("address"));
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let source: Arc<dyn egov_trust::CrlSource> = ca.clone();
+        let distribution = Arc::new(Distribution {
+            ca: ca.clone(),
+            down: AtomicBool::new(false),
+            failed: AtomicU64::new(0),
+        });
+        let source: Arc<dyn egov_trust::CrlSource> = distribution.clone();
         tokio::spawn(egov_trust::crl::serve_crl(
             listener,
             source,
@@ -48,7 +75,20 @@ impl TestPki {
             dir,
             issued: Mutex::new(HashMap::new()),
             stop,
+            distribution,
         }
+    }
+
+    /// Takes the CRL distribution point down (every request for the list
+    /// fails, as when it is unreachable) or brings it back.
+    pub fn set_crl_down(&self, down: bool) {
+        self.distribution.down.store(down, Ordering::SeqCst);
+    }
+
+    /// How many requests for the list failed because it was down: a test
+    /// sees from it that a system kept asking.
+    pub fn crl_requests_failed(&self) -> u64 {
+        self.distribution.failed.load(Ordering::SeqCst)
     }
 
     pub fn ca_certificate_path(&self) -> PathBuf {
