@@ -310,40 +310,47 @@ fn seed_002_has_six_grounds_for_refusal_and_its_three_forms() {
     );
 }
 
-/// The gateway's routing table cites these elements (DESIGN.md): they must
-/// exist and address the systems the routes connect.
+/// The gateway's routing table cites these elements (DESIGN.md,
+/// gateway/routes.toml): diagram 1 process 3 (look-ups in ЖТ МДБ and БНАЖ)
+/// and process 6 (the State Corporation sends to the provider) of seed 001
+/// and of 004 services 1-4 and 6; diagram 2 process 5 (the portal sends to
+/// the provider) of seeds 001 and 003 and of 004 services 1-10. Each must
+/// exist — a missing diagram or element fails — and address the systems
+/// the routes connect.
 #[test]
 fn the_routed_diagram_elements_exist() {
     let registry = registry();
+    let element = |code: &str, diagram: u32, name: &str| {
+        let regulation = registry
+            .get(code)
+            .unwrap_or_else(|| panic!("regulation {code} is missing"));
+        let found = regulation
+            .diagram(diagram)
+            .unwrap_or_else(|| panic!("{code} has no diagram {diagram}"))
+            .element(name)
+            .unwrap_or_else(|| panic!("{code} diagram {diagram} has no {name}"));
+        found.clone()
+    };
+    for code in ["001", "004-01", "004-02", "004-03", "004-04", "004-06"] {
+        let lookups = element(code, 1, "process 3");
+        assert!(lookups.to.contains(&System::Individuals), "{code}");
+        assert!(lookups.to.contains(&System::Notary), "{code}");
+        let to_provider = element(code, 1, "process 6");
+        assert_eq!(to_provider.system, System::Intake, "{code}");
+        assert!(to_provider.to.contains(&System::Workstation), "{code}");
+    }
+    let portal_codes = [
+        "001", "003", "004-01", "004-02", "004-03", "004-04", "004-05", "004-06", "004-07",
+        "004-08", "004-09", "004-10",
+    ];
+    for code in portal_codes {
+        let submit = element(code, 2, "process 5");
+        assert_eq!(submit.system, System::Portal, "{code}");
+        assert_eq!(submit.to, [System::Gateway, System::Workstation], "{code}");
+    }
+    // Wherever diagram 2 exists, it has none or all three of its conditions.
     for regulation in registry.iter() {
-        if let Some(state_corporation) = regulation.diagram(1) {
-            if let Some(process) = state_corporation.element("process 3") {
-                assert!(
-                    process.to.contains(&System::Individuals),
-                    "{}",
-                    regulation.code
-                );
-                assert!(process.to.contains(&System::Notary), "{}", regulation.code);
-            }
-            if let Some(process) = state_corporation.element("process 6") {
-                assert_eq!(process.system, System::Intake, "{}", regulation.code);
-                assert!(
-                    process.to.contains(&System::Workstation),
-                    "{}",
-                    regulation.code
-                );
-            }
-        }
         if let Some(portal) = regulation.diagram(2) {
-            if let Some(process) = portal.element("process 5") {
-                assert_eq!(process.system, System::Portal, "{}", regulation.code);
-                assert_eq!(
-                    process.to,
-                    [System::Gateway, System::Workstation],
-                    "{}",
-                    regulation.code
-                );
-            }
             let conditions = portal
                 .elements
                 .iter()
