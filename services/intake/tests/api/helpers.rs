@@ -21,10 +21,10 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 const PROVIDER_BIN: &str = "990340001234";
 pub const STATE_CORPORATION_BIN: &str = "160440007161";
 
-/// A system running in-process until dropped.
+/// A system running in-process until dropped or stopped.
 pub struct Running {
     stop: CancellationToken,
-    _task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Running {
@@ -34,7 +34,15 @@ impl Running {
     {
         Running {
             stop,
-            _task: tokio::spawn(run),
+            task: Some(tokio::spawn(run)),
+        }
+    }
+
+    /// Stops it gracefully and waits.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
         }
     }
 }
@@ -46,7 +54,7 @@ impl Drop for Running {
 }
 
 /// Settings of `system` from the test's mesh, with overrides.
-fn load<T: serde::de::DeserializeOwned + egov_runtime::settings::Validate>(
+pub fn load<T: serde::de::DeserializeOwned + egov_runtime::settings::Validate>(
     mesh: &TestMesh,
     system: SystemId,
     overrides: &[(&str, &str)],
@@ -166,7 +174,7 @@ pub async fn start_notary(mesh: &TestMesh) -> Running {
 
 /// The State Corporation's operators, each with an employee certificate of
 /// the State Corporation's BIN from the test's CA, written beside it.
-fn operators(mesh: &TestMesh) -> Vec<egov_intake::settings::OperatorEntry> {
+pub fn operators(mesh: &TestMesh) -> Vec<egov_intake::settings::OperatorEntry> {
     use egov_intake::settings::Role as R;
     let dir = mesh.pki.dir().join("operators");
     std::fs::create_dir_all(&dir).expect("operators dir");
@@ -252,7 +260,7 @@ pub async fn start_intake(mesh: &TestMesh) -> (Running, std::net::SocketAddr) {
 pub struct TestIntake {
     pub mesh: TestMesh,
     pub client: IntakeClient<Channel>,
-    pub _intake: Running,
+    pub intake: Option<Running>,
     pub individuals: Option<Running>,
     pub _notary: Option<Running>,
     pub _workstation: Running,
@@ -296,7 +304,7 @@ impl TestIntake {
         TestIntake {
             mesh,
             client,
-            _intake: intake,
+            intake: Some(intake),
             individuals,
             _notary: notary,
             _workstation: workstation,

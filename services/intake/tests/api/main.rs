@@ -3,6 +3,7 @@
 //! broker namespace and CA.
 
 pub mod counter;
+mod crash;
 mod diagram1;
 mod helpers;
 mod operations;
