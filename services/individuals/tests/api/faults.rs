@@ -71,20 +71,19 @@ async fn down_makes_calls_time_out_within_their_deadline_until_none() {
     registry.stop().await;
 }
 
-/// `slow 300`: every answer comes at least 300 ms later, also when more
-/// look-ups wait at once than the registry has database connections (four
-/// in tests): the latency is added before the look-up takes one, so sixteen
-/// at once take about one latency, not four (16 / 4 connections).
+/// `slow 1000`: every answer comes at least the latency later, also when
+/// more look-ups wait at once than the registry has database connections
+/// (four in tests): the latency is added before a look-up takes one, so
+/// sixteen at once end in about one latency — fewer than the four rounds
+/// (16 / 4 connections) they would take queued behind the connections.
+/// Only lower bounds and that ratio are checked, which a loaded machine
+/// does not break; a one-second latency leaves three seconds of slack.
 #[tokio::test]
-async fn slow_adds_its_latency_to_every_answer() {
+async fn slow_adds_its_latency_to_every_answer_without_queueing_them() {
     let registry = Registry::start().await;
     let mother = registry.people.mother.iin.to_string();
-    let started = Instant::now();
-    person(registry.call(with_consent(&mother), DEADLINE).await);
-    let normal = started.elapsed();
-
-    registry.set_fault("slow 300").await;
-    let latency = Duration::from_millis(300);
+    registry.set_fault("slow 1000").await;
+    let latency = Duration::from_millis(1000);
     let calls = futures_util::stream::iter(0..16)
         .map(|_| async {
             let started = Instant::now();
@@ -101,18 +100,17 @@ async fn slow_adds_its_latency_to_every_answer() {
         assert!(*taken >= latency, "{taken:?} < {latency:?}");
     }
     assert!(
-        all < 3 * latency,
-        "sixteen concurrent slow calls took {all:?}: queued behind the connections?"
+        all < 4 * latency,
+        "sixteen concurrent slow calls took {all:?}, as long as four rounds \
+         queued behind four connections"
     );
 
+    // Back to `none`: the next answer no longer waits the latency.
     registry.set_fault("none").await;
     let started = Instant::now();
     person(registry.call(with_consent(&mother), DEADLINE).await);
     let after = started.elapsed();
-    assert!(
-        after < latency,
-        "back to normal: {after:?} (before the fault: {normal:?})"
-    );
+    assert!(after < latency, "back to normal: {after:?}");
     registry.stop().await;
 }
 
@@ -172,11 +170,10 @@ async fn flaky_shows_the_caller_a_mix_of_answers_delays_failures_and_silences() 
         .collect::<Vec<_>>()
         .await;
 
-    let (mut quick, mut slow, mut failed, mut silent) = (0, 0, 0, 0);
+    let (mut answered_in, mut failed, mut silent) = (Vec::new(), 0, 0);
     for (reply, taken) in outcomes {
         match reply {
-            Ok(Reply::Response(_)) if taken < FLAKY_MIX.slow_min => quick += 1,
-            Ok(Reply::Response(_)) => slow += 1,
+            Ok(Reply::Response(_)) => answered_in.push(taken),
             Ok(Reply::Rejected(rejection, _)) => {
                 assert_eq!(rejection.code, "registry_failure");
                 failed += 1;
@@ -185,16 +182,22 @@ async fn flaky_shows_the_caller_a_mix_of_answers_delays_failures_and_silences() 
             Err(other) => panic!("unexpected {other:?}"),
         }
     }
-    let share = |n: i32| n as f64 / CALLS as f64;
-    let summary = format!("quick {quick}, slow {slow}, failed {failed}, silent {silent}");
-    assert!(
-        quick > 0 && slow > 0 && failed > 0 && silent > 0,
-        "{summary}"
+    let share = |n: usize| n as f64 / CALLS as f64;
+    let fastest = answered_in.iter().min().copied().unwrap_or_default();
+    let slowest = answered_in.iter().max().copied().unwrap_or_default();
+    let summary = format!(
+        "answered {} (fastest {fastest:?}, slowest {slowest:?}), failed {failed}, silent {silent}",
+        answered_in.len()
     );
-    // A loaded machine may answer a "normal" look-up later than 100 ms, so
-    // the answered ones are checked together, and failures and silences
-    // each against their share.
-    let answered = share(quick + slow);
+    assert!(failed > 0 && silent > 0, "{summary}");
+    // Some answers are slowed: the slowest came more than the smallest
+    // added latency after the fastest. (No absolute ceiling: a loaded
+    // machine may answer a normal look-up late.) About 50 of 200 are
+    // slowed by 100-2000 ms, so the largest delay is near 2 s.
+    assert!(slowest >= fastest + FLAKY_MIX.slow_min, "{summary}");
+    // The answered ones are checked together, failures and silences each
+    // against their share.
+    let answered = share(answered_in.len());
     assert!(
         (answered - (FLAKY_MIX.normal + FLAKY_MIX.slow)).abs() <= 0.08,
         "{summary}"
