@@ -41,24 +41,14 @@ impl Application {
             Some(path) => RoutingTable::load(path)?,
             None => RoutingTable::embedded(),
         };
-        let (identity, trust) = settings
-            .trust
-            .load()
-            .context("loading the gateway's identity")?;
-        anyhow::ensure!(
-            identity.system == SystemId::Gateway,
-            "trust.certificate names {}, not the gateway",
-            identity.system
-        );
-        let pool = settings
-            .database
-            .connect()
-            .await
-            .context("connecting to PostgreSQL")?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .context("migrating the gateway's schema")?;
+        let opened = egov_runtime::service::open(
+            SystemId::Gateway,
+            &settings.trust,
+            &settings.database,
+            &MIGRATOR,
+        )
+        .await?;
+        let (identity, trust, pool) = (opened.identity, opened.trust, opened.pool);
         let names = Names::new(&settings.bus.namespace)?;
         let instance = egov_bus::names::new_instance();
         let connector = Connector::new(ConnectorSettings {

@@ -120,11 +120,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .into_inner();
             println!("Registered {} ({}).", r.full_name, r.iin);
         }
-        Command::Login {
-            iin,
-            password,
-            eds,
-        } => {
+        Command::Login { iin, password, eds } => {
             let session = if *eds {
                 eds_login(&mut client, &args.pki, iin).await?
             } else {
@@ -168,7 +164,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let Some(s) = services.into_iter().find(|s| &s.code == code) else {
                 bail!("no service {code} on the portal (see `egovctl portal services`)");
             };
-            println!("{} {}\n  {}\n  deadline: {} ({})", s.code, s.en, s.ru, s.deadline, s.source);
+            println!(
+                "{} {}\n  {}\n  deadline: {} ({})",
+                s.code, s.en, s.ru, s.deadline, s.source
+            );
             println!("Documents to attach (--doc <code>=<file>):");
             for d in &s.documents {
                 let when = if d.condition.is_empty() {
@@ -262,7 +261,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .map_err(refusal)?
                 .into_inner()
                 .applications;
-            println!("{:<38} {:<8} {:<13} {:<14} expected", "reference", "service", "stage", "journal");
+            println!(
+                "{:<38} {:<8} {:<13} {:<14} expected",
+                "reference", "service", "stage", "journal"
+            );
             for a in list {
                 println!(
                     "{:<38} {:<8} {:<13} {:<14} {}",
@@ -331,7 +333,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     doc.signer_iin
                 );
             }
-            println!("Written to {} (CMS SignedData, DER). Check it from outside:", out.display());
+            println!(
+                "Written to {} (CMS SignedData, DER). Check it from outside:",
+                out.display()
+            );
             println!(
                 "  openssl cms -verify -binary -inform DER -in {} -CAfile {} -purpose any -out /dev/null",
                 out.display(),
@@ -398,8 +403,9 @@ fn citizen_key(pki: &Path, iin: &str, which: &str) -> anyhow::Result<(SigningKey
     };
     let key = SigningKey::from_pem(&read(format!("{which}.key.pem"))?)
         .map_err(|e| anyhow::anyhow!("the {which} key: {e}"))?;
-    let certificate = egov_trust::signing::pem_block(&read(format!("{which}.crt.pem"))?, "CERTIFICATE")
-        .map_err(|e| anyhow::anyhow!("the {which} certificate: {e}"))?;
+    let certificate =
+        egov_trust::signing::pem_block(&read(format!("{which}.crt.pem"))?, "CERTIFICATE")
+            .map_err(|e| anyhow::anyhow!("the {which} certificate: {e}"))?;
     Ok((key, certificate))
 }
 

@@ -135,6 +135,12 @@ impl Bus {
         self.shared.connector().is_connected()
     }
 
+    /// The broker probe of a service's health (`Runner::probe("broker", …)`).
+    pub fn connected_probe(&self) -> impl Fn() -> std::future::Ready<bool> + Send + Sync + 'static {
+        let bus = self.clone();
+        move || std::future::ready(bus.is_connected())
+    }
+
     /// Waits until the first connection and its setup are done.
     pub async fn wait_connected(&self, wait: Duration) -> Result<(), BusError> {
         self.shared

@@ -19,26 +19,9 @@ use egov_bus::Bus;
 use egov_proto::registry::registry_admin_server::RegistryAdminServer;
 use egov_runtime::service::Runner;
 use egov_runtime::trust::TrustSettings;
-use egov_trust::{Identity, SystemId, TrustStore};
+use egov_trust::SystemId;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-/// The registry's identity and the mesh's trust store, checked to be
-/// `system`'s.
-pub fn identity(
-    settings: &TrustSettings,
-    system: SystemId,
-) -> anyhow::Result<(Arc<Identity>, Arc<TrustStore>)> {
-    let (identity, trust) = settings
-        .load()
-        .with_context(|| format!("loading the {system} registry's identity"))?;
-    anyhow::ensure!(
-        identity.system == system,
-        "trust.certificate names {}, not {system}",
-        identity.system
-    );
-    Ok((identity, trust))
-}
 
 /// Serves the admin API on `runner`, with health SERVING only while the
 /// broker is connected, the database answers and the mode is not `down`;
@@ -49,11 +32,7 @@ pub fn serve(runner: &mut Runner, bus: &Bus, pool: &sqlx::PgPool, fault: &Arc<Fa
             fault: fault.clone(),
         }))
         .probe_database(pool);
-    let broker = bus.clone();
-    runner.probe("broker", move || {
-        let connected = broker.is_connected();
-        async move { connected }
-    });
+    runner.probe("broker", bus.connected_probe());
     let mode = fault.clone();
     runner.probe("fault mode not down", move || {
         let up = mode.get() != FaultMode::Down;
@@ -90,5 +69,90 @@ async fn follow_the_fault_mode(bus: Bus, fault: Arc<FaultSwitch>, stop: Cancella
             _ = stop.cancelled() => return,
             changed = modes.changed() => if changed.is_err() { return },
         }
+    }
+}
+
+/// What a registry service is built from: its settings' common parts.
+pub struct Spec<'a> {
+    /// How logs name it ("Individuals registry").
+    pub name: &'static str,
+    pub system: SystemId,
+    pub grpc: &'a egov_runtime::service::GrpcSettings,
+    pub bus: egov_bus::BusSettings,
+    pub database: &'a egov_runtime::database::DatabaseSettings,
+    pub trust: &'a TrustSettings,
+    pub fault_seed: u64,
+    pub migrator: &'static sqlx::migrate::Migrator,
+}
+
+/// A registry, built and ready to run: each registry service is this with
+/// its own look-up (`L`), model and storage.
+pub struct Registry {
+    bus: Bus,
+    fault: Arc<FaultSwitch>,
+    runner: Runner,
+}
+
+impl Registry {
+    /// Identity, pool and migrations, the bus serving the look-up (fault
+    /// gate first), the runner with the admin API: the listener is bound
+    /// (port 0 allowed; [`Registry::address`] tells the port).
+    pub async fn build<L: crate::lookup::Lookup>(
+        spec: Spec<'_>,
+        lookup: L,
+    ) -> anyhow::Result<Self> {
+        let opened =
+            egov_runtime::service::open(spec.system, spec.trust, spec.database, spec.migrator)
+                .await?;
+        let fault = Arc::new(FaultSwitch::new(spec.system.as_str(), spec.fault_seed));
+        let handler = crate::lookup::LookupHandler::new(fault.clone(), lookup);
+        let bus = Bus::start(
+            spec.bus,
+            opened.identity,
+            opened.trust,
+            Some(egov_bus::Inbox {
+                handler: Arc::new(handler),
+                pool: opened.pool.clone(),
+            }),
+        )
+        .await
+        .context("starting the bus")?;
+        let mut runner = Runner::bind(spec.name, spec.grpc)
+            .await
+            .with_context(|| format!("binding gRPC to {}", spec.grpc.listen))?;
+        serve(&mut runner, &bus, &opened.pool, &fault);
+        Ok(Registry { bus, fault, runner })
+    }
+
+    /// The address of the admin API, health and reflection.
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.runner.address()
+    }
+
+    /// The fault switch (the admin API sets it).
+    pub fn fault(&self) -> &Arc<FaultSwitch> {
+        &self.fault
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Waits until the broker connection is up.
+    pub async fn wait_ready(&self, wait: std::time::Duration) -> anyhow::Result<()> {
+        self.bus
+            .wait_connected(wait)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// Serves until `shutdown` is cancelled; then no new look-ups are taken
+    /// and those in flight finish (within `grpc.shutdown_grace`).
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let bus = self.bus;
+        self.runner
+            .run(shutdown, async move { bus.shutdown().await })
+            .await;
+        Ok(())
     }
 }

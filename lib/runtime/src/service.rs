@@ -61,6 +61,60 @@ impl GrpcSettings {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// What every service opens first: its identity (checked to be `system`'s),
+/// the mesh's trust store, and its database pool with its schema migrated.
+pub struct Opened {
+    pub identity: std::sync::Arc<egov_trust::Identity>,
+    pub trust: std::sync::Arc<egov_trust::TrustStore>,
+    pub pool: sqlx::PgPool,
+}
+
+/// Opens what a service of `system` needs from its `trust` and `database`
+/// settings, and migrates its schema with `migrator`.
+pub async fn open(
+    system: egov_trust::SystemId,
+    trust: &crate::trust::TrustSettings,
+    database: &crate::database::DatabaseSettings,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<Opened, OpenError> {
+    let (identity, trust) = trust.load().map_err(|e| OpenError::Identity {
+        system,
+        problem: e.to_string(),
+    })?;
+    if identity.system != system {
+        return Err(OpenError::Identity {
+            system,
+            problem: format!("trust.certificate names {}, not {system}", identity.system),
+        });
+    }
+    let pool = database.connect().await.map_err(OpenError::Database)?;
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|e| OpenError::Migrate { system, source: e })?;
+    Ok(Opened {
+        identity,
+        trust,
+        pool,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("loading the {system}'s identity: {problem}")]
+    Identity {
+        system: egov_trust::SystemId,
+        problem: String,
+    },
+    #[error("connecting to PostgreSQL: {0}")]
+    Database(sqlx::Error),
+    #[error("migrating the {system}'s schema: {source}")]
+    Migrate {
+        system: egov_trust::SystemId,
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
 /// Something a service cannot serve without: true while it is reachable.
 type Probe = Box<dyn Fn() -> BoxFuture<bool> + Send + Sync>;
 

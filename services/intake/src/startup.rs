@@ -35,24 +35,14 @@ impl Application {
             None => Registry::embedded()?,
         };
         let calendar = Calendar::try_embedded().context("loading the working calendar")?;
-        let (identity, trust) = settings
-            .trust
-            .load()
-            .context("loading the intake's identity")?;
-        anyhow::ensure!(
-            identity.system == SystemId::Intake,
-            "trust.certificate names {}, not the intake",
-            identity.system
-        );
-        let pool = settings
-            .database
-            .connect()
-            .await
-            .context("connecting to PostgreSQL")?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .context("migrating the intake's schema")?;
+        let opened = egov_runtime::service::open(
+            SystemId::Intake,
+            &settings.trust,
+            &settings.database,
+            &MIGRATOR,
+        )
+        .await?;
+        let (identity, trust, pool) = (opened.identity, opened.trust, opened.pool);
         let mut intake = Intake::new(
             pool.clone(),
             trust.clone(),
@@ -86,11 +76,7 @@ impl Application {
                 intake: intake.clone(),
             }))
             .probe_database(&pool);
-        let broker = bus.clone();
-        runner.probe("broker", move || {
-            let connected = broker.is_connected();
-            async move { connected }
-        });
+        runner.probe("broker", bus.connected_probe());
         Ok(Application {
             intake,
             bus,

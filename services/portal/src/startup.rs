@@ -32,24 +32,14 @@ impl Application {
             Some(dir) => egov_regulations::load_dir(dir)?,
             None => Registry::embedded()?,
         };
-        let (identity, trust) = settings
-            .trust
-            .load()
-            .context("loading the portal's identity")?;
-        anyhow::ensure!(
-            identity.system == SystemId::Portal,
-            "trust.certificate names {}, not the portal",
-            identity.system
-        );
-        let pool = settings
-            .database
-            .connect()
-            .await
-            .context("connecting to PostgreSQL")?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .context("migrating the portal's schema")?;
+        let opened = egov_runtime::service::open(
+            SystemId::Portal,
+            &settings.trust,
+            &settings.database,
+            &MIGRATOR,
+        )
+        .await?;
+        let (identity, trust, pool) = (opened.identity, opened.trust, opened.pool);
         let mut portal = Portal::new(
             pool.clone(),
             trust.clone(),
@@ -82,11 +72,7 @@ impl Application {
                 portal: portal.clone(),
             }))
             .probe_database(&pool);
-        let broker = bus.clone();
-        runner.probe("broker", move || {
-            let connected = broker.is_connected();
-            async move { connected }
-        });
+        runner.probe("broker", bus.connected_probe());
         Ok(Application {
             portal,
             bus,

@@ -29,11 +29,11 @@
 use crate::error::{ApiCode, ApiError};
 use crate::procedure::{self, Ground};
 use crate::staff::Employee;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use egov_proto::prost::Message;
 use egov_proto::workstation as pb;
 use egov_regulations::{Channel, FieldType, Form, Regulation, ResultDocument, ResultKind};
-use egov_trust::{Iin, SigningKey};
+use egov_trust::SigningKey;
 use std::collections::{BTreeMap, HashSet};
 
 /// What a draft is made of besides the employee's input.
@@ -57,7 +57,7 @@ pub fn form_of<'r>(regulation: &'r Regulation, result: &ResultDocument) -> Optio
 
 /// The regulation's application form, when it has one (seed 002 App. 1).
 pub fn application_form(regulation: &Regulation) -> Option<&Form> {
-    regulation.forms.iter().find(|f| f.code == "application")
+    regulation.application_form()
 }
 
 fn local_date(at: DateTime<Utc>) -> String {
@@ -264,64 +264,8 @@ pub fn sign(
 
 // === field values ===
 
-/// Checks a value against its field type; the problem in words.
-pub fn check_value(field_type: FieldType, value: &str) -> Result<(), String> {
-    let date = |v: &str| {
-        NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
-            .map_err(|_| format!("{v:?} is not a date YYYY-MM-DD"))
-    };
-    match field_type {
-        FieldType::Date => date(value).map(|_| ()),
-        FieldType::Year => match value.parse::<u16>() {
-            Ok(year) if (1900..=2200).contains(&year) && value.len() == 4 => Ok(()),
-            _ => Err(format!("{value:?} is not a year YYYY")),
-        },
-        FieldType::Period => {
-            let (from, to) = value
-                .split_once("..")
-                .or_else(|| value.split_once('/'))
-                .ok_or_else(|| format!("{value:?} is not a period YYYY-MM-DD..YYYY-MM-DD"))?;
-            let (from, to) = (date(from)?, date(to)?);
-            if from <= to {
-                Ok(())
-            } else {
-                Err(format!("the period {value:?} ends before it starts"))
-            }
-        }
-        FieldType::Iin => Iin::parse(value)
-            .map(|_| ())
-            .map_err(|e| format!("{}: {e}", e.code())),
-        FieldType::MoneyKzt | FieldType::Number => {
-            let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
-            let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-            if !whole.is_empty() && digits(whole) && digits(fraction) && fraction.len() <= 2 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{value:?} is not an amount (digits, at most 2 decimals)"
-                ))
-            }
-        }
-        FieldType::Phone => {
-            if value.chars().filter(char::is_ascii_digit).count() >= 5
-                && value
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || " +-()".contains(c))
-            {
-                Ok(())
-            } else {
-                Err(format!("{value:?} is not a telephone number"))
-            }
-        }
-        FieldType::Text
-        | FieldType::PersonName
-        | FieldType::Address
-        | FieldType::List
-        | FieldType::Declaration
-        | FieldType::Signature
-        | FieldType::Seal => Ok(()),
-    }
-}
+/// One rule for every system that takes a form (lib/regulations).
+pub use egov_regulations::check_value;
 
 /// Checks filled-in fields against `form` (names, types, duplicates), or,
 /// without a form, that each has a name and a value. `path` names the list

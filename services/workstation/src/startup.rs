@@ -40,24 +40,14 @@ impl Application {
         };
         crate::autopilot::check_fields(&settings.workstation.autopilot, &regulations)?;
         let calendar = Calendar::try_embedded()?;
-        let (identity, trust) = settings
-            .trust
-            .load()
-            .context("loading the workstation's identity")?;
-        anyhow::ensure!(
-            identity.system == SystemId::Workstation,
-            "trust.certificate names {}, not the workstation",
-            identity.system
-        );
-        let pool = settings
-            .database
-            .connect()
-            .await
-            .context("connecting to PostgreSQL")?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .context("migrating the workstation's schema")?;
+        let opened = egov_runtime::service::open(
+            SystemId::Workstation,
+            &settings.trust,
+            &settings.database,
+            &MIGRATOR,
+        )
+        .await?;
+        let (identity, trust, pool) = (opened.identity, opened.trust, opened.pool);
         // The staff entries (demo passwords in plain text among them) are
         // needed only to enrol; the workstation does not keep them.
         let staff: Vec<_> = std::mem::take(&mut tuning.staff)
@@ -105,11 +95,7 @@ impl Application {
                 bus: bus.clone(),
             }))
             .probe_database(&pool);
-        let broker = bus.clone();
-        runner.probe("broker", move || {
-            let connected = broker.is_connected();
-            async move { connected }
-        });
+        runner.probe("broker", bus.connected_probe());
         let autopilot_done = CancellationToken::new();
         let (ws, outbox, done) = (workstation.clone(), bus.clone(), autopilot_done.clone());
         runner.task(move |stop| async move {
