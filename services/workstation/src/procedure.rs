@@ -56,6 +56,37 @@ pub struct Procedure {
     pub expected: Option<DateTime<Utc>>,
 }
 
+/// Checked at start-up: the working calendar can plan an application
+/// registered `now` — it has the current year, and every regulation's
+/// deadlines through every intake channel end within the years it has. A
+/// year without holiday data is thus an error the operator sees when the
+/// service starts (naming the year to add), not at the first application.
+pub fn check_calendar(
+    regulations: &egov_regulations::Registry,
+    calendar: &Calendar,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let year = chrono::Datelike::year(&egov_calendar::to_local(now));
+    if calendar.year(year).is_none() {
+        return Err(egov_calendar::CalendarError::NoDataForYear(year).to_string());
+    }
+    for regulation in regulations.iter() {
+        for rule in regulation.channels.iter().filter(|r| r.intake) {
+            // Only the calendar's errors: a regulation whose deadline cannot
+            // be planned for other reasons is refused as `cannot_plan`.
+            if let Err(PlanError::Calendar(problem)) =
+                egov_regulations::plan(regulation, rule.channel, now, calendar)
+            {
+                return Err(format!(
+                    "regulation {} through {} registered at {now}: {problem}",
+                    regulation.code, rule.channel
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The procedure of an application of `regulation` through `channel`,
 /// registered at `registered_at`.
 pub fn plan(

@@ -65,6 +65,11 @@ pub struct Tuning {
     pub staff: Vec<StaffEntry>,
     #[serde(default)]
     pub autopilot: AutopilotSettings,
+    /// For tests and demonstrations only: the time every application is
+    /// registered at (and deadlines are planned from), instead of the
+    /// current time, e.g. `2026-04-06T05:00:00Z`. Unset: the real clock.
+    #[serde(default)]
+    pub registration_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One employee of the provider.
@@ -210,6 +215,7 @@ impl Default for Tuning {
             signer: None,
             staff: Vec::new(),
             autopilot: AutopilotSettings::default(),
+            registration_time: None,
         }
     }
 }

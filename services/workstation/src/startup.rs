@@ -40,6 +40,9 @@ impl Application {
         };
         crate::autopilot::check_fields(&settings.workstation.autopilot, &regulations)?;
         let calendar = Calendar::try_embedded()?;
+        let now = tuning.registration_time.unwrap_or_else(chrono::Utc::now);
+        crate::procedure::check_calendar(&regulations, &calendar, now)
+            .map_err(|problem| anyhow::anyhow!("the working calendar: {problem}"))?;
         let opened = egov_runtime::service::open(
             SystemId::Workstation,
             &settings.trust,

@@ -21,7 +21,7 @@ impl Workstation {
         submission: &Submission,
     ) -> Result<Registration, ApiError> {
         let (regulation, channel) = self.validate(submission)?;
-        let registered_at = Utc::now();
+        let registered_at = self.registration_time();
         let procedure = procedure::plan(regulation, channel, registered_at, &self.calendar)
             .map_err(|e| ApiError::new(ApiCode::CannotPlan, e.to_string()))?;
         let inserted = insert(
@@ -64,7 +64,7 @@ impl Workstation {
         reasons: Vec<String>,
     ) -> Result<String, ApiError> {
         let (regulation, channel) = self.validate(submission)?;
-        let registered_at = Utc::now();
+        let registered_at = self.registration_time();
         let procedure = Procedure {
             tasks: procedure::automatic(regulation, channel, Some(registered_at)),
             result_due: None,
@@ -92,6 +92,14 @@ impl Workstation {
                 .await?;
         }
         Ok(journal_number)
+    }
+}
+
+impl Workstation {
+    /// When an application registered now is registered: the current time,
+    /// or the fixed time of `workstation.registration_time` (tests).
+    pub fn registration_time(&self) -> DateTime<Utc> {
+        self.tuning.registration_time.unwrap_or_else(Utc::now)
     }
 }
 

@@ -144,9 +144,16 @@ async fn the_state_corporation_hands_back_an_unclaimed_result_and_asks_for_it_ag
                     _ => None,
                 })
                 .collect();
-            (results.len() == 2).then(|| results[1].clone())
+            (results.len() == 2).then(|| (results[0].1.clone(), results[1].clone()))
         })
         .await;
-    assert_ne!(again.1, "", "a new message");
+    let (first_id, again) = again;
+    // What the State Corporation checks: a second message (not the first
+    // delivered twice) carrying the same result of the same application.
+    assert_ne!(
+        again.1, first_id,
+        "the result is sent again as a new message"
+    );
+    assert_eq!(again.0.journal_number, first.journal_number);
     assert_eq!(again.0.document, first.document, "the same signed bytes");
 }

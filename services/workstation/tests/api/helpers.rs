@@ -25,6 +25,12 @@ use tonic::transport::Channel;
 pub const PATIENCE: Duration = Duration::from_secs(30);
 pub const PROVIDER_BIN: &str = "990340001234";
 
+/// When every test application is registered, unless a test says
+/// otherwise: Monday 6 April 2026, 10:00 in Almaty (UTC+5). A clock the
+/// tests control, so due times are known values and no test depends on
+/// the year the suite runs in (the calendar data ends with 2027).
+pub const REGISTERED_AT: &str = "2026-04-06T05:00:00Z";
+
 /// One employee of the test provider.
 #[derive(Clone)]
 pub struct Staffer {
@@ -389,6 +395,10 @@ pub struct TestWorkstation {
 /// The workstation's settings for this mesh: staff enrolled, fast hashes.
 pub fn settings(mesh: &TestMesh, staff: &Staff, options: &Options) -> egov_workstation::Settings {
     let mut source = mesh.source(SystemId::Workstation);
+    source.env.insert(
+        "EGOV__WORKSTATION__REGISTRATION_TIME".to_owned(),
+        REGISTERED_AT.to_owned(),
+    );
     for (key, value) in &options.env {
         source.env.insert((*key).to_owned(), (*value).to_owned());
     }
