@@ -35,6 +35,9 @@ enum Command {
     /// The portal as a citizen uses it: register, log in, apply with an EDS,
     /// the cabinet, the result (diagram 2 from the terminal).
     Portal(commands::portal::Args),
+    /// The State Corporation's counter as an operator uses it: the request,
+    /// consent, look-ups, receipts, hand-over (diagram 1 from the terminal).
+    Intake(commands::intake::Args),
 }
 
 #[tokio::main]
@@ -50,5 +53,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Lookup(args) => commands::lookup::run(args).await,
         Command::Fault(args) => commands::fault::run(args).await,
         Command::Portal(args) => commands::portal::run(args).await,
+        Command::Intake(args) => commands::intake::run(args).await,
     }
 }

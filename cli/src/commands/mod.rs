@@ -3,6 +3,7 @@
 pub mod deadline;
 pub mod fault;
 pub mod gateway;
+pub mod intake;
 pub mod lookup;
 pub mod pki;
 pub mod portal;

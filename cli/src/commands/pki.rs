@@ -72,7 +72,7 @@ enum Command {
     /// Issue the workstation's employees their EDS certificates, as listed in
     /// its settings (`workstation.staff`), where they have none yet.
     Staff {
-        /// Directory holding workstation.toml.
+        /// Directory holding workstation.toml and intake.toml.
         #[arg(long, default_value = "deploy/config")]
         config: PathBuf,
     },
@@ -233,7 +233,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 "workstation",
                 &egov_runtime::settings::SettingsSource::from_process(Some(file)),
             )?;
-            issue_staff_certificates(&dir, &settings.workstation)
+            issue_staff_certificates(&dir, &settings.workstation)?;
+            // And the State Corporation's operators (intake.toml).
+            let file = config.join("intake.toml");
+            let settings: egov_intake::Settings = egov_runtime::settings::load(
+                "intake",
+                &egov_runtime::settings::SettingsSource::from_process(Some(file)),
+            )?;
+            issue_operator_certificates(&dir, &settings.intake)
         }
         Command::Serve { listen } => {
             let dir = CaDirectory::open(&args.dir)?;
@@ -311,6 +318,34 @@ fn read_certificate(path: &Path) -> anyhow::Result<CertificateInfo> {
 /// Issues the workstation's employees their EDS certificates on first run:
 /// the staff entries that name the holder and whose certificate file is
 /// missing (as `egovctl pki issue employee` would).
+/// Issues the State Corporation operators' EDS certificates named in the
+/// intake's settings (those with an IIN and a name) that do not exist yet.
+pub fn issue_operator_certificates(
+    ca: &CaDirectory,
+    tuning: &egov_intake::settings::Tuning,
+) -> anyhow::Result<()> {
+    for (entry, subject) in tuning.operator_subjects().map_err(anyhow::Error::msg)? {
+        if entry.certificate.exists() {
+            continue;
+        }
+        let now = chrono::Utc::now();
+        let (_, certificate, key) = ca.issue(&subject, now, now + chrono::Duration::days(365))?;
+        anyhow::ensure!(
+            certificate == entry.certificate && key == entry.private_key,
+            "intake.operators {}: the CA writes {} and {}; point certificate and private_key there",
+            entry.login,
+            certificate.display(),
+            key.display()
+        );
+        println!(
+            "issued {}'s EDS certificate: {}",
+            entry.login,
+            certificate.display()
+        );
+    }
+    Ok(())
+}
+
 pub fn issue_staff_certificates(
     ca: &CaDirectory,
     tuning: &egov_workstation::settings::Tuning,

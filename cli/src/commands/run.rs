@@ -33,6 +33,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         load("workstation", &source(&args.config, SystemId::Workstation))?;
     pki::issue_staff_certificates(&ca, &workstation.workstation)
         .context("issuing the workstation's staff certificates")?;
+    let intake: egov_intake::Settings = load("intake", &source(&args.config, SystemId::Intake))?;
+    pki::issue_operator_certificates(&ca, &intake.intake)
+        .context("issuing the State Corporation operators' certificates")?;
     let shutdown = CancellationToken::new();
     let mut tasks: tokio::task::JoinSet<anyhow::Result<(&str, String)>> =
         tokio::task::JoinSet::new();
@@ -117,6 +120,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         });
     }
 
+    let app = egov_intake::Application::build(intake)
+        .await
+        .context("starting the State Corporation intake")?;
+    let intake_address = app.address();
+    {
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            app.run_until_stopped(stop).await?;
+            Ok(("intake", "stopped".to_owned()))
+        });
+    }
+
     println!();
     println!("egov-mesh is running (Ctrl-C stops it)");
     println!("  CRL distribution point  http://{}/crl", args.crl_listen);
@@ -127,6 +142,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "  workstation (ЭҮАШ АЖО)  {workstation_address}  (employees' API; staff in deploy/config/workstation.toml)"
     );
     println!("  portal (ЭҮП)            {portal_address}  (citizens' API: egovctl portal)");
+    println!(
+        "  intake (МК ЫАЖ)         {intake_address}  (operators' API: egovctl intake; operators in deploy/config/intake.toml)"
+    );
     println!("  CA and certificates     {}", args.pki.display());
     println!();
 

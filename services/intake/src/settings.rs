@@ -80,6 +80,14 @@ pub struct OperatorEntry {
     /// Its private key (PEM, PKCS#8), held by the intake as a stand-in for
     /// the operator's token: it signs receipts and requests.
     pub private_key: PathBuf,
+    /// With these three, `egovctl run` (and `egovctl pki staff`) issue the
+    /// certificate on first start.
+    #[serde(default)]
+    pub iin: Option<String>,
+    #[serde(default)]
+    pub surname: Option<String>,
+    #[serde(default)]
+    pub given_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -226,5 +234,37 @@ impl Validate for Settings {
                 "give exactly one of password and password_hash",
             );
         }
+    }
+}
+
+impl Tuning {
+    /// The operators whose certificates the launcher may issue (those with
+    /// an IIN and a name), as employee subjects of the State Corporation.
+    pub fn operator_subjects(
+        &self,
+    ) -> Result<Vec<(&OperatorEntry, egov_trust::SubjectSpec)>, String> {
+        let bin = egov_trust::Bin::parse(&self.state_corporation_bin).map_err(|e| e.to_string())?;
+        let mut subjects = Vec::new();
+        for (i, entry) in self.operators.iter().enumerate() {
+            let (Some(iin), Some(surname), Some(given_name)) =
+                (&entry.iin, &entry.surname, &entry.given_name)
+            else {
+                continue;
+            };
+            let iin = egov_trust::Iin::parse(iin)
+                .map_err(|e| format!("intake.operators[{i}].iin: {e}"))?;
+            subjects.push((
+                entry,
+                egov_trust::SubjectSpec::Employee {
+                    iin,
+                    bin: bin.clone(),
+                    surname: surname.clone(),
+                    given_name: given_name.clone(),
+                    organisation: "НАО «Государственная корпорация «Правительство для граждан»"
+                        .into(),
+                },
+            ));
+        }
+        Ok(subjects)
     }
 }

@@ -217,6 +217,9 @@ pub fn operators(mesh: &TestMesh) -> Vec<egov_intake::settings::OperatorEntry> {
             role,
             certificate,
             private_key,
+            iin: None,
+            surname: None,
+            given_name: None,
         }
     })
     .collect()
