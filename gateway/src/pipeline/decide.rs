@@ -63,52 +63,56 @@ pub(crate) fn decide(
     let header = &p.opened.header;
     let refuse = |code, detail: String| Verdict::Refuse(Refusal { code, detail });
 
-    // Where it goes.
-    let (queue, reply_queue) = match p.kind {
-        Kind::Response | Kind::Reject => {
-            let request = header
-                .correlation_id
-                .parse()
-                .ok()
-                .and_then(|id: uuid::Uuid| record.known.get(&id));
-            let Some(request) = request
-                .filter(|r| r.receiver == p.sender.as_str() && r.sender == p.receiver.as_str())
-            else {
-                return refuse(
-                    RejectCode::UnknownRequest,
-                    format!(
-                        "no request {} from {} to {} passed through the gateway",
-                        header.correlation_id, p.receiver, p.sender
-                    ),
-                );
-            };
-            if request.signed_hash != header.request_hash.as_ref() {
-                return refuse(
-                    RejectCode::RequestHashMismatch,
-                    format!(
-                        "request_hash does not match the signed bytes of request {}",
-                        header.correlation_id
-                    ),
-                );
+    // Where it goes: for an answer, back along the request it answers.
+    let route = || -> Result<(String, Option<String>), Verdict> {
+        Ok(match p.kind {
+            Kind::Response | Kind::Reject => {
+                let request = header
+                    .correlation_id
+                    .parse()
+                    .ok()
+                    .and_then(|id: uuid::Uuid| record.known.get(&id));
+                let Some(request) = request
+                    .filter(|r| r.receiver == p.sender.as_str() && r.sender == p.receiver.as_str())
+                else {
+                    return Err(refuse(
+                        RejectCode::UnknownRequest,
+                        format!(
+                            "no request {} from {} to {} passed through the gateway",
+                            header.correlation_id, p.receiver, p.sender
+                        ),
+                    ));
+                };
+                if request.signed_hash != header.request_hash.as_ref() {
+                    return Err(refuse(
+                        RejectCode::RequestHashMismatch,
+                        format!(
+                            "request_hash does not match the signed bytes of request {}",
+                            header.correlation_id
+                        ),
+                    ));
+                }
+                let queue = request
+                    .reply_queue
+                    .clone()
+                    .unwrap_or_else(|| names.inbox(p.receiver));
+                (queue, None)
             }
-            let queue = request
-                .reply_queue
-                .clone()
-                .unwrap_or_else(|| names.inbox(p.receiver));
-            (queue, None)
-        }
-        Kind::Receipt => (String::new(), None),
-        _ => {
-            let reply_queue = if arrival.bridge {
-                Some(addresses.bridge_queue.to_owned())
-            } else if !header.reply_to.is_empty() {
-                Some(names.reply(p.sender, &header.reply_to))
-            } else {
-                None
-            };
-            (names.inbox(p.receiver), reply_queue)
-        }
+            Kind::Receipt => (String::new(), None),
+            _ => {
+                let reply_queue = if arrival.bridge {
+                    Some(addresses.bridge_queue.to_owned())
+                } else if !header.reply_to.is_empty() {
+                    Some(names.reply(p.sender, &header.reply_to))
+                } else {
+                    None
+                };
+                (names.inbox(p.receiver), reply_queue)
+            }
+        })
     };
+    // The checks against the record come in the README's order: a
+    // duplicate id first, then what an answer answers.
 
     // Seen before?
     if let Some(hash) = record.accepted_here.get(&p.message_id) {
@@ -132,6 +136,10 @@ pub(crate) fn decide(
             || arrival.attempt > 1
             || (existing.status == DeliveryStatus::Queued && existing.code == "delivery_failed");
         if same && resend_after_failure {
+            let (queue, _) = match route() {
+                Ok(route) => route,
+                Err(refused) => return refused,
+            };
             return Verdict::Redeliver {
                 queue,
                 seq: existing.log_seq,
@@ -143,7 +151,10 @@ pub(crate) fn decide(
             duplicate_detail(same, Some(existing)),
         );
     }
-    Verdict::Accept { queue, reply_queue }
+    match route() {
+        Ok((queue, reply_queue)) => Verdict::Accept { queue, reply_queue },
+        Err(refused) => refused,
+    }
 }
 
 fn duplicate_detail(same: bool, existing: Option<&Known>) -> String {

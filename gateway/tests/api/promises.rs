@@ -367,6 +367,9 @@ async fn a_refused_message_leaves_its_id_free_for_the_real_message() {
         .await
         .expect("the real message is accepted");
     assert_eq!(receiver.next().await.message_id(), grpc_id);
+    // The handler saw it; its effect is there once its transaction commits.
+    let pool = gw.mesh.pool("gateway").await;
+    settled_statuses(&pool, std::slice::from_ref(&grpc_id)).await;
     assert_eq!(receiver.effects().await, (2, 2));
     gw.stop().await;
 }
@@ -376,11 +379,9 @@ async fn a_refused_message_leaves_its_id_free_for_the_real_message() {
 /// README "What the gateway refuses, in the order it checks": an envelope
 /// with several defects is refused with the first one's code. Each case
 /// has the defect of its row and those of (some) later rows.
-///
-/// Not covered: an answer whose id is a duplicate AND answers no request.
-/// The README puts duplicate_message_id first; the gateway
-/// (pipeline/decide.rs) answers unknown_request — reported, to be settled
-/// in the code or in the README.
+/// An answer whose id is a duplicate and that answers no request gets
+/// duplicate_message_id, the earlier row (the gateway used to check the
+/// request first).
 #[tokio::test]
 async fn an_envelope_with_several_defects_gets_the_code_of_the_first_in_the_readmes_order() {
     let gw = spawn_gateway().await;
@@ -472,6 +473,15 @@ async fn an_envelope_with_several_defects_gets_the_code_of_the_first_in_the_read
         (
             "duplicate_message_id",
             sealed_with(&portal, |h| h.message_id = taken_id.clone()),
+        ),
+        (
+            "duplicate_message_id",
+            sealed_with(&portal, |h| {
+                h.message_id = taken_id.clone();
+                h.kind = egov_proto::envelope::Kind::Response as i32;
+                h.correlation_id = uuid::Uuid::now_v7().to_string();
+                h.request_hash = vec![0u8; 32].into();
+            }),
         ),
     ];
     let mut got = Vec::new();
