@@ -79,7 +79,8 @@ async fn run(applications: usize, citizens: usize) -> anyhow::Result<f64> {
         &RegistryRows {
             persons: iins
                 .iter()
-                .map(|iin| Person {
+                .enumerate()
+                .map(|(n, iin)| Person {
                     iin: *iin,
                     surname: "Бенчмарков".into(),
                     given_name: "Тест".into(),
@@ -94,7 +95,8 @@ async fn run(applications: usize, citizens: usize) -> anyhow::Result<f64> {
                     },
                     document: IdentityDocument {
                         kind: DocumentKind::IdCard,
-                        number: "000000001".into(),
+                        // Unique: the registry keeps one person per document.
+                        number: format!("{:09}", n + 1),
                         issuer: "МВД РК".into(),
                         issued_on: chrono::NaiveDate::from_ymd_opt(2016, 1, 1).expect("a date"),
                         expires_on: None,

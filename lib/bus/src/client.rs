@@ -323,7 +323,8 @@ fn answer_receipt(
     code: &str,
     detail: &str,
 ) {
-    shared.queue_receipt(receipt_of(&answer.header, 1, status, code, detail));
+    // Not worth a message of its own per call: it rides with the next flush.
+    shared.queue_receipt_lazily(receipt_of(&answer.header, 1, status, code, detail));
 }
 
 /// Declares this system's queues and consumes its reply queue.

@@ -74,6 +74,13 @@ impl Shared {
         self.relay_wakeup();
     }
 
+    /// Queues a receipt that goes with the relay's next flush (the next
+    /// commit's, or the sweep's) instead of one of its own: for answers a
+    /// waiting caller already holds, whose receipt only settles the record.
+    pub(crate) fn queue_receipt_lazily(&self, receipt: StatusChange) {
+        self.receipts.push(receipt);
+    }
+
     /// A status report from the gateway: tell subscribers, and fail any call
     /// whose request was refused.
     pub(crate) fn take_status_report(&self, opened: &Opened) {

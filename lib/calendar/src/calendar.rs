@@ -11,8 +11,10 @@ use chrono::{
 use chrono_tz::Tz;
 
 use crate::data::{HolidayKind, YearData, parse_year_file};
+use crate::error::CalendarError;
+use crate::schedule::Schedule;
 use crate::schedule::{Week, Window};
-use crate::{CalendarError, Schedule, Span, Unit};
+use crate::span::{Span, Unit};
 
 /// The zone every deadline is computed in. The real zone, not a fixed
 /// offset: Almaty was UTC+6 until 1 March 2024 and is UTC+5 since.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate, Weekday};
 use toml::{Table, Value};
 
-use crate::CalendarError;
+use crate::error::CalendarError;
 
 /// Everything one year's data file says.
 #[derive(Debug, Clone, PartialEq, Eq)]

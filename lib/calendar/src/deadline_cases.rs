@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Weekday};
 
-use crate::{Calendar, CalendarError, DayKind, Schedule, Span, TIME_ZONE, local_to_utc, to_local};
+use crate::calendar::{Calendar, DayKind, TIME_ZONE, local_to_utc, to_local};
+use crate::error::CalendarError;
+use crate::schedule::Schedule;
+use crate::span::Span;
 
 use Schedule::{Portal, Provider, StateCorporation as Sc};
 

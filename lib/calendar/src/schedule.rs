@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 
-use crate::CalendarError;
+use crate::error::CalendarError;
 
 /// A working-hours profile, as in the Standard's row "График работы"
 /// (seed 002, row 7; see the crate docs for the exact text).

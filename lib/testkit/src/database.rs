@@ -12,8 +12,8 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// Creates an empty database named `egov_test_<random>`.
     pub async fn create() -> TestDatabase {
-        let name = crate::unique_name("egov_test_");
-        let admin_url = crate::admin_database_url();
+        let name = crate::env::unique_name("egov_test_");
+        let admin_url = crate::env::admin_database_url();
         let mut admin = PgConnection::connect(&admin_url)
             .await
             .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url}: {e}"));
@@ -42,7 +42,7 @@ impl TestDatabase {
     /// would for its clients (a real restart would also break the tests
     /// running beside this one). Returns how many were terminated.
     pub async fn drop_connections(&self) -> u64 {
-        let mut admin = PgConnection::connect(&crate::admin_database_url())
+        let mut admin = PgConnection::connect(&crate::env::admin_database_url())
             .await
             .expect("connect as admin");
         let terminated: i64 = sqlx::query_scalar(
@@ -61,7 +61,7 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();
-        let admin_url = crate::admin_database_url();
+        let admin_url = crate::env::admin_database_url();
         // A fresh thread and runtime: Drop may run inside (or outside) the
         // test's runtime, where blocking on it would not be allowed.
         let dropped = std::thread::spawn(move || {

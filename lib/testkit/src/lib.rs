@@ -14,6 +14,7 @@
 //!   following the broker, reflection as an outside client sees it).
 
 pub mod database;
+pub mod env;
 pub mod mesh;
 pub mod pki;
 pub mod process;
@@ -21,20 +22,4 @@ pub mod service;
 
 pub use mesh::TestMesh;
 
-/// The PostgreSQL server tests use; `EGOV_TEST_DATABASE_URL` overrides it.
-pub fn admin_database_url() -> String {
-    std::env::var("EGOV_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// The RabbitMQ broker tests use; `EGOV_TEST_AMQP_URL` overrides it.
-pub fn amqp_url() -> String {
-    std::env::var("EGOV_TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
-}
-
-/// A short random name for a test's database or broker namespace.
-pub fn unique_name(prefix: &str) -> String {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    format!("{prefix}{}", &id[..12])
-}
+pub use env::{admin_database_url, amqp_url, unique_name};

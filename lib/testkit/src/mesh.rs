@@ -27,7 +27,7 @@ impl TestMesh {
         TestMesh {
             database: TestDatabase::create().await,
             pki: TestPki::new().await,
-            namespace: crate::unique_name("t-"),
+            namespace: crate::env::unique_name("t-"),
         }
     }
 
@@ -45,7 +45,7 @@ impl TestMesh {
             .join(",");
         let pairs = [
             ("EGOV__GRPC__LISTEN", "127.0.0.1:0".to_owned()),
-            ("EGOV__BUS__URL", crate::amqp_url()),
+            ("EGOV__BUS__URL", crate::env::amqp_url()),
             ("EGOV__BUS__NAMESPACE", self.namespace.clone()),
             ("EGOV__BUS__RETRY_DELAYS", delays),
             ("EGOV__BUS__RECONNECT_MIN", "50ms".to_owned()),
@@ -81,7 +81,7 @@ impl TestMesh {
     }
 
     pub fn bus_settings(&self) -> BusSettings {
-        let mut settings = BusSettings::new(crate::amqp_url(), self.namespace.clone());
+        let mut settings = BusSettings::new(crate::env::amqp_url(), self.namespace.clone());
         settings.retry_delays = RETRY_DELAYS.to_vec();
         settings.reconnect_min = Duration::from_millis(50);
         settings.reconnect_max = Duration::from_secs(1);
@@ -120,10 +120,12 @@ impl TestMesh {
 
     /// An AMQP channel on this test's broker, for inspecting queues.
     pub async fn channel(&self) -> (lapin::Connection, lapin::Channel) {
-        let connection =
-            lapin::Connection::connect(&crate::amqp_url(), lapin::ConnectionProperties::default())
-                .await
-                .expect("connect to RabbitMQ");
+        let connection = lapin::Connection::connect(
+            &crate::env::amqp_url(),
+            lapin::ConnectionProperties::default(),
+        )
+        .await
+        .expect("connect to RabbitMQ");
         let channel = connection.create_channel().await.expect("channel");
         (connection, channel)
     }
@@ -198,7 +200,7 @@ impl Drop for TestMesh {
                 .expect("runtime");
             runtime.block_on(async move {
                 let Ok(connection) = lapin::Connection::connect(
-                    &crate::amqp_url(),
+                    &crate::env::amqp_url(),
                     lapin::ConnectionProperties::default(),
                 )
                 .await

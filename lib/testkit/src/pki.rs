@@ -66,7 +66,7 @@ impl TestPki {
                 let _ = stopped.wait_for(|s| *s).await;
             },
         ));
-        let dir = std::env::temp_dir().join(crate::unique_name("egov-pki-"));
+        let dir = std::env::temp_dir().join(crate::env::unique_name("egov-pki-"));
         std::fs::create_dir_all(&dir).expect("create the PKI directory");
         std::fs::write(dir.join("ca.crt.pem"), ca.certificate_pem()).expect("write CA certificate");
         TestPki {

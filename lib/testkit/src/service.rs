@@ -60,7 +60,7 @@ impl HealthWatch {
 /// The runner's one meaning of health, checked for the service at `address`
 /// (started with [`SLOW_RECONNECT`]): SERVING, NOT_SERVING once the broker
 /// drops its connection, SERVING again when it is back.
-pub async fn health_follows_the_broker(address: SocketAddr, mesh: &crate::TestMesh) {
+pub async fn health_follows_the_broker(address: SocketAddr, mesh: &crate::mesh::TestMesh) {
     let mut watch = HealthWatch::start(address).await;
     watch.until(ServingStatus::Serving).await;
     assert!(

@@ -5,7 +5,7 @@
 //! with the authentication key), and sessions.
 
 use crate::error::{PortalCode, PortalError, PortalResult};
-use crate::portal::Portal;
+use crate::portal::{Citizen, Portal, full_name};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Utc};
@@ -15,17 +15,6 @@ use egov_trust::cms::{self, CmsError};
 use egov_trust::{Iin, KeyPurpose, Subject, SystemId};
 use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::Row;
-
-/// A logged-in citizen.
-#[derive(Debug, Clone)]
-pub struct Citizen {
-    pub iin: String,
-    pub surname: String,
-    pub given_name: String,
-    pub patronymic: String,
-    pub full_name: String,
-    pub phone: String,
-}
 
 pub struct NewSession {
     pub token: String,
@@ -427,13 +416,6 @@ fn citizen_of(row: &sqlx::postgres::PgRow) -> PortalResult<Citizen> {
         patronymic,
         phone: row.try_get("phone")?,
     })
-}
-
-pub fn full_name(surname: &str, given_name: &str, patronymic: Option<&str>) -> String {
-    match patronymic {
-        Some(p) if !p.is_empty() => format!("{surname} {given_name} {p}"),
-        _ => format!("{surname} {given_name}"),
-    }
 }
 
 fn interval(d: std::time::Duration) -> sqlx::postgres::types::PgInterval {

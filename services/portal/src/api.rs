@@ -1,7 +1,8 @@
 //! The citizens' gRPC API (egov.portal.v1.Portal).
 
-use crate::accounts::{Citizen, NewSession};
+use crate::accounts::NewSession;
 use crate::error::PortalResult;
+use crate::portal::Citizen;
 use crate::portal::Portal;
 use egov_proto::portal as pb;
 use egov_proto::portal::portal_server;

@@ -4,8 +4,9 @@
 //! checked (condition 2, refused by process 4), then stored and sent to the
 //! workstation through the gateway in one transaction (process 5).
 
-use crate::accounts::{Citizen, eds_refusal};
+use crate::accounts::eds_refusal;
 use crate::error::{PortalCode, PortalError, PortalResult};
+use crate::portal::Citizen;
 use crate::portal::Portal;
 use chrono::Utc;
 use egov_bus::Outgoing;

@@ -5,8 +5,8 @@
 //! and are kept per application; what egov.kz would send by SMS is recorded
 //! as notifications.
 
-use crate::accounts::Citizen;
 use crate::error::{PortalCode, PortalError, PortalResult};
+use crate::portal::Citizen;
 use crate::portal::Portal;
 use chrono::{DateTime, Utc};
 use egov_bus::{Context, Handler, HandlerError, Incoming, Outcome};

@@ -48,3 +48,21 @@ impl Portal {
             .expect("the bus is started before the portal serves")
     }
 }
+
+/// A logged-in citizen.
+#[derive(Debug, Clone)]
+pub struct Citizen {
+    pub iin: String,
+    pub surname: String,
+    pub given_name: String,
+    pub patronymic: String,
+    pub full_name: String,
+    pub phone: String,
+}
+
+pub fn full_name(surname: &str, given_name: &str, patronymic: Option<&str>) -> String {
+    match patronymic {
+        Some(p) if !p.is_empty() => format!("{surname} {given_name} {p}"),
+        _ => format!("{surname} {given_name}"),
+    }
+}

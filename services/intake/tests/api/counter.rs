@@ -4,7 +4,6 @@
 use crate::helpers::{PATIENCE, Recipient, TestIntake, password};
 use egov_proto::intake::{self as pb, Stage};
 use egov_proto::workstation as ws;
-use egov_testkit::TestMesh;
 use std::time::Duration;
 
 impl TestIntake {
@@ -278,40 +277,7 @@ pub fn scan(code: &str) -> ws::Document {
 
 /// The stable code of a refusal, from its ErrorInfo.
 pub fn code(status: &tonic::Status) -> String {
-    use tonic_types::StatusExt;
-    let info = status
-        .get_error_details()
-        .error_info()
-        .cloned()
-        .unwrap_or_else(|| panic!("no ErrorInfo on {status:?}"));
-    assert_eq!(info.domain, "intake.egov-mesh");
-    assert!(
-        status.message().starts_with(&format!("{}: ", info.reason)),
-        "{}",
-        status.message()
-    );
-    info.reason
+    egov_harness::refusal_code(status, "intake.egov-mesh")
 }
 
-/// Checks a CMS file with the outside tool; the signed content.
-pub fn openssl_verifies(mesh: &TestMesh, cms_der: &[u8]) -> Result<Vec<u8>, String> {
-    let dir = std::env::temp_dir().join(egov_testkit::unique_name("intake-cms-"));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let input = dir.join("signed.p7s");
-    std::fs::write(&input, cms_der).expect("write the CMS");
-    let output = std::process::Command::new("openssl")
-        .args([
-            "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in",
-        ])
-        .arg(&input)
-        .arg("-CAfile")
-        .arg(mesh.pki.ca_certificate_path())
-        .output()
-        .expect("run openssl");
-    let _ = std::fs::remove_dir_all(&dir);
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
+pub use egov_harness::openssl_verifies;

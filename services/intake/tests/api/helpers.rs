@@ -11,165 +11,17 @@ use egov_proto::intake::intake_client::IntakeClient;
 use egov_testkit::TestMesh;
 use egov_trust::iin::Sex;
 use egov_trust::{Bin, Iin, SubjectSpec, SystemId};
-use egov_workstation::settings::StaffEntry;
-use egov_workstation::staff::Role;
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-pub const PATIENCE: Duration = Duration::from_secs(30);
-const PROVIDER_BIN: &str = "990340001234";
 pub const STATE_CORPORATION_BIN: &str = "160440007161";
 
-/// A system running in-process until dropped or stopped.
-pub struct Running {
-    stop: CancellationToken,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
+/// The settings of `system` on the test's mesh, with overrides.
+pub use egov_harness::settings as load;
+pub use egov_harness::{PATIENCE, Running, start_gateway, start_individuals, start_notary};
 
-impl Running {
-    fn spawn<F>(stop: CancellationToken, run: F) -> Running
-    where
-        F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
-    {
-        Running {
-            stop,
-            task: Some(tokio::spawn(run)),
-        }
-    }
-
-    /// Stops it gracefully and waits.
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-/// Settings of `system` from the test's mesh, with overrides.
-pub fn load<T: serde::de::DeserializeOwned + egov_runtime::settings::Validate>(
-    mesh: &TestMesh,
-    system: SystemId,
-    overrides: &[(&str, &str)],
-) -> T {
-    let mut source = mesh.source(system);
-    for (k, v) in overrides {
-        source.env.insert((*k).to_owned(), (*v).to_owned());
-    }
-    egov_runtime::settings::load(system.as_str(), &source).expect("settings")
-}
-
-pub async fn start_gateway(mesh: &TestMesh) -> Running {
-    let app = egov_gateway::Application::build(load(mesh, SystemId::Gateway, &[]))
-        .await
-        .expect("build the gateway");
-    app.wait_ready(PATIENCE).await.expect("gateway ready");
-    let stop = CancellationToken::new();
-    Running::spawn(stop.clone(), app.run_until_stopped(stop))
-}
-
-pub async fn start_individuals(mesh: &TestMesh) -> Running {
-    let settings: egov_individuals::settings::Settings = load(mesh, SystemId::Individuals, &[]);
-    let app = egov_individuals::startup::Application::build(settings)
-        .await
-        .expect("build the registry");
-    app.wait_ready(PATIENCE).await.expect("registry ready");
-    let stop = CancellationToken::new();
-    Running::spawn(stop.clone(), app.run_until_stopped(stop))
-}
-
-/// The provider's staff (a clerk, a head with the signing key, a
-/// specialist, a responsible person), as deploy/config/workstation.toml, certificates from the test's CA written beside it.
-fn staff(mesh: &TestMesh) -> Vec<StaffEntry> {
-    let dir = mesh.pki.dir().join("employees");
-    std::fs::create_dir_all(&dir).expect("employees dir");
-    let birth = NaiveDate::from_ymd_opt(1980, 5, 12).expect("a date");
-    [
-        ("clerk", Role::OfficeClerk),
-        ("head", Role::Head),
-        ("specialist", Role::Specialist),
-        ("responsible", Role::ResponsiblePerson),
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(n, (login, role))| {
-        let iin = (n as u16 * 10 + 500..)
-            .find_map(|serial| Iin::generate(birth, Sex::Female, serial))
-            .expect("an IIN");
-        let now = Utc::now();
-        let issued = mesh
-            .pki
-            .ca
-            .issue(
-                &SubjectSpec::Employee {
-                    iin,
-                    bin: Bin::parse(PROVIDER_BIN).expect("BIN"),
-                    surname: login.into(),
-                    given_name: "Test".into(),
-                    organisation: "Education department".into(),
-                },
-                now - Hours::hours(1),
-                now + Hours::days(1),
-            )
-            .expect("issue");
-        let certificate = dir.join(format!("{login}.crt.pem"));
-        let private_key = dir.join(format!("{login}.key.pem"));
-        std::fs::write(&certificate, issued.certificate_pem()).expect("write");
-        std::fs::write(&private_key, issued.private_key_pem()).expect("write");
-        StaffEntry {
-            login: login.into(),
-            password: Some(format!("{login}-test-password")),
-            password_hash: None,
-            role,
-            certificate,
-            private_key: (role == Role::Head).then_some(private_key),
-            iin: None,
-            surname: None,
-            given_name: None,
-        }
-    })
-    .collect()
-}
-
+/// The workstation on autopilot, with the provider's staff.
 pub async fn start_workstation(mesh: &TestMesh) -> Running {
-    let mut settings: egov_workstation::Settings = load(mesh, SystemId::Workstation, &[]);
-    settings.workstation.provider_bin = PROVIDER_BIN.into();
-    settings.workstation.password_iterations = 1000;
-    settings.workstation.staff = staff(mesh);
-    settings.workstation.signer = Some("head".into());
-    settings.workstation.autopilot.enabled = true;
-    settings.workstation.autopilot.sweep = Duration::from_millis(500);
-    settings.workstation.autopilot.fields = [
-        ("allowance_amount", "52000"),
-        ("allowance_period", "2026-12-01..2027-11-30"),
-        ("birth_certificate_number", "0001234"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let app = egov_workstation::Application::build(settings)
-        .await
-        .expect("build the workstation");
-    app.wait_ready(PATIENCE).await.expect("workstation ready");
-    let stop = CancellationToken::new();
-    Running::spawn(stop.clone(), app.run_until_stopped(stop))
-}
-
-pub async fn start_notary(mesh: &TestMesh) -> Running {
-    let settings: egov_notary::settings::Settings = load(mesh, SystemId::Notary, &[]);
-    let app = egov_notary::startup::Application::build(settings)
-        .await
-        .expect("build БНАЖ");
-    app.wait_ready(PATIENCE).await.expect("БНАЖ ready");
-    let stop = CancellationToken::new();
-    Running::spawn(stop.clone(), app.run_until_stopped(stop))
+    egov_harness::start_workstation(mesh, true).await
 }
 
 /// The State Corporation's operators, each with an employee certificate of
@@ -253,9 +105,8 @@ pub async fn start_intake(mesh: &TestMesh) -> (Running, std::net::SocketAddr) {
         .expect("build the intake");
     app.wait_ready(PATIENCE).await.expect("intake ready");
     let address = app.address();
-    let stop = CancellationToken::new();
     (
-        Running::spawn(stop.clone(), app.run_until_stopped(stop)),
+        Running::spawn(address, |stop| app.run_until_stopped(stop)),
         address,
     )
 }

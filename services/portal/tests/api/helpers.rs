@@ -12,176 +12,14 @@ use egov_proto::workstation as ws;
 use egov_testkit::TestMesh;
 use egov_trust::cms::{self, Encapsulation};
 use egov_trust::iin::Sex;
-use egov_trust::{Bin, Iin, Issued, SigningKey, SubjectSpec, SystemId};
-use egov_workstation::settings::StaffEntry;
-use egov_workstation::staff::Role;
+use egov_trust::{Iin, Issued, SigningKey, SystemId};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-pub const PATIENCE: Duration = Duration::from_secs(30);
+pub use egov_harness::{
+    PATIENCE, Running, openssl_verifies, start_gateway, start_individuals, start_workstation,
+};
 pub const PASSWORD: &str = "correct horse battery";
-const PROVIDER_BIN: &str = "990340001234";
-
-/// A system running in-process until dropped or stopped.
-pub struct Running {
-    stop: CancellationToken,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
-
-impl Running {
-    fn spawn<F>(stop: CancellationToken, run: F) -> Running
-    where
-        F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
-    {
-        Running {
-            stop,
-            task: Some(tokio::spawn(run)),
-        }
-    }
-
-    /// Stops it gracefully and waits.
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-pub struct TestPortal {
-    pub mesh: TestMesh,
-    pub client: PortalClient<Channel>,
-    pub address: std::net::SocketAddr,
-    pub portal: Option<Running>,
-    pub individuals: Option<Running>,
-    pub _workstation: Running,
-    pub workstation_address: std::net::SocketAddr,
-    pub _gateway: Running,
-}
-
-/// Settings of `system` from the test's mesh, with overrides.
-fn load<T: serde::de::DeserializeOwned + egov_runtime::settings::Validate>(
-    mesh: &TestMesh,
-    system: SystemId,
-    overrides: &[(&str, &str)],
-) -> T {
-    let mut source = mesh.source(system);
-    for (k, v) in overrides {
-        source.env.insert((*k).to_owned(), (*v).to_owned());
-    }
-    egov_runtime::settings::load(system.as_str(), &source).expect("settings")
-}
-
-pub async fn start_gateway(mesh: &TestMesh) -> Running {
-    let app = egov_gateway::Application::build(load(mesh, SystemId::Gateway, &[]))
-        .await
-        .expect("build the gateway");
-    app.wait_ready(PATIENCE).await.expect("gateway ready");
-    let stop = CancellationToken::new();
-    Running::spawn(stop.clone(), app.run_until_stopped(stop))
-}
-
-pub async fn start_individuals(mesh: &TestMesh) -> Running {
-    let settings: egov_individuals::settings::Settings = load(mesh, SystemId::Individuals, &[]);
-    let app = egov_individuals::startup::Application::build(settings)
-        .await
-        .expect("build the registry");
-    app.wait_ready(PATIENCE).await.expect("registry ready");
-    let stop = CancellationToken::new();
-    Running::spawn(stop.clone(), app.run_until_stopped(stop))
-}
-
-/// The provider's staff (a clerk, a head with the signing key, a
-/// specialist, a responsible person), as deploy/config/workstation.toml, certificates from the test's CA written beside it.
-fn staff(mesh: &TestMesh) -> Vec<StaffEntry> {
-    let dir = mesh.pki.dir().join("employees");
-    std::fs::create_dir_all(&dir).expect("employees dir");
-    let birth = NaiveDate::from_ymd_opt(1980, 5, 12).expect("a date");
-    [
-        ("clerk", Role::OfficeClerk),
-        ("head", Role::Head),
-        ("specialist", Role::Specialist),
-        ("responsible", Role::ResponsiblePerson),
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(n, (login, role))| {
-        let iin = (n as u16 * 10 + 500..)
-            .find_map(|serial| Iin::generate(birth, Sex::Female, serial))
-            .expect("an IIN");
-        let now = Utc::now();
-        let issued = mesh
-            .pki
-            .ca
-            .issue(
-                &SubjectSpec::Employee {
-                    iin,
-                    bin: Bin::parse(PROVIDER_BIN).expect("BIN"),
-                    surname: login.into(),
-                    given_name: "Test".into(),
-                    organisation: "Education department".into(),
-                },
-                now - Days::hours(1),
-                now + Days::days(1),
-            )
-            .expect("issue");
-        let certificate = dir.join(format!("{login}.crt.pem"));
-        let private_key = dir.join(format!("{login}.key.pem"));
-        std::fs::write(&certificate, issued.certificate_pem()).expect("write");
-        std::fs::write(&private_key, issued.private_key_pem()).expect("write");
-        StaffEntry {
-            login: login.into(),
-            password: Some(format!("{login}-test-password")),
-            password_hash: None,
-            role,
-            certificate,
-            // The head signs in most regulations; the specialist in seed 002.
-            private_key: matches!(role, Role::Head | Role::Specialist).then_some(private_key),
-            iin: None,
-            surname: None,
-            given_name: None,
-        }
-    })
-    .collect()
-}
-
-pub async fn start_workstation(
-    mesh: &TestMesh,
-    autopilot: bool,
-) -> (Running, std::net::SocketAddr) {
-    let mut settings: egov_workstation::Settings = load(mesh, SystemId::Workstation, &[]);
-    settings.workstation.provider_bin = PROVIDER_BIN.into();
-    settings.workstation.password_iterations = 1000;
-    settings.workstation.staff = staff(mesh);
-    settings.workstation.signer = Some("head".into());
-    settings.workstation.autopilot.enabled = autopilot;
-    settings.workstation.autopilot.sweep = Duration::from_millis(500);
-    settings.workstation.autopilot.fields = [
-        ("allowance_amount", "52000"),
-        ("allowance_period", "2026-12-01..2027-11-30"),
-        ("birth_certificate_number", "0001234"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let app = egov_workstation::Application::build(settings)
-        .await
-        .expect("build the workstation");
-    app.wait_ready(PATIENCE).await.expect("workstation ready");
-    let address = app.address();
-    let stop = CancellationToken::new();
-    (
-        Running::spawn(stop.clone(), app.run_until_stopped(stop)),
-        address,
-    )
-}
 
 /// The portal's settings in tests: a cheap Argon2 (the cost is a setting),
 /// a short registry deadline, a lockout after three failures.
@@ -193,16 +31,28 @@ pub const PORTAL_SETTINGS: &[(&str, &str)] = &[
     ("EGOV_PORTAL__PORTAL__MAX_DOCUMENT_BYTES", "65536"),
 ];
 
+/// The diagram-2 mesh of one test: its systems, and a client of the portal.
+pub struct TestPortal {
+    pub mesh: TestMesh,
+    pub client: PortalClient<Channel>,
+    pub address: std::net::SocketAddr,
+    pub portal: Option<Running>,
+    pub individuals: Option<Running>,
+    pub _workstation: Running,
+    pub workstation_address: std::net::SocketAddr,
+    pub _gateway: Running,
+}
+
 pub async fn start_portal(mesh: &TestMesh) -> (Running, std::net::SocketAddr) {
-    let settings: egov_portal::Settings = load(mesh, SystemId::Portal, PORTAL_SETTINGS);
+    let settings: egov_portal::Settings =
+        egov_harness::settings(mesh, SystemId::Portal, PORTAL_SETTINGS);
     let app = egov_portal::Application::build(settings)
         .await
         .expect("build the portal");
     app.wait_ready(PATIENCE).await.expect("portal ready");
     let address = app.address();
-    let stop = CancellationToken::new();
     (
-        Running::spawn(stop.clone(), app.run_until_stopped(stop)),
+        Running::spawn(address, |stop| app.run_until_stopped(stop)),
         address,
     )
 }
@@ -223,7 +73,8 @@ impl TestPortal {
         } else {
             None
         };
-        let (workstation, workstation_address) = start_workstation(&mesh, autopilot).await;
+        let workstation = start_workstation(&mesh, autopilot).await;
+        let workstation_address = workstation.address;
         let (portal, address) = start_portal(&mesh).await;
         let client = PortalClient::connect(format!("http://{address}"))
             .await
@@ -279,7 +130,8 @@ impl TestPortal {
                     },
                     document: IdentityDocument {
                         kind: DocumentKind::IdCard,
-                        number: "047112233".into(),
+                        // Unique: the registry keeps one person per document.
+                        number: format!("0471{n:05}"),
                         issuer: "МВД РК".into(),
                         issued_on: NaiveDate::from_ymd_opt(2015, 6, 1).expect("a date"),
                         expires_on: Some(NaiveDate::from_ymd_opt(2035, 6, 1).expect("a date")),
@@ -350,19 +202,7 @@ pub fn sign_with_key(key: &SigningKey, certificate: &[u8], content: &[u8]) -> Ve
 
 /// The stable code of a refusal, from its ErrorInfo.
 pub fn code(status: &tonic::Status) -> String {
-    use tonic_types::StatusExt;
-    let info = status
-        .get_error_details()
-        .error_info()
-        .cloned()
-        .unwrap_or_else(|| panic!("no ErrorInfo on {status:?}"));
-    assert_eq!(info.domain, "portal.egov-mesh");
-    assert!(
-        status.message().starts_with(&format!("{}: ", info.reason)),
-        "{}",
-        status.message()
-    );
-    info.reason
+    egov_harness::refusal_code(status, "portal.egov-mesh")
 }
 
 /// A scanned document for the application.
@@ -567,34 +407,6 @@ impl TestPortal {
     }
 }
 
-/// Checks a CMS file with the outside tool, as a citizen would.
-pub fn openssl_verifies(mesh: &TestMesh, cms_der: &[u8]) -> Result<Vec<u8>, String> {
-    let dir = tempdir();
-    let input = dir.join("result.p7s");
-    std::fs::write(&input, cms_der).expect("write the CMS");
-    let output = std::process::Command::new("openssl")
-        .args([
-            "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in",
-        ])
-        .arg(&input)
-        .arg("-CAfile")
-        .arg(mesh.pki.ca_certificate_path())
-        .output()
-        .expect("run openssl");
-    let _ = std::fs::remove_dir_all(&dir);
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(egov_testkit::unique_name("portal-cms-"));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
 /// The result document inside a result file.
 pub fn decode_result(file: &pb::ResultFile) -> ws::ResultDocument {
     let content = cms::encapsulated_content(&file.cms).expect("CMS");
@@ -615,7 +427,7 @@ pub async fn employees_refuse(address: std::net::SocketAddr, journal_number: &st
         let token = client
             .login(ws::LoginRequest {
                 login: login.into(),
-                password: format!("{login}-test-password"),
+                password: egov_harness::password(login),
             })
             .await
             .expect("an employee logs in")
