@@ -16,14 +16,7 @@ pub struct IntakeApi {
     pub intake: Arc<Intake>,
 }
 
-fn bearer<T>(request: &Request<T>) -> Option<&str> {
-    request
-        .metadata()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-}
+use egov_accounts::bearer;
 
 fn answer<T>(result: IntakeResult<T>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)

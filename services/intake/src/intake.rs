@@ -19,7 +19,7 @@ pub struct Intake {
     /// Set once the bus has started (the bus's inbox handler holds the
     /// intake, so the two are built in turn).
     bus: OnceLock<Bus>,
-    pub(crate) dummy_hash: String,
+    pub(crate) passwords: egov_accounts::Passwords,
 }
 
 impl Intake {
@@ -29,6 +29,7 @@ impl Intake {
         regulations: Registry,
         calendar: Calendar,
         tuning: Tuning,
+        passwords: egov_accounts::Passwords,
     ) -> Intake {
         Intake {
             pool,
@@ -38,7 +39,7 @@ impl Intake {
             tuning,
             keys: HashMap::new(),
             bus: OnceLock::new(),
-            dummy_hash: String::new(),
+            passwords,
         }
     }
 

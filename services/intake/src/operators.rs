@@ -6,11 +6,8 @@
 use crate::error::{IntakeCode, IntakeError, IntakeResult};
 use crate::intake::Intake;
 use crate::settings::{OperatorEntry, Role};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Utc};
 use egov_trust::{SigningKey, Subject};
-use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::Row;
 use std::sync::Arc;
 
@@ -51,59 +48,16 @@ pub struct NewSession {
     pub operator: Operator,
 }
 
-fn random<const N: usize>() -> IntakeResult<[u8; N]> {
-    let mut bytes = [0u8; N];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| IntakeError::internal("no randomness"))?;
-    Ok(bytes)
-}
-
 impl Intake {
-    fn argon2(&self) -> Argon2<'static> {
-        let params = Params::new(
-            self.tuning.argon2_memory_kib,
-            self.tuning.argon2_iterations,
-            1,
-            None,
-        )
-        .expect("argon2 parameters are validated with the settings");
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-    }
-
     pub(crate) async fn hash_password(&self, password: &str) -> IntakeResult<String> {
-        let argon2 = self.argon2();
-        let password = password.to_owned();
-        let salt = random::<16>()?;
-        tokio::task::spawn_blocking(move || {
-            let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-            argon2
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| IntakeError::internal(e.to_string()))?
-        .map_err(IntakeError::internal)
+        self.passwords
+            .hash(password)
+            .await
+            .map_err(|e| IntakeError::internal(e.to_string()))
     }
 
     async fn verify_password(&self, hash: String, password: &str) -> IntakeResult<bool> {
-        let argon2 = self.argon2();
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| argon2.verify_password(password.as_bytes(), &parsed).is_ok())
-                .unwrap_or(false)
-        })
-        .await
-        .map_err(|e| IntakeError::internal(e.to_string()))
-    }
-
-    /// A hash of a password nobody has: checked for an unknown login, so
-    /// it costs as much time as a known one.
-    pub(crate) async fn make_dummy_hash(&mut self) -> IntakeResult<()> {
-        self.dummy_hash = self.hash_password(&hex::encode(random::<24>()?)).await?;
-        Ok(())
+        Ok(self.passwords.verify(Some(hash), password).await)
     }
 
     /// Enrols the operators of the settings: the certificate must be the
@@ -149,8 +103,9 @@ impl Intake {
                     .await?;
             let hash = match (&entry.password, &entry.password_hash) {
                 (_, Some(hash)) => {
-                    PasswordHash::new(hash)
-                        .map_err(|_| at("password_hash is not a PHC string".into()))?;
+                    if !egov_accounts::Passwords::is_hash(hash) {
+                        return Err(at("password_hash is not a PHC string".into()));
+                    }
                     hash.clone()
                 }
                 (Some(password), None) => match stored {
@@ -197,9 +152,8 @@ impl Intake {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
-            let _ = self
-                .verify_password(self.dummy_hash.clone(), password)
-                .await;
+            // The same work as a real check, so timing does not tell either.
+            let _ = self.passwords.verify(None, password).await;
             return Err(refused());
         };
         let locked_until: Option<DateTime<Utc>> = row.try_get("locked_until")?;
@@ -231,16 +185,16 @@ impl Intake {
             .execute(&self.pool)
             .await?;
         let operator = operator_of(&row)?;
-        let token = hex::encode(random::<32>()?);
+        let token = egov_accounts::new_token().map_err(|e| IntakeError::internal(e.to_string()))?;
         let expires_at = Utc::now() + self.tuning.session_ttl;
         sqlx::query("INSERT INTO sessions (token_hash, login, expires_at) VALUES ($1, $2, $3)")
-            .bind(egov_trust::sha256(token.as_bytes()).to_vec())
+            .bind(&token.hash)
             .bind(&operator.login)
             .bind(expires_at)
             .execute(&self.pool)
             .await?;
         Ok(NewSession {
-            token,
+            token: token.token,
             expires_at,
             operator,
         })
@@ -260,7 +214,7 @@ impl Intake {
              FROM sessions s JOIN operators o ON o.login = s.login
              WHERE s.token_hash = $1 AND s.expires_at > now() AND s.revoked_at IS NULL",
         )
-        .bind(egov_trust::sha256(token.as_bytes()).to_vec())
+        .bind(egov_accounts::token_hash(token))
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(unauthenticated)?;
@@ -269,7 +223,7 @@ impl Intake {
 
     pub async fn logout(&self, token: &str) -> IntakeResult<()> {
         sqlx::query("UPDATE sessions SET revoked_at = now() WHERE token_hash = $1")
-            .bind(egov_trust::sha256(token.as_bytes()).to_vec())
+            .bind(egov_accounts::token_hash(token))
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -14,7 +14,6 @@ use egov_proto::prost::Message;
 use egov_proto::workstation as ws;
 use egov_regulations::{Channel, Document, Regulation, check_value};
 use egov_trust::Iin;
-use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::PgConnection;
 use std::collections::HashSet;
 
@@ -335,13 +334,9 @@ impl Intake {
         operator.must_be(&[Role::Operator], "taking a request")?;
         let stored = self.stored(reference).await?;
         stored.must_be_at(&[pb::Stage::Draft])?;
-        let code = format!("{:06}", {
-            let mut b = [0u8; 4];
-            SystemRandom::new()
-                .fill(&mut b)
-                .map_err(|_| IntakeError::internal("no randomness"))?;
-            u32::from_le_bytes(b) % 1_000_000
-        });
+        let random =
+            egov_accounts::random::<4>().map_err(|e| IntakeError::internal(e.to_string()))?;
+        let code = format!("{:06}", u32::from_le_bytes(random) % 1_000_000);
         let expires_at = Utc::now() + self.tuning.consent_code_ttl;
         let mut tx = self.pool.begin().await?;
         sqlx::query(

@@ -43,14 +43,19 @@ impl Application {
         )
         .await?;
         let (identity, trust, pool) = (opened.identity, opened.trust, opened.pool);
+        let passwords = egov_accounts::Passwords::new(
+            settings.intake.argon2_memory_kib,
+            settings.intake.argon2_iterations,
+        )
+        .await?;
         let mut intake = Intake::new(
             pool.clone(),
             trust.clone(),
             regulations,
             calendar,
             settings.intake.clone(),
+            passwords,
         );
-        intake.make_dummy_hash().await?;
         intake.enrol(&settings.intake.operators).await?;
         let intake = Arc::new(intake);
         let bus = Bus::start(

@@ -6,14 +6,11 @@
 
 use crate::error::{PortalCode, PortalError, PortalResult};
 use crate::portal::{Citizen, Portal, full_name};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Utc};
 use egov_bus::{CallError, Outgoing, Reply};
 use egov_proto::individuals::{PersonByIinRequest, PersonRecord};
 use egov_trust::cms::{self, CmsError};
 use egov_trust::{Iin, KeyPurpose, Subject, SystemId};
-use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::Row;
 
 pub struct NewSession {
@@ -23,17 +20,6 @@ pub struct NewSession {
 }
 
 impl Portal {
-    fn argon2(&self) -> Argon2<'static> {
-        let params = Params::new(
-            self.tuning.argon2_memory_kib,
-            self.tuning.argon2_iterations,
-            1,
-            None,
-        )
-        .expect("argon2 parameters are validated with the settings");
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-    }
-
     /// Pre-step: registration by IIN and password; the person must exist in
     /// ЖТ МДБ (asked through the gateway with the citizen's consent). A
     /// registry that is down or slow is "try again", never half an account.
@@ -83,7 +69,11 @@ impl Portal {
         }
         let consent_reference = uuid::Uuid::now_v7();
         let person = self.person_by_iin(&iin, consent_reference).await?;
-        let hash = self.hash_password(password).await?;
+        let hash = self
+            .passwords
+            .hash(password)
+            .await
+            .map_err(|e| PortalError::internal(e.to_string()))?;
 
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO consents (reference, iin, purpose) VALUES ($1, $2, $3)")
@@ -179,35 +169,6 @@ impl Portal {
         }
     }
 
-    /// A hash of a password nobody has: checked when the IIN is unknown, so
-    /// an unknown IIN costs as much time as a known one.
-    pub(crate) async fn make_dummy_hash(&self) -> PortalResult<String> {
-        let mut random = [0u8; 24];
-        SystemRandom::new()
-            .fill(&mut random)
-            .map_err(|_| PortalError::internal("no randomness"))?;
-        self.hash_password(&hex::encode(random)).await
-    }
-
-    async fn hash_password(&self, password: &str) -> PortalResult<String> {
-        let argon2 = self.argon2();
-        let password = password.to_owned();
-        let mut salt = [0u8; 16];
-        SystemRandom::new()
-            .fill(&mut salt)
-            .map_err(|_| PortalError::internal("no randomness for a salt"))?;
-        tokio::task::spawn_blocking(move || {
-            let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-            argon2
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| PortalError::internal(e.to_string()))?
-        .map_err(PortalError::internal)
-    }
-
     /// Process 1 and condition 1: IIN and password. Every failure — unknown
     /// IIN, wrong password, locked account — is the same `login_refused`
     /// (process 2), so the answer does not tell whether the IIN exists.
@@ -227,9 +188,7 @@ impl Portal {
         .await?;
         let Some(row) = row else {
             // The same work as a real check, so timing does not tell either.
-            let _ = self
-                .verify_password(self.dummy_hash.clone(), password)
-                .await;
+            let _ = self.passwords.verify(None, password).await;
             return Err(refused());
         };
         let locked_until: Option<DateTime<Utc>> = row.try_get("locked_until")?;
@@ -237,7 +196,7 @@ impl Portal {
             return Err(refused());
         }
         let hash: String = row.try_get("password_hash")?;
-        if !self.verify_password(hash, password).await? {
+        if !self.passwords.verify(Some(hash), password).await {
             sqlx::query(
                 "UPDATE citizens SET failed_logins = failed_logins + 1,
                      locked_until = CASE WHEN failed_logins + 1 >= $2
@@ -258,24 +217,11 @@ impl Portal {
         self.open_session(citizen_of(&row)?).await
     }
 
-    async fn verify_password(&self, hash: String, password: &str) -> PortalResult<bool> {
-        let argon2 = self.argon2();
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| argon2.verify_password(password.as_bytes(), &parsed).is_ok())
-                .unwrap_or(false)
-        })
-        .await
-        .map_err(|e| PortalError::internal(e.to_string()))
-    }
-
     /// The EDS door, step 1: a one-time challenge to sign.
     pub async fn start_eds_login(&self) -> PortalResult<(uuid::Uuid, Vec<u8>, DateTime<Utc>)> {
-        let mut challenge = vec![0u8; 32];
-        SystemRandom::new()
-            .fill(&mut challenge)
-            .map_err(|_| PortalError::internal("no randomness for a challenge"))?;
+        let challenge = egov_accounts::random::<32>()
+            .map_err(|e| PortalError::internal(e.to_string()))?
+            .to_vec();
         let id = uuid::Uuid::now_v7();
         let expires_at = Utc::now() + self.tuning.challenge_ttl;
         sqlx::query("INSERT INTO eds_challenges (id, challenge, expires_at) VALUES ($1, $2, $3)")
@@ -355,20 +301,16 @@ impl Portal {
     }
 
     async fn open_session(&self, citizen: Citizen) -> PortalResult<NewSession> {
-        let mut token = [0u8; 32];
-        SystemRandom::new()
-            .fill(&mut token)
-            .map_err(|_| PortalError::internal("no randomness for a session"))?;
-        let token = hex::encode(token);
+        let token = egov_accounts::new_token().map_err(|e| PortalError::internal(e.to_string()))?;
         let expires_at = Utc::now() + self.tuning.session_ttl;
         sqlx::query("INSERT INTO sessions (token_hash, iin, expires_at) VALUES ($1, $2, $3)")
-            .bind(egov_trust::sha256(token.as_bytes()).to_vec())
+            .bind(&token.hash)
             .bind(&citizen.iin)
             .bind(expires_at)
             .execute(&self.pool)
             .await?;
         Ok(NewSession {
-            token,
+            token: token.token,
             expires_at,
             citizen,
         })
@@ -388,7 +330,7 @@ impl Portal {
              FROM sessions s JOIN citizens c ON c.iin = s.iin
              WHERE s.token_hash = $1 AND s.expires_at > now() AND s.revoked_at IS NULL",
         )
-        .bind(egov_trust::sha256(token.as_bytes()).to_vec())
+        .bind(egov_accounts::token_hash(token))
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(unauthenticated)?;
@@ -397,7 +339,7 @@ impl Portal {
 
     pub async fn logout(&self, token: &str) -> PortalResult<()> {
         sqlx::query("UPDATE sessions SET revoked_at = now() WHERE token_hash = $1")
-            .bind(egov_trust::sha256(token.as_bytes()).to_vec())
+            .bind(egov_accounts::token_hash(token))
             .execute(&self.pool)
             .await?;
         Ok(())

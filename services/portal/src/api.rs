@@ -13,14 +13,7 @@ pub struct PortalApi {
     pub portal: Arc<Portal>,
 }
 
-fn bearer<T>(request: &Request<T>) -> Option<&str> {
-    request
-        .metadata()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-}
+use egov_accounts::bearer;
 
 fn session(new: NewSession) -> pb::Session {
     pb::Session {

@@ -14,7 +14,7 @@ pub struct Portal {
     /// Set once the bus has started (the bus's inbox handler holds the
     /// portal, so the two are built in turn).
     bus: OnceLock<Bus>,
-    pub(crate) dummy_hash: String,
+    pub(crate) passwords: egov_accounts::Passwords,
 }
 
 impl Portal {
@@ -23,6 +23,7 @@ impl Portal {
         trust: Arc<TrustStore>,
         regulations: Registry,
         tuning: Tuning,
+        passwords: egov_accounts::Passwords,
     ) -> Portal {
         Portal {
             pool,
@@ -30,16 +31,12 @@ impl Portal {
             regulations,
             tuning,
             bus: OnceLock::new(),
-            dummy_hash: String::new(),
+            passwords,
         }
     }
 
     pub(crate) fn set_bus(&self, bus: Bus) {
         let _ = self.bus.set(bus);
-    }
-
-    pub(crate) fn set_dummy_hash(&mut self, hash: String) {
-        self.dummy_hash = hash;
     }
 
     pub fn bus(&self) -> &Bus {

@@ -40,15 +40,18 @@ impl Application {
         )
         .await?;
         let (identity, trust, pool) = (opened.identity, opened.trust, opened.pool);
-        let mut portal = Portal::new(
+        let passwords = egov_accounts::Passwords::new(
+            settings.portal.argon2_memory_kib,
+            settings.portal.argon2_iterations,
+        )
+        .await?;
+        let portal = Arc::new(Portal::new(
             pool.clone(),
             trust.clone(),
             regulations,
             settings.portal.clone(),
-        );
-        let dummy = portal.make_dummy_hash().await?;
-        portal.set_dummy_hash(dummy);
-        let portal = Arc::new(portal);
+            passwords,
+        ));
         let bus = Bus::start(
             settings.bus.clone(),
             identity,
