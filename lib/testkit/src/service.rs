@@ -97,3 +97,33 @@ pub async fn reflection_v1alpha(address: SocketAddr) -> Vec<String> {
     names.sort();
     names
 }
+
+/// A registry's admin API (lib/registry, the same for ЖТ МДБ and БНАЖ):
+/// every refusal carries its code in ErrorInfo, in `domain`.
+pub async fn registry_admin_errors_carry_their_codes(address: SocketAddr, domain: &str) {
+    use egov_proto::registry::registry_admin_client::RegistryAdminClient;
+    use egov_proto::registry::{FaultKind, FaultMode, SetFaultRequest};
+    use tonic_types::StatusExt;
+    let mut admin = RegistryAdminClient::new(channel(address).await);
+    let bad_mode = FaultMode {
+        kind: FaultKind::Error as i32,
+        latency_ms: 0,
+        error_fraction: 1.5,
+    };
+    for (mode, expected) in [
+        (None, "fault_mode_missing"),
+        (Some(bad_mode), "invalid_fault_mode"),
+        (Some(FaultMode::default()), "invalid_fault_mode"),
+    ] {
+        let error = admin.set_fault(SetFaultRequest { mode }).await.unwrap_err();
+        assert_eq!(error.code(), tonic::Code::InvalidArgument);
+        let info = error
+            .get_error_details()
+            .error_info()
+            .cloned()
+            .unwrap_or_else(|| panic!("no ErrorInfo on {error:?}"));
+        assert_eq!(info.reason, expected, "{error:?}");
+        assert_eq!(info.domain, domain);
+        assert!(error.message().starts_with(&format!("{expected}: ")));
+    }
+}

@@ -4,8 +4,6 @@
 //! carry their code in `google.rpc.ErrorInfo`.
 
 use crate::helpers::*;
-use egov_proto::registry::{FaultKind, FaultMode, SetFaultRequest};
-use tonic_types::StatusExt;
 
 #[tokio::test]
 async fn the_notary_systems_health_follows_the_broker_connection() {
@@ -33,31 +31,10 @@ async fn reflection_v1alpha_lists_only_what_the_notary_systems_port_serves() {
 #[tokio::test]
 async fn every_error_of_the_admin_api_carries_its_code() {
     let notary = Notary::start().await;
-    let bad_mode = FaultMode {
-        kind: FaultKind::Error as i32,
-        latency_ms: 0,
-        error_fraction: 1.5,
-    };
-    for (mode, expected) in [
-        (None, "fault_mode_missing"),
-        (Some(bad_mode), "invalid_fault_mode"),
-        (Some(FaultMode::default()), "invalid_fault_mode"),
-    ] {
-        let error = notary
-            .admin
-            .clone()
-            .set_fault(SetFaultRequest { mode })
-            .await
-            .unwrap_err();
-        assert_eq!(error.code(), tonic::Code::InvalidArgument);
-        let info = error
-            .get_error_details()
-            .error_info()
-            .cloned()
-            .unwrap_or_else(|| panic!("no ErrorInfo on {error:?}"));
-        assert_eq!(info.reason, expected, "{error:?}");
-        assert_eq!(info.domain, "notary.egov-mesh");
-        assert!(error.message().starts_with(&format!("{expected}: ")));
-    }
+    egov_testkit::service::registry_admin_errors_carry_their_codes(
+        notary.address,
+        "notary.egov-mesh",
+    )
+    .await;
     notary.stop().await;
 }
