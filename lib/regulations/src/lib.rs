@@ -25,7 +25,9 @@
 //! - `[[channels]]`: `channel` (`portal` | `state_corporation` |
 //!   `provider_office`), `intake`, `issues_result`, `deadline` (a duration or
 //!   `"not stated"`), `intake_day_counts`, and `[[channels.limits]]` (`what`,
-//!   `duration`) for waiting, processing and storage times.
+//!   `duration`, optional `code`) for waiting, processing and storage
+//!   times, and `[channels.issue]` (`to`, optional `against`, `text_kk`):
+//!   on what the channel hands the result over.
 //! - `[[steps]]`: the provider's staff procedure in order: `number` (1, 2, 3 …
 //!   without gaps), `actor` (a code of [`Actor`]), `actor_kk`, `action`,
 //!   `action_kk`, `duration`, `stages` (of [`Stage`]: register, assign,
@@ -46,6 +48,8 @@
 //!   `number`, `system` (the performer, a DESIGN.md system id),
 //!   `system_stated` (false where the seed does not name it), optional
 //!   `actor`, `to` (systems messaged), `on_no` (a condition's failure branch).
+//! - `[[complaints]]`: `to` (a code: `provider`, `quality_authority`),
+//!   `to_kk`, optional `to_ru`, `to_en`, `term` (a duration), `counted_from`.
 //! - `[[notes]]`: `kind` (`silent` | `contradiction` | `choice`), optional
 //!   `about` (a field path), `text`, and for a contradiction `readings` and
 //!   `mesh_uses`.
@@ -69,13 +73,22 @@
 //! - `[refusal_to_accept]` is apart from `[[refusal_grounds]]`: refusing an
 //!   incomplete package at the counter is not a refusal of the service.
 //! - `[[channels.limits]]` keeps the seeds' other times (waiting, courier,
-//!   one month of storage) without mixing them with the deadline.
+//!   one month of storage) without mixing them with the deadline. A limit
+//!   may be calendar months ("1 calendar month": the same date of the next
+//!   month, the last day of a shorter one), which only limits allow; a
+//!   limit a system runs has a `code` (`unclaimed_storage`,
+//!   `unclaimed_resend`).
+//! - `[channels.issue]`: the State Corporation hands a result over on the
+//!   recipient's identity or to a representative with a notarised power of
+//!   attorney, against the receipt (seeds 002, 003, 004).
+//! - `[[complaints]]`: seed 002 p.13's terms for examining a complaint.
 //! - Diagram elements have `system_stated` (many seeds do not say who forms a
 //!   refusal message) and the kinds `prestep` (portal registration before
 //!   process 1) and `step` (numbered sequences with no processes: seed 000
 //!   §7, seed 003 §9). Diagrams are numbered as DESIGN.md cites them (1 State
 //!   Corporation, 2 portal) even where the seed leaves them unnumbered.
-//! - Actor `state_corporation_courier` (seed 003 §9 step 5) joins the set;
+//! - Actors `state_corporation_courier` (seed 003 §9 step 5) and
+//!   `state_corporation_accumulation_sector` (§9 step 4) join the set;
 //!   the legal-entities registry (ЗТ МДБ, seed 004) is not a system: the
 //!   files note why.
 //!
@@ -96,7 +109,9 @@ mod validate;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use duration::{Span, Unit, parse as parse_duration};
+pub use duration::{
+    Period, Span, Unit, add_calendar_months, parse as parse_duration, parse_period,
+};
 pub use error::LoadError;
 pub use fields::check_value;
 pub use model::*;

@@ -30,6 +30,27 @@ pub struct Regulation {
     pub diagrams: Vec<Diagram>,
     #[serde(default)]
     pub notes: Vec<Note>,
+    /// Where a complaint goes and in how long it is examined.
+    #[serde(default)]
+    pub complaints: Vec<Complaint>,
+}
+
+/// A complaint about the provider's decision or action (seed 002 p.13).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Complaint {
+    /// Stable code of the addressee (`provider`, `quality_authority`).
+    pub to: String,
+    /// The addressee as the seed names it.
+    pub to_kk: String,
+    #[serde(default)]
+    pub to_ru: Option<String>,
+    pub to_en: String,
+    /// How long the complaint is examined, a duration ("5 working days").
+    pub term: String,
+    /// What the term counts from ("registration of the complaint").
+    pub counted_from: String,
+    pub source: String,
 }
 
 /// Where in the seeds the regulation comes from.
@@ -126,14 +147,36 @@ pub struct ChannelRule {
     /// Other time limits of the channel (waiting, processing, storage).
     #[serde(default)]
     pub limits: Vec<Limit>,
+    /// How the channel hands the result over, where the seed says.
+    #[serde(default)]
+    pub issue: Option<IssueRule>,
     pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limit {
+    /// A code a system looks the limit up by, for the limits systems run
+    /// (`unclaimed_storage`, `unclaimed_resend`).
+    #[serde(default)]
+    pub code: Option<String>,
     pub what: String,
+    /// A duration, or calendar months ("1 calendar month").
     pub duration: String,
+    pub source: String,
+}
+
+/// To whom, and on what, a channel hands the result over.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRule {
+    /// Who may take the result, and on which document.
+    pub to: String,
+    /// The document the hand-over is made against, if the seed names one.
+    #[serde(default)]
+    pub against: Option<String>,
+    /// The rule as the seed words it.
+    pub text_kk: String,
     pub source: String,
 }
 
@@ -153,6 +196,8 @@ pub enum Actor {
     StateCorporationOperator,
     /// Мемлекеттік корпорацияның курьері (seed 003 §9).
     StateCorporationCourier,
+    /// Мемлекеттік корпорацияның жинақтау секторы (seed 003 §9 4)).
+    StateCorporationAccumulationSector,
     /// көрсетілетін қызметті алушы / услугополучатель.
     Recipient,
 }
@@ -166,6 +211,7 @@ impl Actor {
             Actor::ResponsiblePerson => "responsible_person",
             Actor::StateCorporationOperator => "state_corporation_operator",
             Actor::StateCorporationCourier => "state_corporation_courier",
+            Actor::StateCorporationAccumulationSector => "state_corporation_accumulation_sector",
             Actor::Recipient => "recipient",
         }
     }
@@ -558,6 +604,14 @@ pub const NOT_STATED: &str = "not stated";
 impl Regulation {
     pub fn channel(&self, channel: Channel) -> Option<&ChannelRule> {
         self.channels.iter().find(|c| c.channel == channel)
+    }
+
+    /// A channel's limit by its code.
+    pub fn limit(&self, channel: Channel, code: &str) -> Option<&Limit> {
+        self.channel(channel)?
+            .limits
+            .iter()
+            .find(|limit| limit.code.as_deref() == Some(code))
     }
 
     pub fn document(&self, code: &str) -> Option<&Document> {

@@ -74,9 +74,9 @@ pub fn channel_schedule(channel: Channel) -> Schedule {
 /// Which schedule an actor works on.
 pub fn actor_schedule(actor: Actor) -> Schedule {
     match actor {
-        Actor::StateCorporationOperator | Actor::StateCorporationCourier => {
-            Schedule::StateCorporation
-        }
+        Actor::StateCorporationOperator
+        | Actor::StateCorporationCourier
+        | Actor::StateCorporationAccumulationSector => Schedule::StateCorporation,
         Actor::Recipient => Schedule::Portal,
         Actor::OfficeClerk | Actor::Head | Actor::Specialist | Actor::ResponsiblePerson => {
             Schedule::Provider

@@ -60,6 +60,7 @@ pub(crate) fn regulation(
     results_and_forms(regulation)
         .map_err(|(field, problem)| LoadError::new(file, field, problem))?;
     diagrams(regulation).map_err(|(field, problem)| LoadError::new(file, field, problem))?;
+    complaints(regulation).map_err(|(field, problem)| LoadError::new(file, field, problem))?;
     citations_and_notes(raw, regulation)
         .map_err(|(field, problem)| LoadError::new(file, field, problem))?;
     Ok(())
@@ -122,16 +123,48 @@ fn channels(regulation: &Regulation) -> Check {
             );
         }
         duration(format!("channels[{i}].deadline"), &rule.deadline, true)?;
+        let mut codes = HashSet::new();
         for (j, limit) in rule.limits.iter().enumerate() {
-            duration(
-                format!("channels[{i}].limits[{j}].duration"),
-                &limit.duration,
-                false,
-            )?;
+            // Only limits may be calendar months; deadlines and steps are
+            // counted by the working calendar.
+            if let Err(why) = duration::parse_period(&limit.duration) {
+                return problem(
+                    format!("channels[{i}].limits[{j}].duration"),
+                    format!("duration `{}` does not parse: {why}", limit.duration),
+                );
+            }
+            if let Some(code) = &limit.code
+                && (!is_code(code) || !codes.insert(code.as_str()))
+            {
+                return problem(
+                    format!("channels[{i}].limits[{j}].code"),
+                    format!("`{code}` is not a unique snake_case code in this channel"),
+                );
+            }
+        }
+        if rule.issue.is_some() && !rule.issues_result {
+            return problem(
+                format!("channels[{i}].issue"),
+                "a hand-over rule on a channel that issues no result",
+            );
         }
     }
     if !regulation.channels.iter().any(|rule| rule.intake) {
         return problem("channels", "no channel accepts applications");
+    }
+    Ok(())
+}
+
+fn complaints(regulation: &Regulation) -> Check {
+    let mut addressees = HashSet::new();
+    for (i, complaint) in regulation.complaints.iter().enumerate() {
+        if !is_code(&complaint.to) || !addressees.insert(complaint.to.as_str()) {
+            return problem(
+                format!("complaints[{i}].to"),
+                format!("`{}` is not a unique snake_case code", complaint.to),
+            );
+        }
+        duration(format!("complaints[{i}].term"), &complaint.term, false)?;
     }
     Ok(())
 }
@@ -465,8 +498,9 @@ fn citations_and_notes(raw: &toml::Value, regulation: &Regulation) -> Check {
 }
 
 /// The optional top-level parts of a regulation file.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "steps",
+    "complaints",
     "documents",
     "refusal_grounds",
     "refusal_to_accept",

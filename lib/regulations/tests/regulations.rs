@@ -421,3 +421,146 @@ fn plans_say_when_the_seed_gives_no_deadline_or_an_impossible_one() {
     );
     assert!(missing.is_err());
 }
+
+#[test]
+fn a_calendar_month_is_a_limit_not_a_deadline() {
+    let error = broken(
+        "deadline = \"30 calendar days\"",
+        "deadline = \"1 calendar month\"",
+    );
+    assert_error(&error, "channels[0].deadline", "does not parse");
+}
+
+#[test]
+fn two_limits_of_a_channel_with_one_code_are_refused() {
+    let error = broken(
+        "code = \"unclaimed_resend\"",
+        "code = \"unclaimed_storage\"",
+    );
+    assert_error(&error, "channels[1].limits[3].code", "not a unique");
+}
+
+#[test]
+fn a_hand_over_rule_on_a_channel_that_issues_nothing_is_refused() {
+    let error = broken(
+        "channel = \"state_corporation\"\nintake = true\nissues_result = true",
+        "channel = \"state_corporation\"\nintake = true\nissues_result = false",
+    );
+    assert_error(&error, "channels[1].issue", "issues no result");
+}
+
+#[test]
+fn a_complaint_term_that_does_not_parse_is_refused() {
+    let text = format!(
+        "{SEED_003}\n[[complaints]]\nto = \"provider\"\nto_kk = \"x\"\nto_en = \"x\"\nterm = \"5 days\"\ncounted_from = \"x\"\nsource = \"seed 003 §1, line 1\"\n"
+    );
+    let error = parse("003.toml", &text).expect_err("a bad complaint term loaded");
+    assert_error(&error, "complaints[0].term", "does not parse");
+}
+
+/// Issue 11, point 8: the data the seeds have and the files lacked.
+#[test]
+fn seed_002_has_its_complaint_terms() {
+    let registry = registry();
+    let complaints: Vec<(&str, &str)> = registry
+        .get("002")
+        .unwrap()
+        .complaints
+        .iter()
+        .map(|c| (c.to.as_str(), c.term.as_str()))
+        .collect();
+    assert_eq!(
+        complaints,
+        [
+            ("provider", "5 working days"),
+            ("quality_authority", "15 working days")
+        ]
+    );
+}
+
+#[test]
+fn unclaimed_results_are_kept_one_calendar_month() {
+    let registry = registry();
+    for code in ["002", "003"] {
+        let regulation = registry.get(code).unwrap();
+        let storage = regulation
+            .limit(Channel::StateCorporation, "unclaimed_storage")
+            .unwrap_or_else(|| panic!("{code}: no unclaimed_storage"));
+        assert_eq!(
+            egov_regulations::parse_period(&storage.duration),
+            Ok(egov_regulations::Period::CalendarMonths(1)),
+            "{code}"
+        );
+        let resend = regulation
+            .limit(Channel::StateCorporation, "unclaimed_resend")
+            .unwrap_or_else(|| panic!("{code}: no unclaimed_resend"));
+        assert_eq!(resend.duration, "1 working day", "{code}");
+    }
+}
+
+#[test]
+fn the_state_corporation_hands_results_over_on_identity_or_a_notarised_power_of_attorney() {
+    let registry = registry();
+    for code in [
+        "002", "003", "004-01", "004-02", "004-03", "004-04", "004-06",
+    ] {
+        let rule = registry
+            .get(code)
+            .unwrap()
+            .channel(Channel::StateCorporation)
+            .and_then(|channel| channel.issue.as_ref())
+            .unwrap_or_else(|| panic!("{code}: no hand-over rule"));
+        assert!(rule.to.contains("notarised power of attorney"), "{code}");
+        if code != "002" {
+            assert_eq!(
+                rule.against.as_deref(),
+                Some("the receipt of acceptance of documents"),
+                "{code}"
+            );
+        }
+    }
+}
+
+#[test]
+fn seed_003s_accumulation_sector_does_its_own_steps() {
+    let registry = registry();
+    let regulation = registry.get("003").unwrap();
+    let diagram = regulation.diagram(1).unwrap();
+    let actor = |id: &str| diagram.element(id).and_then(|element| element.actor);
+    assert_eq!(actor("step 1"), Some(Actor::StateCorporationOperator));
+    assert_eq!(
+        actor("step 3"),
+        Some(Actor::StateCorporationAccumulationSector)
+    );
+    assert_eq!(
+        actor("step 4"),
+        Some(Actor::StateCorporationAccumulationSector)
+    );
+    assert_eq!(actor("step 5"), Some(Actor::StateCorporationCourier));
+    assert!(
+        regulation
+            .notes
+            .iter()
+            .any(|note| note.about.as_deref() == Some("channels[2].deadline")
+                && note.text.contains("жүгінген күні")),
+        "App. 2's \"on the day of application\" is recorded"
+    );
+}
+
+#[test]
+fn seed_004_provider_citations_and_service_11_notes_match_the_seed() {
+    let registry = registry();
+    for (code, line) in [
+        ("004-03", "line 702"),
+        ("004-06", "line 1544"),
+        ("004-08", "line 2057"),
+    ] {
+        let source = &registry.get(code).unwrap().provider.source;
+        assert!(source.ends_with(line), "{code}: {source}");
+    }
+    let service_11 = registry.get("004-11").unwrap();
+    assert!(service_11.diagrams.is_empty());
+    for note in &service_11.notes {
+        assert!(!note.text.contains("the diagrams"), "{}", note.text);
+    }
+}
