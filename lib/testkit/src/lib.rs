@@ -10,6 +10,7 @@
 //!   environment variables (for in-process services and child processes
 //!   alike) and bus clients;
 //! - [`process`]: a service as a child process, ready when it says so;
+//! - [`statuses`]: the gateway's delivery statuses all settled, counted;
 //! - [`service`]: the checks every service shares (health watched, health
 //!   following the broker, reflection as an outside client sees it).
 
@@ -19,6 +20,7 @@ pub mod mesh;
 pub mod pki;
 pub mod process;
 pub mod service;
+pub mod statuses;
 
 pub use mesh::TestMesh;
 

@@ -166,6 +166,15 @@ async fn a_workstation_killed_mid_procedure_goes_on_from_where_it_was_after_a_re
         (applications, results),
         (APPLICATIONS as i64, APPLICATIONS as i64)
     );
+    // And the gateway tells the truth about every message of it: each one
+    // processed, none left queued or delivered across the kill.
+    let gateway = mesh.pool("gateway").await;
+    let statuses = egov_testkit::statuses::all_settled(&gateway, PATIENCE * 3).await;
+    assert_eq!(
+        statuses.keys().collect::<Vec<_>>(),
+        ["DELIVERY_STATUS_PROCESSED"],
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
