@@ -203,6 +203,19 @@ impl intake_server::Intake for IntakeApi {
         answer(self.intake.request(&reference).await)
     }
 
+    async fn ask_for_returned_result(
+        &self,
+        request: Request<pb::AskForReturnedResultRequest>,
+    ) -> Result<Response<pb::RequestView>, Status> {
+        let operator = self.operator(&request).await?;
+        let reference = request.into_inner().reference;
+        answer(
+            self.intake
+                .ask_for_returned_result(&operator, &reference)
+                .await,
+        )
+    }
+
     async fn issue_result(
         &self,
         request: Request<pb::IssueResultRequest>,

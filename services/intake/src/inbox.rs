@@ -8,6 +8,7 @@
 
 use crate::intake::Intake;
 use crate::request::sms;
+use crate::storage::{REQUEST_UNCLAIMED, RETURN_UNCLAIMED};
 use chrono::{DateTime, Utc};
 use egov_bus::{Context, Handler, HandlerError, Incoming, Outcome};
 use egov_proto::envelope::{Kind, Rejection};
@@ -44,6 +45,17 @@ impl Handler for Inbox {
                 (_, egov_proto::services::APPLICATION_STATUS) => {
                     let status: ws::ApplicationStatus = message.decode().map_err(permanent)?;
                     record_status(ctx.db, &status).await
+                }
+                (Kind::Reject, RETURN_UNCLAIMED | REQUEST_UNCLAIMED) => {
+                    let rejection: Rejection = message.decode().map_err(permanent)?;
+                    tracing::error!(
+                        service = message.service(),
+                        reference = %message.opened.header.correlation_id,
+                        code = %rejection.code,
+                        "The provider refused an unclaimed-result message: {}",
+                        rejection.message
+                    );
+                    Ok(Outcome::Done)
                 }
                 (_, egov_proto::services::APPLICATION_RESULT) => {
                     let result: ws::ApplicationResult = message.decode().map_err(permanent)?;
@@ -179,11 +191,24 @@ impl Inbox {
             }
             Err(e) => return invalid(e.to_string()),
         }
+        let regulation: Option<String> =
+            sqlx::query_scalar("SELECT regulation FROM requests WHERE reference = $1")
+                .bind(reference)
+                .fetch_optional(&mut *db)
+                .await?;
+        let Some(regulation) = regulation else {
+            return Ok(unknown_request(&result.reference));
+        };
+        // Kept from now (the storage clock) for one calendar month, also
+        // when it comes again after a return.
+        let arrived = self.intake.storage_clock.now();
+        let keep_until = self.intake.keep_until(&regulation, arrived);
         // A result asked back after a return (seed 002 Rules p.11) replaces
         // nothing already handed over.
         let row: Option<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
             "UPDATE requests SET stage = $2, result_state = $3, result_cms = $4,
-                 result_received_at = now(), journal_number = $5, updated_at = now()
+                 result_received_at = now(), journal_number = $5, result_arrived_at = $6,
+                 keep_until = $7, updated_at = now()
              WHERE reference = $1 AND issued_at IS NULL AND result_cms IS NULL
              RETURNING recipient_phone, issued_at",
         )
@@ -192,6 +217,8 @@ impl Inbox {
         .bind(result.state as i16)
         .bind(document.cms.to_vec())
         .bind(&result.journal_number)
+        .bind(arrived)
+        .bind(keep_until)
         .fetch_optional(&mut *db)
         .await?;
         let Some((phone, _)) = row else {

@@ -1,6 +1,7 @@
 //! The intake's state, shared by its API and its inbox handler.
 
 use crate::settings::Tuning;
+use crate::storage::StorageClock;
 use egov_bus::Bus;
 use egov_calendar::Calendar;
 use egov_regulations::Registry;
@@ -20,6 +21,8 @@ pub struct Intake {
     /// intake, so the two are built in turn).
     bus: OnceLock<Bus>,
     pub(crate) passwords: egov_accounts::Passwords,
+    /// "Now" for the storage of unclaimed results only.
+    pub storage_clock: StorageClock,
 }
 
 impl Intake {
@@ -31,7 +34,9 @@ impl Intake {
         tuning: Tuning,
         passwords: egov_accounts::Passwords,
     ) -> Intake {
+        let storage_clock = StorageClock::new(tuning.storage_time);
         Intake {
+            storage_clock,
             pool,
             trust,
             regulations,

@@ -38,11 +38,14 @@ impl Intake {
             ));
         }
         let cms_der = stored.result_cms.clone().ok_or_else(|| {
-            IntakeError::at(
-                IntakeCode::NoResultYet,
-                "reference",
-                "the provider has not sent the result yet",
-            )
+            let why = match stored.stage {
+                pb::Stage::ReturnedToProvider => {
+                    "the result went back to the provider unclaimed; ask for it again"
+                }
+                pb::Stage::AskedBack => "the result was asked back from the provider",
+                _ => "the provider has not sent the result yet",
+            };
+            IntakeError::at(IntakeCode::NoResultYet, "reference", why)
         })?;
         let presented = parse_iin(&r.presented_iin, "presented_iin")?.to_string();
         let number = r.power_of_attorney_number.trim();
@@ -72,7 +75,7 @@ impl Intake {
         let updated = sqlx::query(
             "UPDATE requests SET stage = $2, issued_at = now(), issued_to_iin = $3, issued_by = $4,
                  issued_on_poa = $5, updated_at = now()
-             WHERE reference = $1 AND issued_at IS NULL",
+             WHERE reference = $1 AND issued_at IS NULL AND result_cms IS NOT NULL",
         )
         .bind(stored.reference)
         .bind(pb::Stage::Issued as i16)

@@ -17,7 +17,9 @@
 //! - [`registries`]: the look-ups through the gateway;
 //! - [`receipt`]: the receipts and the sending;
 //! - [`inbox`]: statuses and results from the workstation;
-//! - [`issue`]: handing the result over; [`views`]: what the API shows;
+//! - [`issue`]: handing the result over; [`storage`]: unclaimed results
+//!   kept one calendar month, returned to the provider, asked for again;
+//!   [`views`]: what the API shows;
 //! - [`api`]: the gRPC API; [`error`]: the refusal codes;
 //! - [`intake`]: shared state; [`settings`].
 
@@ -32,6 +34,7 @@ pub mod registries;
 pub mod request;
 pub mod settings;
 pub mod startup;
+pub mod storage;
 pub mod views;
 
 pub use settings::Settings;

@@ -129,6 +129,15 @@ pub struct Tuning {
     pub argon2_memory_kib: u32,
     #[serde(default = "default_argon2_iterations")]
     pub argon2_iterations: u32,
+    /// How often unclaimed results are looked for to go back to the
+    /// provider.
+    #[serde(with = "duration", default = "default_storage_sweep_every")]
+    pub storage_sweep_every: Duration,
+    /// A fixed time for the storage deadline of unclaimed results only
+    /// (when a result arrived, when its month is up), e.g.
+    /// `2027-01-31T05:00:00Z`. Unset: the real clock.
+    #[serde(default)]
+    pub storage_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn default_bin() -> String {
@@ -168,6 +177,9 @@ fn default_argon2_memory_kib() -> u32 {
 fn default_argon2_iterations() -> u32 {
     2
 }
+fn default_storage_sweep_every() -> Duration {
+    Duration::from_secs(60)
+}
 
 impl Default for Tuning {
     fn default() -> Self {
@@ -185,6 +197,8 @@ impl Default for Tuning {
             accepted_media_types: default_media_types(),
             argon2_memory_kib: default_argon2_memory_kib(),
             argon2_iterations: default_argon2_iterations(),
+            storage_sweep_every: default_storage_sweep_every(),
+            storage_time: None,
         }
     }
 }
@@ -226,6 +240,11 @@ impl Validate for Settings {
             t.argon2_iterations >= 1,
             "intake.argon2_iterations",
             "must be at least 1",
+        );
+        errors.check(
+            !t.storage_sweep_every.is_zero(),
+            "intake.storage_sweep_every",
+            "must be longer than zero",
         );
         for (i, op) in t.operators.iter().enumerate() {
             errors.check(

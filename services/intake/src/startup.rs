@@ -82,6 +82,8 @@ impl Application {
             }))
             .probe_database(&pool);
         runner.probe("broker", bus.connected_probe());
+        let (sweeping, every) = (intake.clone(), settings.intake.storage_sweep_every);
+        runner.task(move |stop| crate::storage::sweep(sweeping, every, stop));
         Ok(Application {
             intake,
             bus,

@@ -37,6 +37,9 @@ pub struct Stored {
     pub result_cms: Option<Vec<u8>>,
     pub issued_at: Option<DateTime<Utc>>,
     pub issued_to_iin: Option<String>,
+    pub result_arrived_at: Option<DateTime<Utc>>,
+    pub keep_until: Option<DateTime<Utc>>,
+    pub returned_at: Option<DateTime<Utc>>,
 }
 
 impl Stored {
@@ -76,6 +79,9 @@ impl Stored {
             result_cms: row.try_get("result_cms")?,
             issued_at: row.try_get("issued_at")?,
             issued_to_iin: row.try_get("issued_to_iin")?,
+            result_arrived_at: row.try_get("result_arrived_at")?,
+            keep_until: row.try_get("keep_until")?,
+            returned_at: row.try_get("returned_at")?,
         })
     }
 
@@ -194,6 +200,9 @@ impl Intake {
             issued_at: s.issued_at.map(timestamp),
             issued_to_iin: s.issued_to_iin.clone().unwrap_or_default(),
             operator_login: s.operator_login.clone(),
+            result_arrived_at: s.result_arrived_at.map(timestamp),
+            keep_until: s.keep_until.map(timestamp),
+            returned_at: s.returned_at.map(timestamp),
         }
     }
 }

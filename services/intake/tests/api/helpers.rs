@@ -5,8 +5,10 @@
 
 use chrono::{Days, Duration as Hours, NaiveDate, Utc};
 use egov_individuals::model::{Address, DocumentKind, IdentityDocument, Person, RegistryRows};
+use egov_intake::intake::Intake;
 use egov_notary::model::{NotaryRows, PowerOfAttorney};
 use egov_proto::intake::intake_client::IntakeClient;
+use std::sync::Arc;
 
 use egov_testkit::TestMesh;
 use egov_trust::iin::Sex;
@@ -99,15 +101,22 @@ pub fn intake_settings(mesh: &TestMesh, extra: &[(&str, &str)]) -> egov_intake::
     settings
 }
 
-pub async fn start_intake(mesh: &TestMesh) -> (Running, std::net::SocketAddr) {
-    let app = egov_intake::Application::build(intake_settings(mesh, &[]))
+/// The intake in-process, with its shared state (the tests move its
+/// storage clock).
+pub async fn start_intake(
+    mesh: &TestMesh,
+    extra: &[(&str, &str)],
+) -> (Running, std::net::SocketAddr, Arc<Intake>) {
+    let app = egov_intake::Application::build(intake_settings(mesh, extra))
         .await
         .expect("build the intake");
     app.wait_ready(PATIENCE).await.expect("intake ready");
     let address = app.address();
+    let intake = app.intake().clone();
     (
         Running::spawn(address, |stop| app.run_until_stopped(stop)),
         address,
+        intake,
     )
 }
 
@@ -115,6 +124,8 @@ pub struct TestIntake {
     pub mesh: TestMesh,
     pub client: IntakeClient<Channel>,
     pub intake: Option<Running>,
+    /// The running intake's state (its storage clock).
+    pub state: Arc<Intake>,
     pub individuals: Option<Running>,
     pub _notary: Option<Running>,
     pub _workstation: Running,
@@ -131,6 +142,11 @@ pub struct Recipient {
 impl TestIntake {
     /// The whole diagram-1 mesh; the registries only if `with_registries`.
     pub async fn start(with_registries: bool) -> TestIntake {
+        TestIntake::start_with(with_registries, &[]).await
+    }
+
+    /// As `start`, with the intake's settings overridden by `extra`.
+    pub async fn start_with(with_registries: bool, extra: &[(&str, &str)]) -> TestIntake {
         let mesh = TestMesh::new().await;
         // The registries' schemas exist before the tests write people and
         // powers of attorney into them, running or not.
@@ -151,7 +167,7 @@ impl TestIntake {
             (None, None)
         };
         let workstation = start_workstation(&mesh).await;
-        let (intake, address) = start_intake(&mesh).await;
+        let (intake, address, state) = start_intake(&mesh, extra).await;
         let client = IntakeClient::connect(format!("http://{address}"))
             .await
             .expect("connect to the intake");
@@ -159,6 +175,7 @@ impl TestIntake {
             mesh,
             client,
             intake: Some(intake),
+            state,
             individuals,
             _notary: notary,
             _workstation: workstation,

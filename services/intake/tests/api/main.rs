@@ -8,3 +8,4 @@ mod diagram1;
 mod helpers;
 mod operations;
 mod representatives;
+mod storage;
