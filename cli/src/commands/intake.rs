@@ -88,6 +88,9 @@ enum Command {
     },
     /// One request with its status history.
     Show { reference: String },
+    /// A result returned to the provider unclaimed after a month: ask for
+    /// it again (request-unclaimed-result).
+    AskBack { reference: String },
     /// Process 9: hand the result over on the presented IIN.
     Issue {
         reference: String,
@@ -293,6 +296,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .map_err(refusal)?
                 .into_inner();
             show(&view);
+        }
+        Command::AskBack { reference } => {
+            let view = client
+                .ask_for_returned_result(authorized(
+                    &token()?,
+                    pb::AskForReturnedResultRequest {
+                        reference: reference.clone(),
+                    },
+                ))
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            println!(
+                "Asked the provider for the result of {} again ({:?}).",
+                view.reference,
+                view.stage()
+            );
         }
         Command::Issue {
             reference,
