@@ -99,6 +99,7 @@
 //! and counts the channel's deadline from intake on the channel's schedule
 //! (portal, State Corporation, provider), using `egov-calendar`.
 
+mod attachments;
 mod duration;
 mod error;
 mod fields;
@@ -109,6 +110,7 @@ mod validate;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use attachments::{Attachment, AttachmentLimits, AttachmentProblem, check_attachment};
 pub use duration::{
     Period, Span, Unit, add_calendar_months, parse as parse_duration, parse_period,
 };

@@ -78,6 +78,11 @@ pub enum CmsError {
 }
 
 impl CmsError {
+    /// May pass if tried again: the revocation list was out of reach.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, CmsError::Certificate(CertError::RevocationUnknown(_)))
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             CmsError::Malformed(_) | CmsError::Unsupported(_) | CmsError::MissingContent => {
@@ -229,6 +234,22 @@ pub async fn verify(
         signing_time: signed.signing_time,
         encapsulated_content: signed.encapsulated_content,
     })
+}
+
+/// Verifies an attached signature that must carry exactly `content` (a
+/// document sent beside its signature, as a provider's result is).
+pub async fn verify_attached_to(
+    cms_der: &[u8],
+    content: &[u8],
+    purpose: KeyPurpose,
+    trust: &TrustStore,
+    now: DateTime<Utc>,
+) -> Result<Verified, CmsError> {
+    let verified = verify(cms_der, None, purpose, trust, now).await?;
+    if verified.encapsulated_content.as_deref() != Some(content) {
+        return Err(CmsError::DigestMismatch);
+    }
+    Ok(verified)
 }
 
 /// The content carried inside an attached signature, with the signature's

@@ -166,30 +166,28 @@ impl Inbox {
             return Ok(unknown_request(&result.reference));
         };
         let document = result.document.clone().unwrap_or_default();
-        let verified = cms::verify(
+        let checked = cms::verify_attached_to(
             &document.cms,
-            None,
+            &document.content,
             KeyPurpose::Signing,
             &self.intake.trust,
             Utc::now(),
         )
         .await;
-        let invalid = |message: String| {
-            Ok(Outcome::Reject(Rejection {
-                code: "result_signature_invalid".into(),
-                message,
-                field: "document.cms".into(),
-            }))
-        };
-        match verified {
-            Ok(v) if v.encapsulated_content.as_deref() == Some(document.content.as_ref()) => {}
-            Ok(_) => return invalid("the signed content is not the result document".into()),
-            Err(cms::CmsError::Certificate(egov_trust::CertError::RevocationUnknown(why))) => {
+        match checked {
+            Ok(_) => {}
+            Err(e) if e.is_transient() => {
                 return Err(HandlerError::Transient(anyhow::anyhow!(
-                    "cannot check the result's signature now: {why}"
+                    "cannot check the result's signature now: {e}"
                 )));
             }
-            Err(e) => return invalid(e.to_string()),
+            Err(e) => {
+                return Ok(Outcome::Reject(Rejection {
+                    code: "result_signature_invalid".into(),
+                    message: e.to_string(),
+                    field: "document.cms".into(),
+                }));
+            }
         }
         let regulation: Option<String> =
             sqlx::query_scalar("SELECT regulation FROM requests WHERE reference = $1")

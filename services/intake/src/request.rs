@@ -12,7 +12,10 @@ use chrono::{DateTime, Utc};
 use egov_proto::intake as pb;
 use egov_proto::prost::Message;
 use egov_proto::workstation as ws;
-use egov_regulations::{Channel, Document, Regulation, check_value};
+use egov_regulations::{
+    Attachment, AttachmentLimits, AttachmentProblem, Channel, Document, Regulation,
+    check_attachment, check_value,
+};
 use egov_trust::Iin;
 use sqlx::PgConnection;
 use std::collections::HashSet;
@@ -241,58 +244,34 @@ impl Intake {
             }
             marked.push(code.clone());
         }
+        let limits = AttachmentLimits {
+            max_bytes: self.tuning.max_document_bytes,
+            media_types: &self.tuning.accepted_media_types,
+        };
         let mut scanned = HashSet::new();
         for doc in scans {
-            let at = format!("scans.{}", doc.code);
-            if !listed(&doc.code) {
-                return Err(IntakeError::at(
-                    IntakeCode::UnknownDocument,
-                    at,
-                    format!(
-                        "service {} lists no {:?} for the State Corporation",
-                        regulation.code, doc.code
-                    ),
-                ));
-            }
-            if !scanned.insert(doc.code.as_str()) {
-                return Err(IntakeError::at(
-                    IntakeCode::DuplicateDocument,
-                    at,
-                    "scanned twice",
-                ));
-            }
-            if doc.content.is_empty() {
-                return Err(IntakeError::at(
-                    IntakeCode::EmptyDocument,
-                    at,
-                    "the scan is empty",
-                ));
-            }
-            if doc.content.len() > self.tuning.max_document_bytes {
-                return Err(IntakeError::at(
-                    IntakeCode::DocumentTooLarge,
-                    at,
-                    format!(
-                        "{} bytes; at most {} (intake.max_document_bytes)",
-                        doc.content.len(),
-                        self.tuning.max_document_bytes
-                    ),
-                ));
-            }
-            if !self
-                .tuning
-                .accepted_media_types
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case(doc.media_type.trim()))
+            let attachment = Attachment {
+                code: &doc.code,
+                media_type: &doc.media_type,
+                content: &doc.content,
+                sha256: &doc.sha256,
+            };
+            if let Err(problem) =
+                check_attachment(&attachment, listed(&doc.code), &mut scanned, &limits)
             {
+                let code = match problem {
+                    AttachmentProblem::Unlisted => IntakeCode::UnknownDocument,
+                    AttachmentProblem::Twice => IntakeCode::DuplicateDocument,
+                    AttachmentProblem::Empty => IntakeCode::EmptyDocument,
+                    AttachmentProblem::TooLarge { .. } => IntakeCode::DocumentTooLarge,
+                    AttachmentProblem::TypeNotAccepted => IntakeCode::DocumentTypeNotAccepted,
+                    AttachmentProblem::HashMismatch => IntakeCode::InvalidValue,
+                };
+                let at = format!("scans.{}", doc.code);
                 return Err(IntakeError::at(
-                    IntakeCode::DocumentTypeNotAccepted,
-                    format!("{at}.media_type"),
-                    format!(
-                        "{:?} is not accepted (accepted: {})",
-                        doc.media_type,
-                        self.tuning.accepted_media_types.join(", ")
-                    ),
+                    code,
+                    problem.field(&at),
+                    problem.words(&attachment, &limits),
                 ));
             }
             if !marked.contains(&doc.code) {

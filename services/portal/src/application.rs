@@ -14,7 +14,10 @@ use egov_proto::envelope::Kind;
 use egov_proto::portal as pb;
 use egov_proto::prost::Message;
 use egov_proto::workstation as ws;
-use egov_regulations::{Channel, Document, Regulation, check_value};
+use egov_regulations::{
+    Attachment, AttachmentLimits, AttachmentProblem, Channel, Document, Regulation,
+    check_attachment, check_value,
+};
 use egov_runtime::refusal::Code;
 use egov_trust::cms;
 use egov_trust::{KeyPurpose, Subject};
@@ -205,70 +208,38 @@ impl Portal {
         regulation: &Regulation,
         documents: &[ws::Document],
     ) -> PortalResult<()> {
+        let limits = AttachmentLimits {
+            max_bytes: self.tuning.max_document_bytes,
+            media_types: &self.tuning.accepted_media_types,
+        };
         let mut attached = HashSet::new();
         for doc in documents {
-            let at = format!("documents.{}", doc.code);
-            if !portal_documents(regulation).any(|d| d.code == doc.code) {
+            let attachment = Attachment {
+                code: &doc.code,
+                media_type: &doc.media_type,
+                content: &doc.content,
+                sha256: &doc.sha256,
+            };
+            let listed = portal_documents(regulation).any(|d| d.code == doc.code);
+            if let Err(problem) = check_attachment(&attachment, listed, &mut attached, &limits) {
+                let code = match problem {
+                    AttachmentProblem::Unlisted => PortalCode::UnknownDocument,
+                    AttachmentProblem::Twice => PortalCode::DuplicateDocument,
+                    AttachmentProblem::Empty => PortalCode::EmptyDocument,
+                    AttachmentProblem::TooLarge { .. } => PortalCode::DocumentTooLarge,
+                    AttachmentProblem::TypeNotAccepted => PortalCode::DocumentTypeNotAccepted,
+                    AttachmentProblem::HashMismatch => PortalCode::DocumentHashMismatch,
+                };
+                let at = format!("documents.{}", doc.code);
                 return Err(PortalError::at(
-                    PortalCode::UnknownDocument,
-                    at,
-                    format!(
-                        "service {} does not ask for {:?} through the portal",
-                        regulation.code, doc.code
-                    ),
-                ));
-            }
-            if !attached.insert(doc.code.as_str()) {
-                return Err(PortalError::at(
-                    PortalCode::DuplicateDocument,
-                    at,
-                    "attached twice",
-                ));
-            }
-            if doc.content.is_empty() {
-                return Err(PortalError::at(
-                    PortalCode::EmptyDocument,
-                    at,
-                    "the file is empty",
-                ));
-            }
-            if doc.content.len() > self.tuning.max_document_bytes {
-                return Err(PortalError::at(
-                    PortalCode::DocumentTooLarge,
-                    at,
-                    format!(
-                        "{} bytes; at most {} (portal.max_document_bytes)",
-                        doc.content.len(),
-                        self.tuning.max_document_bytes
-                    ),
-                ));
-            }
-            if !self
-                .tuning
-                .accepted_media_types
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case(doc.media_type.trim()))
-            {
-                return Err(PortalError::at(
-                    PortalCode::DocumentTypeNotAccepted,
-                    format!("{at}.media_type"),
-                    format!(
-                        "{:?} is not accepted (accepted: {})",
-                        doc.media_type,
-                        self.tuning.accepted_media_types.join(", ")
-                    ),
-                ));
-            }
-            if !doc.sha256.is_empty() && doc.sha256.as_ref() != egov_trust::sha256(&doc.content) {
-                return Err(PortalError::at(
-                    PortalCode::DocumentHashMismatch,
-                    format!("{at}.sha256"),
-                    "the hash does not match the file",
+                    code,
+                    problem.field(&at),
+                    problem.words(&attachment, &limits),
                 ));
             }
         }
         for required in required_documents(regulation) {
-            if !attached.contains(required.code.as_str()) {
+            if !attached.contains(&required.code) {
                 return Err(PortalError::at(
                     PortalCode::MissingDocument,
                     format!("documents.{}", required.code),

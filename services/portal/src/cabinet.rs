@@ -95,6 +95,15 @@ impl Handler for Inbox {
     }
 }
 
+/// A result whose provider's signature does not verify is refused, not kept.
+pub(crate) fn invalid_result_signature(error: &cms::CmsError) -> Rejection {
+    Rejection {
+        code: "result_signature_invalid".into(),
+        message: error.to_string(),
+        field: "document.cms".into(),
+    }
+}
+
 fn reference_of(text: &str) -> Result<uuid::Uuid, HandlerError> {
     text.parse()
         .map_err(|e| HandlerError::Permanent(anyhow::anyhow!("reference {text:?}: {e}")))
@@ -215,35 +224,22 @@ impl Inbox {
             return Ok(unknown_application(&result.reference));
         };
         let document = result.document.clone().unwrap_or_default();
-        let verified = cms::verify(
+        let checked = cms::verify_attached_to(
             &document.cms,
-            None,
+            &document.content,
             KeyPurpose::Signing,
             &self.portal.trust,
             Utc::now(),
         )
         .await;
-        let verified = match verified {
-            Ok(v) => v,
-            Err(cms::CmsError::Certificate(egov_trust::CertError::RevocationUnknown(why))) => {
+        match checked {
+            Ok(_) => {}
+            Err(e) if e.is_transient() => {
                 return Err(HandlerError::Transient(anyhow::anyhow!(
-                    "cannot check the result's signature now: {why}"
+                    "cannot check the result's signature now: {e}"
                 )));
             }
-            Err(e) => {
-                return Ok(Outcome::Reject(Rejection {
-                    code: "result_signature_invalid".into(),
-                    message: e.to_string(),
-                    field: "document.cms".into(),
-                }));
-            }
-        };
-        if verified.encapsulated_content.as_deref() != Some(document.content.as_ref()) {
-            return Ok(Outcome::Reject(Rejection {
-                code: "result_signature_invalid".into(),
-                message: "the signed content is not the result document".into(),
-                field: "document.cms".into(),
-            }));
+            Err(e) => return Ok(Outcome::Reject(invalid_result_signature(&e))),
         }
         let state = ws::State::try_from(result.state).unwrap_or(ws::State::Unspecified);
         let stage = match state {
