@@ -123,18 +123,102 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         std::process::exit(1);
     }
     match args.command {
-        Command::Person { .. } => {
-            println!(
-                "{:#?}",
-                egov_proto::individuals::PersonRecord::decode(opened.payload.clone())?
-            )
-        }
-        Command::Poa { .. } => {
-            println!(
-                "{:#?}",
-                egov_proto::notary::PowerOfAttorneyAnswer::decode(opened.payload.clone())?
-            )
-        }
+        Command::Person { .. } => print_person(&egov_proto::individuals::PersonRecord::decode(
+            opened.payload.clone(),
+        )?),
+        Command::Poa { .. } => print_power_of_attorney(
+            &egov_proto::notary::PowerOfAttorneyAnswer::decode(opened.payload.clone())?,
+        ),
     }
     Ok(())
+}
+
+/// An enum value as a person reads it: "DOCUMENT_KIND_ID_CARD" → "id card".
+fn words(name: &str, prefix: &str) -> String {
+    name.trim_start_matches(prefix)
+        .replace('_', " ")
+        .to_lowercase()
+}
+
+fn print_person(p: &egov_proto::individuals::PersonRecord) {
+    let patronymic = p.patronymic.clone().unwrap_or_default();
+    println!("{:<14} {}", "IIN", p.iin);
+    println!("{:<14} {} {} {patronymic}", "name", p.surname, p.given_name);
+    println!(
+        "{:<14} {} ({})",
+        "born",
+        p.birth_date,
+        words(p.sex().as_str_name(), "SEX_")
+    );
+    println!("{:<14} {}", "citizenship", p.citizenship);
+    if let Some(a) = &p.address {
+        println!(
+            "{:<14} {}, {}, {}",
+            "address", a.region, a.district_or_city, a.street
+        );
+    }
+    if let Some(d) = &p.identity_document {
+        println!(
+            "{:<14} {} {}, issued {} by {}{}",
+            "document",
+            words(d.kind().as_str_name(), "DOCUMENT_KIND_"),
+            d.number,
+            d.issued_on,
+            d.issuer,
+            d.expires_on
+                .as_ref()
+                .map(|e| format!(", valid until {e}"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(on) = &p.deceased_on {
+        println!("{:<14} {on}", "deceased");
+    }
+    if let Some(on) = &p.declared_missing_on {
+        println!("{:<14} {on}", "missing since");
+    }
+    for (what, links) in [("parent", &p.parents), ("child", &p.children)] {
+        for l in links {
+            println!(
+                "{:<14} {} ({}, {})",
+                what,
+                l.iin,
+                words(l.parent_role().as_str_name(), "PARENT_ROLE_"),
+                words(l.status().as_str_name(), "LINK_STATUS_")
+            );
+        }
+    }
+    for (what, links) in [("carer", &p.carers), ("ward", &p.wards)] {
+        for l in links {
+            println!(
+                "{:<14} {} ({} since {})",
+                what,
+                l.iin,
+                words(l.kind().as_str_name(), "CARE_KIND_"),
+                l.established_on
+            );
+        }
+    }
+}
+
+fn print_power_of_attorney(answer: &egov_proto::notary::PowerOfAttorneyAnswer) {
+    println!(
+        "{:<16} {}",
+        "status",
+        words(answer.status().as_str_name(), "STATUS_")
+    );
+    if let Some(p) = &answer.power_of_attorney {
+        println!("{:<16} {}", "number", p.number);
+        println!("{:<16} {}", "principal", p.principal_iin);
+        println!("{:<16} {}", "representative", p.representative_iin);
+        println!(
+            "{:<16} {} (licence {})",
+            "notary", p.notary_name, p.notary_licence
+        );
+        println!("{:<16} {} to {}", "valid", p.issued_on, p.valid_until);
+        println!("{:<16} {}", "scope", p.scope.join(", "));
+        if let Some(on) = &p.revoked_on {
+            println!("{:<16} {on}", "revoked");
+        }
+    }
 }
