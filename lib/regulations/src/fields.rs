@@ -2,7 +2,8 @@
 //! system that takes a form (the portal, the State Corporation, the
 //! workstation).
 
-use crate::model::{FieldType, Form, Regulation};
+use crate::forms::{FieldType, Form};
+use crate::model::Regulation;
 use chrono::NaiveDate;
 use egov_trust::Iin;
 

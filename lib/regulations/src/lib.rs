@@ -103,6 +103,7 @@ mod attachments;
 mod duration;
 mod error;
 mod fields;
+mod forms;
 mod model;
 mod plan;
 mod validate;
@@ -116,6 +117,7 @@ pub use duration::{
 };
 pub use error::LoadError;
 pub use fields::check_value;
+pub use forms::{FieldType, Form, FormField};
 pub use model::*;
 pub use plan::{DeadlinePlan, PlanError, PlannedStep, actor_schedule, channel_schedule, plan};
 
