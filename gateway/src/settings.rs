@@ -1,30 +1,20 @@
 //! The gateway's settings: `config/gateway.toml` (or the file given with
 //! `--config`), then `EGOV__…` and `EGOV_GATEWAY__…` environment variables.
 
-use egov_bus::BusSettings;
-use egov_runtime::database::DatabaseSettings;
-use egov_runtime::service::GrpcSettings;
 use egov_runtime::settings::{FieldErrors, Validate, duration};
-use egov_runtime::telemetry::TelemetrySettings;
-use egov_runtime::trust::TrustSettings;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub grpc: GrpcSettings,
-    /// The broker; `bus.retry_delays` are the gateway's delays between
-    /// attempts to deliver into a receiver's queue, and `bus.prefetch` is
-    /// how many ingress messages it works on at once.
-    pub bus: BusSettings,
-    pub database: DatabaseSettings,
-    pub trust: TrustSettings,
-    #[serde(default)]
-    pub telemetry: TelemetrySettings,
-    #[serde(default)]
-    pub gateway: Tuning,
+// `bus.retry_delays` are the gateway's delays between attempts to deliver
+// into a receiver's queue; `bus.prefetch` is how many ingress messages it
+// works on at once.
+egov_bus::service_settings! {
+    pub struct Settings {
+        database;
+        #[serde(default)]
+        pub gateway: Tuning,
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,11 +86,7 @@ impl Default for Tuning {
 
 impl Validate for Settings {
     fn validate(&self, errors: &mut FieldErrors) {
-        self.grpc.validate(errors);
-        self.bus.validate(errors);
-        self.database.validate(errors);
-        self.trust.validate(errors);
-        self.telemetry.validate(errors);
+        self.validate_common(errors);
         let t = &self.gateway;
         errors.check(t.batch_max > 0, "gateway.batch_max", "must be at least 1");
         errors.check(

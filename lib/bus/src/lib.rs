@@ -39,6 +39,7 @@ mod outbox;
 pub mod publisher;
 mod receipts;
 mod relay;
+mod service_settings;
 pub mod settings;
 mod state;
 pub mod topology;
@@ -49,3 +50,7 @@ pub use error::{BusError, CallError};
 pub use inbox::{Context, Handler, HandlerError, Inbox, Incoming, Outcome};
 pub use names::Names;
 pub use settings::BusSettings;
+
+/// For `service_settings!`: the runtime types the common block names.
+#[doc(hidden)]
+pub use egov_runtime as __runtime;

@@ -7,38 +7,26 @@
 //! as they configure the gateway; `fault` is the section both registries
 //! share (`egov_registry::settings`).
 
-use egov_bus::BusSettings;
 use egov_registry::settings::{DEFAULT_DATABASE_URL, FaultSettings};
 use egov_runtime::database::DatabaseSettings;
-use egov_runtime::service::GrpcSettings;
 use egov_runtime::settings::{FieldErrors, Validate};
-use egov_runtime::telemetry::TelemetrySettings;
-use egov_runtime::trust::TrustSettings;
 use serde::Deserialize;
 use std::time::Duration;
 
 /// The registry's own schema (DESIGN.md: one schema per system).
 pub const SCHEMA: &str = "individuals";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub grpc: GrpcSettings,
-    /// The broker: the registry's inbox is where look-ups arrive.
-    pub bus: BusSettings,
-    /// The registry's database; default: `DEFAULT_DATABASE_URL`, schema
-    /// `individuals`. A section given in settings replaces the whole
-    /// default, so it names `url` and `schema` together.
-    #[serde(default = "default_database")]
-    pub database: DatabaseSettings,
-    /// The registry's certificate and key, and the mesh CA.
-    pub trust: TrustSettings,
-    #[serde(default)]
-    pub telemetry: TelemetrySettings,
-    #[serde(default)]
-    pub lookup: LookupSettings,
-    #[serde(default)]
-    pub fault: FaultSettings,
+egov_bus::service_settings! {
+    pub struct Settings {
+        // Default: the mesh's database, schema `individuals`. A [database]
+        // section replaces the whole default: it names url and schema.
+        #[serde(default = "default_database")]
+        database;
+        #[serde(default)]
+        pub lookup: LookupSettings,
+        #[serde(default)]
+        pub fault: FaultSettings,
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,11 +70,7 @@ impl Default for LookupSettings {
 
 impl Validate for Settings {
     fn validate(&self, errors: &mut FieldErrors) {
-        self.grpc.validate(errors);
-        self.bus.validate(errors);
-        self.database.validate(errors);
-        self.trust.validate(errors);
-        self.telemetry.validate(errors);
+        self.validate_common(errors);
         for code in &self.lookup.allowed_legal_bases {
             errors.check(
                 !code.is_empty() && !code.chars().any(char::is_whitespace),

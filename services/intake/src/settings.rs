@@ -4,27 +4,17 @@
 //! holds the State Corporation's own: its BIN, the branch, the operators
 //! (enrolled from settings at start) and the limits.
 
-use egov_bus::BusSettings;
-use egov_runtime::database::DatabaseSettings;
-use egov_runtime::service::GrpcSettings;
 use egov_runtime::settings::{FieldErrors, Validate, duration};
-use egov_runtime::telemetry::TelemetrySettings;
-use egov_runtime::trust::TrustSettings;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub grpc: GrpcSettings,
-    pub bus: BusSettings,
-    pub database: DatabaseSettings,
-    pub trust: TrustSettings,
-    #[serde(default)]
-    pub telemetry: TelemetrySettings,
-    #[serde(default)]
-    pub intake: Tuning,
+egov_bus::service_settings! {
+    pub struct Settings {
+        database;
+        #[serde(default)]
+        pub intake: Tuning,
+    }
 }
 
 /// An operator's role (seed 003 §9 1)-5) and §10).
@@ -205,11 +195,7 @@ impl Default for Tuning {
 
 impl Validate for Settings {
     fn validate(&self, errors: &mut FieldErrors) {
-        self.grpc.validate(errors);
-        self.bus.validate(errors);
-        self.database.validate(errors);
-        self.trust.validate(errors);
-        self.telemetry.validate(errors);
+        self.validate_common(errors);
         let t = &self.intake;
         errors.check(
             egov_trust::Bin::parse(&t.state_corporation_bin).is_ok(),

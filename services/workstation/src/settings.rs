@@ -6,28 +6,18 @@
 
 use crate::enrolment::Enrolment;
 use crate::role::Role;
-use egov_bus::BusSettings;
-use egov_runtime::database::DatabaseSettings;
-use egov_runtime::service::GrpcSettings;
 use egov_runtime::settings::{FieldErrors, Validate, duration};
-use egov_runtime::telemetry::TelemetrySettings;
-use egov_runtime::trust::TrustSettings;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub grpc: GrpcSettings,
-    pub bus: BusSettings,
-    pub database: DatabaseSettings,
-    pub trust: TrustSettings,
-    #[serde(default)]
-    pub telemetry: TelemetrySettings,
-    #[serde(default)]
-    pub workstation: Tuning,
+egov_bus::service_settings! {
+    pub struct Settings {
+        database;
+        #[serde(default)]
+        pub workstation: Tuning,
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,11 +212,7 @@ impl Default for Tuning {
 
 impl Validate for Settings {
     fn validate(&self, errors: &mut FieldErrors) {
-        self.grpc.validate(errors);
-        self.bus.validate(errors);
-        self.database.validate(errors);
-        self.trust.validate(errors);
-        self.telemetry.validate(errors);
+        self.validate_common(errors);
         let t = &self.workstation;
         errors.check(
             egov_trust::Bin::parse(&t.provider_bin).is_ok(),
