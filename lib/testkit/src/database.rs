@@ -88,3 +88,31 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// A fresh database with one service's schema migrated: for tests of a
+/// service's storage alone.
+pub struct MigratedSchema {
+    pub pool: sqlx::PgPool,
+    // Dropped after the pool: removes the database.
+    _database: TestDatabase,
+}
+
+impl MigratedSchema {
+    pub async fn create(schema: &str, migrator: &sqlx::migrate::Migrator) -> MigratedSchema {
+        let database = TestDatabase::create().await;
+        let pool = egov_runtime::database::DatabaseSettings {
+            url: database.url().to_owned(),
+            schema: schema.to_owned(),
+            max_connections: 4,
+            acquire_timeout: std::time::Duration::from_secs(10),
+        }
+        .connect()
+        .await
+        .expect("connect to the test database");
+        migrator.run(&pool).await.expect("migrations");
+        MigratedSchema {
+            pool,
+            _database: database,
+        }
+    }
+}

@@ -1,34 +1,13 @@
 use egov_individuals::storage::{self, Written};
 use egov_population::people::{Generator, PopulationConfig};
-use egov_runtime::database::DatabaseSettings;
-use egov_testkit::database::TestDatabase;
 use sqlx::PgPool;
-use std::time::Duration;
 
 /// A fresh database with the registry's schema migrated.
-pub struct Registry {
-    pub pool: PgPool,
-    // Dropped last: removes the database.
-    _database: TestDatabase,
-}
+/// The registry's schema on a fresh database.
+pub type Registry = egov_testkit::database::MigratedSchema;
 
 pub async fn registry() -> Registry {
-    let database = TestDatabase::create().await;
-    let settings = DatabaseSettings {
-        url: database.url().to_owned(),
-        schema: "individuals".to_owned(),
-        max_connections: 4,
-        acquire_timeout: Duration::from_secs(10),
-    };
-    let pool = settings
-        .connect()
-        .await
-        .expect("connect to the test database");
-    storage::migrate(&pool).await.expect("migrations");
-    Registry {
-        pool,
-        _database: database,
-    }
+    egov_testkit::database::MigratedSchema::create("individuals", &storage::MIGRATOR).await
 }
 
 /// Writes the whole population, batch by batch, as `egovctl seed` does.
