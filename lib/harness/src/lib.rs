@@ -51,6 +51,14 @@ impl Running {
             let _ = task.await;
         }
     }
+
+    /// Stops it and asserts it stopped cleanly (no error, no panic).
+    pub async fn stop_cleanly(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.expect("the task").expect("it stops cleanly");
+        }
+    }
 }
 
 impl Drop for Running {
@@ -84,7 +92,13 @@ pub async fn start_gateway(mesh: &TestMesh) -> Running {
 /// ЖТ МДБ (empty: a suite writes the people it needs with
 /// `egov_individuals::storage::write_rows`).
 pub async fn start_individuals(mesh: &TestMesh) -> Running {
-    let settings: egov_individuals::settings::Settings = settings(mesh, SystemId::Individuals, &[]);
+    start_individuals_with(mesh, &[]).await
+}
+
+/// ЖТ МДБ with `EGOV…` overrides (e.g. `egov_testkit::service::SLOW_RECONNECT`).
+pub async fn start_individuals_with(mesh: &TestMesh, overrides: &[(&str, &str)]) -> Running {
+    let settings: egov_individuals::settings::Settings =
+        settings(mesh, SystemId::Individuals, overrides);
     let app = egov_individuals::startup::Application::build(settings)
         .await
         .expect("build ЖТ МДБ");
@@ -94,7 +108,12 @@ pub async fn start_individuals(mesh: &TestMesh) -> Running {
 
 /// БНАЖ (empty, like ЖТ МДБ).
 pub async fn start_notary(mesh: &TestMesh) -> Running {
-    let settings: egov_notary::settings::Settings = settings(mesh, SystemId::Notary, &[]);
+    start_notary_with(mesh, &[]).await
+}
+
+/// БНАЖ with `EGOV…` overrides.
+pub async fn start_notary_with(mesh: &TestMesh, overrides: &[(&str, &str)]) -> Running {
+    let settings: egov_notary::settings::Settings = settings(mesh, SystemId::Notary, overrides);
     let app = egov_notary::startup::Application::build(settings)
         .await
         .expect("build БНАЖ");

@@ -22,7 +22,6 @@ use egov_trust::SystemId;
 use egov_trust::iin::{Iin, Sex};
 use std::time::Duration;
 use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -31,8 +30,6 @@ use tonic_health::pb::health_client::HealthClient;
 pub const PATIENCE: Duration = Duration::from_secs(20);
 /// The deadline of an ordinary look-up.
 pub const DEADLINE: Duration = Duration::from_secs(10);
-
-type Task = tokio::task::JoinHandle<anyhow::Result<()>>;
 
 /// One test's mesh with the gateway and the registry running.
 pub struct Registry {
@@ -45,8 +42,8 @@ pub struct Registry {
     pub health: HealthClient<Channel>,
     pub gateway: GatewayClient<Channel>,
     pub people: Known,
-    registry: (CancellationToken, Task),
-    gateway_task: (CancellationToken, Task),
+    registry: egov_harness::Running,
+    gateway_task: egov_harness::Running,
 }
 
 /// The people seeded in every test's registry.
@@ -66,35 +63,10 @@ impl Registry {
     pub async fn start_with(extra: &[(&str, &str)]) -> Registry {
         let mesh = TestMesh::new().await;
 
-        let settings: egov_gateway::Settings =
-            egov_runtime::settings::load("gateway", &mesh.source(SystemId::Gateway))
-                .expect("gateway settings");
-        let gateway = egov_gateway::Application::build(settings)
-            .await
-            .expect("build the gateway");
-        gateway
-            .wait_ready(PATIENCE)
-            .await
-            .expect("the gateway connects");
-        let gateway_address = gateway.address();
-        let gateway_stop = CancellationToken::new();
-        let gateway_task = tokio::spawn(gateway.run_until_stopped(gateway_stop.clone()));
-
-        let mut source = mesh.source(SystemId::Individuals);
-        for (key, value) in extra {
-            source.env.insert((*key).to_owned(), (*value).to_owned());
-        }
-        let settings: egov_individuals::settings::Settings =
-            egov_runtime::settings::load("individuals", &source).expect("registry settings");
-        let app = egov_individuals::startup::Application::build(settings)
-            .await
-            .expect("build the registry");
-        app.wait_ready(PATIENCE)
-            .await
-            .expect("the registry connects");
-        let address = app.address();
-        let registry_stop = CancellationToken::new();
-        let registry_task = tokio::spawn(app.run_until_stopped(registry_stop.clone()));
+        let gateway_running = egov_harness::start_gateway(&mesh).await;
+        let gateway_address = gateway_running.address;
+        let registry_running = egov_harness::start_individuals_with(&mesh, extra).await;
+        let address = registry_running.address;
 
         let people = Known::new();
         let pool = mesh.pool("individuals").await;
@@ -125,8 +97,8 @@ impl Registry {
             health,
             gateway,
             people,
-            registry: (registry_stop, registry_task),
-            gateway_task: (gateway_stop, gateway_task),
+            registry: registry_running,
+            gateway_task: gateway_running,
         };
         registry.wait_health(ServingStatus::Serving).await;
         registry
@@ -134,10 +106,8 @@ impl Registry {
 
     /// Stops the registry, then the gateway; both must stop cleanly.
     pub async fn stop(self) {
-        for (stop, task) in [self.registry, self.gateway_task] {
-            stop.cancel();
-            task.await.expect("task").expect("stops cleanly");
-        }
+        self.registry.stop_cleanly().await;
+        self.gateway_task.stop_cleanly().await;
     }
 
     /// A bus for another system (a caller the routing table may refuse).

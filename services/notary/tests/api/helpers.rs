@@ -17,7 +17,6 @@ use egov_testkit::TestMesh;
 use egov_trust::SystemId;
 use egov_trust::iin::{Iin, Sex};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -25,8 +24,6 @@ use tonic_health::pb::health_client::HealthClient;
 
 pub const PATIENCE: Duration = Duration::from_secs(20);
 pub const DEADLINE: Duration = Duration::from_secs(10);
-
-type Task = tokio::task::JoinHandle<anyhow::Result<()>>;
 
 pub struct Notary {
     pub mesh: TestMesh,
@@ -37,8 +34,8 @@ pub struct Notary {
     pub admin: RegistryAdminClient<Channel>,
     pub health: HealthClient<Channel>,
     pub known: Known,
-    registry: (CancellationToken, Task),
-    gateway: (CancellationToken, Task),
+    registry: egov_harness::Running,
+    gateway: egov_harness::Running,
 }
 
 /// Powers of attorney given by one principal to one representative, dated
@@ -64,34 +61,9 @@ impl Notary {
     pub async fn start_with(extra: &[(&str, &str)]) -> Notary {
         let mesh = TestMesh::new().await;
 
-        let settings: egov_gateway::Settings =
-            egov_runtime::settings::load("gateway", &mesh.source(SystemId::Gateway))
-                .expect("gateway settings");
-        let gateway = egov_gateway::Application::build(settings)
-            .await
-            .expect("build the gateway");
-        gateway
-            .wait_ready(PATIENCE)
-            .await
-            .expect("the gateway connects");
-        let gateway_stop = CancellationToken::new();
-        let gateway_task = tokio::spawn(gateway.run_until_stopped(gateway_stop.clone()));
-
-        let mut source = mesh.source(SystemId::Notary);
-        for (key, value) in extra {
-            source.env.insert((*key).to_owned(), (*value).to_owned());
-        }
-        let settings: egov_notary::settings::Settings =
-            egov_runtime::settings::load("notary", &source).expect("registry settings");
-        let app = egov_notary::startup::Application::build(settings)
-            .await
-            .expect("build the registry");
-        app.wait_ready(PATIENCE)
-            .await
-            .expect("the registry connects");
-        let address = app.address();
-        let registry_stop = CancellationToken::new();
-        let registry_task = tokio::spawn(app.run_until_stopped(registry_stop.clone()));
+        let gateway = egov_harness::start_gateway(&mesh).await;
+        let registry = egov_harness::start_notary_with(&mesh, extra).await;
+        let address = registry.address;
 
         let known = Known::new(today_in_almaty());
         let pool = mesh.pool("notary").await;
@@ -118,18 +90,16 @@ impl Notary {
             admin,
             health,
             known,
-            registry: (registry_stop, registry_task),
-            gateway: (gateway_stop, gateway_task),
+            registry,
+            gateway,
         };
         notary.wait_health(ServingStatus::Serving).await;
         notary
     }
 
     pub async fn stop(self) {
-        for (stop, task) in [self.registry, self.gateway] {
-            stop.cancel();
-            task.await.expect("task").expect("stops cleanly");
-        }
+        self.registry.stop_cleanly().await;
+        self.gateway.stop_cleanly().await;
     }
 
     pub async fn call(&self, message: Outgoing) -> Result<Reply, CallError> {
