@@ -39,6 +39,7 @@ mod outbox;
 pub mod publisher;
 mod receipts;
 mod relay;
+pub mod service;
 mod service_settings;
 pub mod settings;
 mod state;
@@ -49,6 +50,7 @@ pub use envelope::{Opened, Outgoing};
 pub use error::{BusError, CallError};
 pub use inbox::{Context, Handler, HandlerError, Inbox, Incoming, Outcome};
 pub use names::Names;
+pub use service::BusService;
 pub use settings::BusSettings;
 
 /// For `service_settings!`: the runtime types the common block names.

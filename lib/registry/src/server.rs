@@ -15,30 +15,28 @@
 use crate::admin::AdminApi;
 use crate::fault::{FaultMode, FaultSwitch};
 use anyhow::Context as _;
-use egov_bus::Bus;
+use egov_bus::{Bus, BusService};
 use egov_proto::registry::registry_admin_server::RegistryAdminServer;
-use egov_runtime::service::Runner;
 use egov_runtime::trust::TrustSettings;
 use egov_trust::SystemId;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// Serves the admin API on `runner`, with health SERVING only while the
-/// broker is connected, the database answers and the mode is not `down`;
-/// and pauses the inbox while it is `down`.
-pub fn serve(runner: &mut Runner, bus: &Bus, pool: &sqlx::PgPool, fault: &Arc<FaultSwitch>) {
-    runner
-        .serve(RegistryAdminServer::new(AdminApi {
-            fault: fault.clone(),
-        }))
-        .probe_database(pool);
-    runner.probe("broker", bus.connected_probe());
+/// Serves the admin API on the service's runner, with health SERVING only
+/// while (besides the broker and the database) the mode is not `down`; and
+/// pauses the inbox while it is `down`.
+fn serve(service: &mut BusService, fault: &Arc<FaultSwitch>) {
+    let bus = service.bus().clone();
+    let runner = service.runner();
+    runner.serve(RegistryAdminServer::new(AdminApi {
+        fault: fault.clone(),
+    }));
     let mode = fault.clone();
     runner.probe("fault mode not down", move || {
         let up = mode.get() != FaultMode::Down;
         async move { up }
     });
-    let (bus, fault) = (bus.clone(), fault.clone());
+    let fault = fault.clone();
     runner.task(move |stop| follow_the_fault_mode(bus, fault, stop));
 }
 
@@ -88,9 +86,8 @@ pub struct Spec<'a> {
 /// A registry, built and ready to run: each registry service is this with
 /// its own look-up (`L`), model and storage.
 pub struct Registry {
-    bus: Bus,
+    service: BusService,
     fault: Arc<FaultSwitch>,
-    runner: Runner,
 }
 
 impl Registry {
@@ -117,16 +114,16 @@ impl Registry {
         )
         .await
         .context("starting the bus")?;
-        let mut runner = Runner::bind(spec.name, spec.grpc)
+        let mut service = BusService::bind(spec.name, spec.grpc, bus, &opened.pool)
             .await
             .with_context(|| format!("binding gRPC to {}", spec.grpc.listen))?;
-        serve(&mut runner, &bus, &opened.pool, &fault);
-        Ok(Registry { bus, fault, runner })
+        serve(&mut service, &fault);
+        Ok(Registry { service, fault })
     }
 
     /// The address of the admin API, health and reflection.
     pub fn address(&self) -> std::net::SocketAddr {
-        self.runner.address()
+        self.service.address()
     }
 
     /// The fault switch (the admin API sets it).
@@ -135,24 +132,18 @@ impl Registry {
     }
 
     pub fn bus(&self) -> &Bus {
-        &self.bus
+        self.service.bus()
     }
 
     /// Waits until the broker connection is up.
     pub async fn wait_ready(&self, wait: std::time::Duration) -> anyhow::Result<()> {
-        self.bus
-            .wait_connected(wait)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        Ok(self.service.wait_ready(wait).await?)
     }
 
     /// Serves until `shutdown` is cancelled; then no new look-ups are taken
     /// and those in flight finish (within `grpc.shutdown_grace`).
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let bus = self.bus;
-        self.runner
-            .run(shutdown, async move { bus.shutdown().await })
-            .await;
+        self.service.run_until_stopped(shutdown, async {}).await;
         Ok(())
     }
 }

@@ -9,11 +9,10 @@ use crate::inbox;
 use crate::intake::Intake;
 use crate::settings::Settings;
 use anyhow::Context as _;
-use egov_bus::{Bus, Inbox};
+use egov_bus::{Bus, BusService, Inbox};
 use egov_calendar::Calendar;
 use egov_proto::intake::intake_server::IntakeServer;
 use egov_regulations::Registry;
-use egov_runtime::service::Runner;
 use egov_trust::SystemId;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,8 +23,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub struct Application {
     intake: Arc<Intake>,
-    bus: Bus,
-    runner: Runner,
+    service: BusService,
 }
 
 impl Application {
@@ -73,27 +71,23 @@ impl Application {
         .context("starting the bus")?;
         intake.set_bus(bus.clone());
 
-        let mut runner = Runner::bind("Intake", &settings.grpc)
+        let mut service = BusService::bind("Intake", &settings.grpc, bus, &pool)
             .await
             .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
-        runner
-            .serve(IntakeServer::new(IntakeApi {
-                intake: intake.clone(),
-            }))
-            .probe_database(&pool);
-        runner.probe("broker", bus.connected_probe());
+        service.runner().serve(IntakeServer::new(IntakeApi {
+            intake: intake.clone(),
+        }));
+        // Unclaimed results go back to the provider after their month.
         let (sweeping, every) = (intake.clone(), settings.intake.storage_sweep_every);
-        runner.task(move |stop| crate::storage::sweep(sweeping, every, stop));
-        Ok(Application {
-            intake,
-            bus,
-            runner,
-        })
+        service
+            .runner()
+            .task(move |stop| crate::storage::sweep(sweeping, every, stop));
+        Ok(Application { intake, service })
     }
 
     /// The address the operators' gRPC API listens on.
     pub fn address(&self) -> SocketAddr {
-        self.runner.address()
+        self.service.address()
     }
 
     pub fn intake(&self) -> &Arc<Intake> {
@@ -102,19 +96,13 @@ impl Application {
 
     /// Waits until the broker connection is up.
     pub async fn wait_ready(&self, wait: Duration) -> anyhow::Result<()> {
-        self.bus
-            .wait_connected(wait)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        Ok(self.service.wait_ready(wait).await?)
     }
 
     /// Serves until `shutdown` is cancelled, then finishes the messages in
     /// hand (inbox, outbox) and stops.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let bus = self.bus.clone();
-        self.runner
-            .run(shutdown, async move { bus.shutdown().await })
-            .await;
+        self.service.run_until_stopped(shutdown, async {}).await;
         Ok(())
     }
 }

@@ -8,10 +8,9 @@ use crate::cabinet;
 use crate::portal::Portal;
 use crate::settings::Settings;
 use anyhow::Context as _;
-use egov_bus::{Bus, Inbox};
+use egov_bus::{Bus, BusService, Inbox};
 use egov_proto::portal::portal_server::PortalServer;
 use egov_regulations::Registry;
-use egov_runtime::service::Runner;
 use egov_trust::SystemId;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,8 +21,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub struct Application {
     portal: Arc<Portal>,
-    bus: Bus,
-    runner: Runner,
+    service: BusService,
 }
 
 impl Application {
@@ -67,25 +65,18 @@ impl Application {
         .context("starting the bus")?;
         portal.set_bus(bus.clone());
 
-        let mut runner = Runner::bind("Portal", &settings.grpc)
+        let mut service = BusService::bind("Portal", &settings.grpc, bus, &pool)
             .await
             .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
-        runner
-            .serve(PortalServer::new(PortalApi {
-                portal: portal.clone(),
-            }))
-            .probe_database(&pool);
-        runner.probe("broker", bus.connected_probe());
-        Ok(Application {
-            portal,
-            bus,
-            runner,
-        })
+        service.runner().serve(PortalServer::new(PortalApi {
+            portal: portal.clone(),
+        }));
+        Ok(Application { portal, service })
     }
 
     /// The address the citizens' gRPC API listens on.
     pub fn address(&self) -> SocketAddr {
-        self.runner.address()
+        self.service.address()
     }
 
     pub fn portal(&self) -> &Arc<Portal> {
@@ -94,19 +85,13 @@ impl Application {
 
     /// Waits until the broker connection is up.
     pub async fn wait_ready(&self, wait: Duration) -> anyhow::Result<()> {
-        self.bus
-            .wait_connected(wait)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        Ok(self.service.wait_ready(wait).await?)
     }
 
     /// Serves until `shutdown` is cancelled, then finishes the messages in
     /// hand (inbox, outbox) and stops.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let bus = self.bus.clone();
-        self.runner
-            .run(shutdown, async move { bus.shutdown().await })
-            .await;
+        self.service.run_until_stopped(shutdown, async {}).await;
         Ok(())
     }
 }

@@ -10,11 +10,10 @@ use crate::enrolment;
 use crate::handler;
 use crate::settings::Settings;
 use anyhow::Context as _;
-use egov_bus::{Bus, Inbox};
+use egov_bus::{Bus, BusService, Inbox};
 use egov_calendar::Calendar;
 use egov_proto::workstation::workstation_server::WorkstationServer;
 use egov_regulations::Registry;
-use egov_runtime::service::Runner;
 use egov_trust::SystemId;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,8 +24,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub struct Application {
     workstation: Arc<Workstation>,
-    bus: Bus,
-    runner: Runner,
+    service: BusService,
     /// Cancelled when the autopilot has finished its tasks in hand.
     autopilot_done: CancellationToken,
 }
@@ -89,33 +87,31 @@ impl Application {
         .await
         .context("starting the bus")?;
 
-        let mut runner = Runner::bind("Workstation", &settings.grpc)
+        let mut service = BusService::bind("Workstation", &settings.grpc, bus.clone(), &pool)
             .await
             .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
-        runner
+        service
+            .runner()
             .serve(WorkstationServer::new(WorkstationApi {
                 workstation: workstation.clone(),
                 bus: bus.clone(),
-            }))
-            .probe_database(&pool);
-        runner.probe("broker", bus.connected_probe());
+            }));
         let autopilot_done = CancellationToken::new();
-        let (ws, outbox, done) = (workstation.clone(), bus.clone(), autopilot_done.clone());
-        runner.task(move |stop| async move {
+        let (ws, outbox, done) = (workstation.clone(), bus, autopilot_done.clone());
+        service.runner().task(move |stop| async move {
             crate::autopilot::run(ws, outbox, stop).await;
             done.cancel();
         });
         Ok(Application {
             workstation,
-            bus,
-            runner,
+            service,
             autopilot_done,
         })
     }
 
     /// The address the employees' gRPC API listens on.
     pub fn address(&self) -> SocketAddr {
-        self.runner.address()
+        self.service.address()
     }
 
     pub fn workstation(&self) -> &Arc<Workstation> {
@@ -123,15 +119,12 @@ impl Application {
     }
 
     pub fn bus(&self) -> &Bus {
-        &self.bus
+        self.service.bus()
     }
 
     /// Waits until the broker connection is up and the inbox is consumed.
     pub async fn wait_ready(&self, wait: Duration) -> anyhow::Result<()> {
-        self.bus
-            .wait_connected(wait)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        Ok(self.service.wait_ready(wait).await?)
     }
 
     /// Serves until `shutdown` is cancelled; then the autopilot finishes its
@@ -139,18 +132,16 @@ impl Application {
     /// what the last task sent goes out before the connection closes).
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Application {
-            bus,
-            runner,
+            service,
             autopilot_done,
             ..
         } = self;
         // Half the grace for the autopilot, so the bus always gets the rest.
-        let autopilot_grace = runner.grace() / 2;
-        let drain = async move {
+        let autopilot_grace = service.grace() / 2;
+        let autopilot = async move {
             let _ = tokio::time::timeout(autopilot_grace, autopilot_done.cancelled()).await;
-            bus.shutdown().await;
         };
-        runner.run(shutdown, drain).await;
+        service.run_until_stopped(shutdown, autopilot).await;
         Ok(())
     }
 }
