@@ -263,69 +263,71 @@ impl Handler for Recorder {
 }
 
 /// Waits until the gateway's record shows every message of `ids` settled,
-/// then returns how many ended in each status (by status name). Fails if
-/// some are still not final after `PATIENCE * 3`.
+/// then returns how many ended in each status (by status name).
 pub async fn settled_statuses(
     gateway_pool: &sqlx::PgPool,
     ids: &[String],
 ) -> std::collections::BTreeMap<String, i64> {
     let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.parse().expect("uuid")).collect();
-    let deadline = tokio::time::Instant::now() + PATIENCE * 3;
-    loop {
-        let rows: Vec<(i16, i64)> = sqlx::query_as(
-            "SELECT status, count(*) FROM message_status WHERE message_id = ANY($1) GROUP BY status",
-        )
-        .bind(&ids)
-        .fetch_all(gateway_pool)
-        .await
-        .expect("count statuses");
-        let counts: std::collections::BTreeMap<String, i64> = rows
-            .into_iter()
-            .map(|(status, n)| {
-                let status = DeliveryStatus::try_from(i32::from(status))
-                    .unwrap_or(DeliveryStatus::Unspecified);
-                (status.as_str_name().to_owned(), n)
-            })
-            .collect();
-        let open: i64 = [
-            "DELIVERY_STATUS_QUEUED",
-            "DELIVERY_STATUS_DELIVERED",
-            "DELIVERY_STATUS_RETRYING",
-        ]
-        .iter()
-        .filter_map(|s| counts.get(*s))
-        .sum();
-        let recorded: i64 = counts.values().sum();
-        if open == 0 && recorded == ids.len() as i64 {
-            return counts;
+    egov_testkit::statuses::these_settled(gateway_pool, &ids, PATIENCE * 3).await
+}
+
+/// The latest status reported to a sender for each message (the furthest
+/// along the lifecycle), kept as the stream brings them.
+#[derive(Default)]
+pub struct Reports {
+    seen: std::sync::Mutex<std::collections::HashMap<String, DeliveryStatus>>,
+    changed: tokio::sync::Notify,
+}
+
+impl Reports {
+    pub fn get(&self, id: &str) -> Option<DeliveryStatus> {
+        self.seen.lock().unwrap().get(id).copied()
+    }
+
+    /// Waits until every message of `ids` was reported `status`: woken by
+    /// each report, never by a timer.
+    pub async fn wait_all(&self, ids: &[String], status: DeliveryStatus, patience: Duration) {
+        let waited = tokio::time::timeout(patience, async {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if ids.iter().all(|id| self.get(id) == Some(status)) {
+                    return;
+                }
+                changed.await;
+            }
+        })
+        .await;
+        if waited.is_err() {
+            let missing = ids.iter().filter(|id| self.get(id) != Some(status)).count();
+            panic!(
+                "{missing} of {} never reported {status:?} to the sender",
+                ids.len()
+            );
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "statuses not final: {counts:?} of {} messages",
-            ids.len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-/// Keeps the latest status reported to a sender for each message (the
-/// furthest along the lifecycle), draining the stream as it comes.
-pub fn collect_reports(
-    mut statuses: broadcast::Receiver<StatusChange>,
-) -> Arc<std::sync::Mutex<std::collections::HashMap<String, DeliveryStatus>>> {
-    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
-    let into = seen.clone();
+/// Drains a sender's status stream into [`Reports`].
+pub fn collect_reports(mut statuses: broadcast::Receiver<StatusChange>) -> Arc<Reports> {
+    let reports = Arc::new(Reports::default());
+    let into = reports.clone();
     tokio::spawn(async move {
         loop {
             match statuses.recv().await {
                 Ok(change) => {
                     let status = DeliveryStatus::try_from(change.status)
                         .unwrap_or(DeliveryStatus::Unspecified);
-                    let mut seen = into.lock().unwrap();
-                    let entry = seen.entry(change.message_id).or_insert(status);
-                    if rank(status) > rank(*entry) {
-                        *entry = status;
+                    {
+                        let mut seen = into.seen.lock().unwrap();
+                        let entry = seen.entry(change.message_id).or_insert(status);
+                        if rank(status) > rank(*entry) {
+                            *entry = status;
+                        }
                     }
+                    into.changed.notify_waiters();
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     panic!("the test lost {n} status reports (it read too slowly)")
@@ -334,7 +336,7 @@ pub fn collect_reports(
             }
         }
     });
-    seen
+    reports
 }
 
 /// The lifecycle's order, as the gateway's `delivery_rank`.

@@ -54,17 +54,23 @@ async fn logged(gw: &TestGateway, id: &str) -> i64 {
         .expect("count log rows")
 }
 
-/// Polls `condition` until it holds, failing with `what` after PATIENCE.
+/// Waits until `condition` holds, failing with `what` after PATIENCE.
 async fn eventually<F, Fut>(what: &str, mut condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !condition().await {
-        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    egov_testkit::wait::until(PATIENCE, what, || {
+        let holds = condition();
+        async move {
+            if holds.await {
+                Ok(())
+            } else {
+                Err("it does not hold yet".to_owned())
+            }
+        }
+    })
+    .await
 }
 
 /// A portal application sealed by `identity` under `header` changes.
@@ -132,7 +138,7 @@ async fn beyond_crl_max_stale_the_gateway_fails_closed_and_messages_wait_for_the
         status_or_code(&gw, &waiting).await,
         Err("unknown_message".to_owned())
     );
-    assert_eq!(reports.lock().unwrap().get(&waiting), None, "no report yet");
+    assert_eq!(reports.get(&waiting), None, "no report yet");
     assert_eq!(receiver.effects().await, (1, 1), "nothing new delivered");
 
     // The list is back: the waiting message goes through, and the gRPC

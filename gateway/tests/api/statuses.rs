@@ -91,26 +91,9 @@ async fn burst_ends_processed(fault: Fault) {
         assert!(status.processed_at.is_some() && status.delivered_at.is_some());
     }
     // …and in the sender's own reports.
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let missing: Vec<String> = {
-            let seen = reports.lock().unwrap();
-            ids.iter()
-                .filter(|id| seen.get(*id) != Some(&DeliveryStatus::Processed))
-                .cloned()
-                .collect()
-        };
-        if missing.is_empty() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} of {BURST} never reported PROCESSED to the sender, e.g. {}",
-            missing.len(),
-            missing[0]
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    reports
+        .wait_all(&ids, DeliveryStatus::Processed, PATIENCE)
+        .await;
     let log = egov_gateway::log::verify(&pool, 0, 0).await.unwrap();
     assert!(log.intact, "{}", log.problem);
     gw.stop().await;
@@ -279,19 +262,16 @@ async fn a_message_its_receiver_refuses_is_rejected_with_the_receivers_code_over
         .await
         .expect("accepted by the gateway");
 
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let status = loop {
+    // A partner with no inbox asks until the receiver's verdict is in.
+    let status = egov_testkit::wait::until(PATIENCE, "the receiver's verdict", || async {
         let status = gw.status(&id).await;
         if rank(status.status()) == 4 {
-            break status;
+            Ok(status)
+        } else {
+            Err(format!("{:?}", status.status()))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still {:?}",
-            status.status()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     assert_eq!(status.status(), DeliveryStatus::Rejected);
     assert_eq!(status.code, "not_an_application");
     assert_eq!(status.detail, "the payload is not an application form");

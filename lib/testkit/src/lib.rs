@@ -10,6 +10,7 @@
 //!   environment variables (for in-process services and child processes
 //!   alike) and bus clients;
 //! - [`process`]: a service as a child process, ready when it says so;
+//! - [`wait`]: waiting for a condition, never a fixed sleep;
 //! - [`statuses`]: the gateway's delivery statuses all settled, counted;
 //! - [`service`]: the checks every service shares (health watched, health
 //!   following the broker, reflection as an outside client sees it).
@@ -21,6 +22,7 @@ pub mod pki;
 pub mod process;
 pub mod service;
 pub mod statuses;
+pub mod wait;
 
 pub use mesh::TestMesh;
 

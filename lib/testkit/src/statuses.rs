@@ -9,13 +9,32 @@ use std::time::Duration;
 /// retrying, then returns how many ended in each status, by the status's
 /// name (`DELIVERY_STATUS_PROCESSED` …). Panics naming what is still open.
 pub async fn all_settled(pool: &sqlx::PgPool, patience: Duration) -> BTreeMap<String, i64> {
-    let deadline = tokio::time::Instant::now() + patience;
-    loop {
-        let rows: Vec<(i16, i64)> =
-            sqlx::query_as("SELECT status, count(*) FROM message_status GROUP BY status")
-                .fetch_all(pool)
-                .await
-                .expect("count the statuses");
+    settled(pool, None, patience).await
+}
+
+/// As [`all_settled`], for the messages `ids` only (each must be on record).
+pub async fn these_settled(
+    pool: &sqlx::PgPool,
+    ids: &[uuid::Uuid],
+    patience: Duration,
+) -> BTreeMap<String, i64> {
+    settled(pool, Some(ids), patience).await
+}
+
+async fn settled(
+    pool: &sqlx::PgPool,
+    ids: Option<&[uuid::Uuid]>,
+    patience: Duration,
+) -> BTreeMap<String, i64> {
+    crate::wait::until(patience, "every delivery status final", || async {
+        let rows: Vec<(i16, i64)> = sqlx::query_as(
+            "SELECT status, count(*) FROM message_status
+             WHERE $1::uuid[] IS NULL OR message_id = ANY($1) GROUP BY status",
+        )
+        .bind(ids)
+        .fetch_all(pool)
+        .await
+        .map_err(|e| e.to_string())?;
         let counts: BTreeMap<String, i64> = rows
             .into_iter()
             .map(|(status, n)| {
@@ -33,13 +52,13 @@ pub async fn all_settled(pool: &sqlx::PgPool, patience: Duration) -> BTreeMap<St
         .iter()
         .filter_map(|s| counts.get(*s))
         .sum();
-        if open == 0 {
-            return counts;
+        let recorded: i64 = counts.values().sum();
+        let all_recorded = ids.is_none_or(|ids| recorded == ids.len() as i64);
+        if open == 0 && all_recorded {
+            Ok(counts)
+        } else {
+            Err(format!("{counts:?}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "delivery statuses still open after {patience:?}: {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }

@@ -4,7 +4,6 @@
 use crate::helpers::{PATIENCE, Recipient, TestIntake, password};
 use egov_proto::intake::{self as pb, Stage};
 use egov_proto::workstation as ws;
-use std::time::Duration;
 
 impl TestIntake {
     pub async fn login(&self, login: &str, password: &str) -> Result<pb::Session, tonic::Status> {
@@ -200,19 +199,16 @@ impl TestIntake {
         reference: &str,
         stages: &[Stage],
     ) -> pb::RequestView {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
+        let what = format!("request {reference} at {stages:?}");
+        egov_testkit::wait::until(PATIENCE, &what, || async {
             let view = self.view(token, reference).await;
             if stages.contains(&view.stage()) {
-                return view;
+                Ok(view)
+            } else {
+                Err(format!("{:?} ({view:?})", view.stage()))
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "request {reference} still {:?} ({view:?})",
-                view.stage()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await
     }
 
     pub async fn issue(

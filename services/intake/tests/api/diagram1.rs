@@ -279,20 +279,16 @@ async fn processes_5_6_acceptance_receipt_and_the_request_signed_by_the_operator
 
     // The workstation has it, signed by the operator.
     let pool = mesh.mesh.pool("workstation").await;
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let payload: Vec<u8> = loop {
-        let found: Option<Vec<u8>> =
+    let payload: Vec<u8> =
+        egov_testkit::wait::until(PATIENCE, "registered by the workstation", || async {
             sqlx::query_scalar("SELECT payload FROM applications WHERE reference = $1")
                 .bind(&receipt.reference)
                 .fetch_optional(&pool)
                 .await
-                .unwrap_or(None);
-        if let Some(bytes) = found {
-            break bytes;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never registered");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "not yet".to_owned())
+        })
+        .await;
     let received = ws::Application::decode(payload.as_slice()).unwrap();
     let content = openssl_verifies(&mesh.mesh, &received.signed_request)
         .expect("openssl verifies the request");

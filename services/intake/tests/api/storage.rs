@@ -9,7 +9,6 @@ use crate::counter::{authorized, code, openssl_verifies};
 use crate::helpers::{PATIENCE, TestIntake};
 use chrono::{DateTime, Utc};
 use egov_proto::intake::{self as pb, Stage};
-use std::time::Duration;
 
 fn utc(text: &str) -> DateTime<Utc> {
     text.parse().expect("an RFC 3339 time")
@@ -67,8 +66,8 @@ impl TestIntake {
             .await;
         assert_eq!(at!(view, returned_at), utc(moment));
         let pool = self.mesh.pool("workstation").await;
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
+        let what = format!("the provider records the returned result of {reference}");
+        egov_testkit::wait::until(PATIENCE, &what, || async {
             let returned: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM results r JOIN applications a ON a.id = r.application_id
                  WHERE a.reference = $1 AND r.returned_at IS NOT NULL",
@@ -76,16 +75,15 @@ impl TestIntake {
             .bind(reference)
             .fetch_one(&pool)
             .await
-            .expect("the workstation's journal");
+            .map_err(|e| e.to_string())?;
             if returned == 1 {
-                return view;
+                Ok(())
+            } else {
+                Err("not yet".to_owned())
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the provider has not recorded the returned result of {reference}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await;
+        view
     }
 
     async fn ask_again(&self, token: &str, reference: &str) -> pb::RequestView {

@@ -350,8 +350,7 @@ async fn every_regulation_offered_on_the_portal_reaches_a_result() {
         ));
     }
     // All at once on autopilot; then each must have ended.
-    let deadline = tokio::time::Instant::now() + PATIENCE * 2;
-    loop {
+    egov_testkit::wait::until(PATIENCE * 2, "every application ended", || async {
         let mut open = Vec::new();
         for (code, reference) in &references {
             let view = mesh.view(&citizen, reference).await;
@@ -367,14 +366,12 @@ async fn every_regulation_offered_on_the_portal_reaches_a_result() {
             }
         }
         if open.is_empty() {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{open:#?}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not finished: {open:#?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     for (code, reference) in references {
         let view = mesh.view(&citizen, &reference).await;
         assert!(
@@ -398,23 +395,20 @@ async fn statuses_that_arrive_while_the_portal_is_down_are_in_the_cabinet_after_
     mesh.portal.take().expect("running").stop().await;
     // Wait until the workstation has issued (its journal says so).
     let pool = mesh.mesh.pool("workstation").await;
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
+    egov_testkit::wait::until(PATIENCE, "the workstation issued", || async {
         let issued: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM applications WHERE state IN ('issued', 'refused')",
         )
         .fetch_one(&pool)
         .await
-        .unwrap();
+        .map_err(|e| e.to_string())?;
         if issued == 1 {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{issued} issued"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the workstation never issued"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     mesh.restart_portal().await;
     let view = mesh
         .wait_stage(&citizen, &sent.reference, &[Stage::Issued, Stage::Refused])

@@ -13,7 +13,6 @@ use egov_testkit::TestMesh;
 use egov_trust::cms::{self, Encapsulation};
 use egov_trust::iin::Sex;
 use egov_trust::{Iin, Issued, SigningKey, SystemId};
-use std::time::Duration;
 use tonic::transport::Channel;
 
 pub use egov_harness::{
@@ -367,20 +366,16 @@ impl TestPortal {
         reference: &str,
         stages: &[pb::Stage],
     ) -> pb::ApplicationView {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
+        let what = format!("application {reference} at {stages:?}");
+        egov_testkit::wait::until(PATIENCE, &what, || async {
             let view = self.view(citizen, reference).await;
             if stages.contains(&view.stage()) {
-                return view;
+                Ok(view)
+            } else {
+                Err(format!("{:?} (history {:?})", view.stage(), view.history))
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "application {reference} still {:?} (history {:?})",
-                view.stage(),
-                view.history
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await
     }
 
     pub async fn result(&self, citizen: &TestCitizen, reference: &str) -> pb::ResultFile {
@@ -435,7 +430,6 @@ pub async fn employees_refuse(address: std::net::SocketAddr, journal_number: &st
             .token;
         tokens.push(token);
     }
-    let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let mut acted = false;
         for token in &tokens {
@@ -491,12 +485,11 @@ pub async fn employees_refuse(address: std::net::SocketAddr, journal_number: &st
         if view.current_position == 0 {
             return;
         }
+        // Each act commits before it answers, so the next task is there at
+        // once: a round with nothing to do means the procedure is stuck.
         assert!(
-            tokio::time::Instant::now() < deadline,
-            "the procedure did not end"
+            acted,
+            "no employee has a task of {journal_number}, yet it is not over"
         );
-        if !acted {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 }
