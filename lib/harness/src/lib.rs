@@ -248,3 +248,25 @@ pub fn refusal_code(status: &tonic::Status, domain: &str) -> String {
     );
     info.reason
 }
+
+/// A call carrying `authorization: Bearer <token>`, as front ends send it.
+pub fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("a header value"),
+    );
+    request
+}
+
+/// A scanned document (a small PDF) attached under `code`, with its hash.
+pub fn scanned_document(code: &str) -> egov_proto::workstation::Document {
+    let content = format!("%PDF-1.4 scan of {code}").into_bytes();
+    egov_proto::workstation::Document {
+        code: code.into(),
+        name: format!("{code}.pdf"),
+        media_type: "application/pdf".into(),
+        sha256: egov_trust::sha256(&content).to_vec().into(),
+        content: content.into(),
+    }
+}

@@ -3,7 +3,6 @@
 
 use crate::helpers::{PATIENCE, Recipient, TestIntake, password};
 use egov_proto::intake::{self as pb, Stage};
-use egov_proto::workstation as ws;
 
 impl TestIntake {
     pub async fn login(&self, login: &str, password: &str) -> Result<pb::Session, tonic::Status> {
@@ -250,26 +249,9 @@ impl TestIntake {
     }
 }
 
-pub fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
-    request
-}
-
-/// A scan of a paper document.
-pub fn scan(code: &str) -> ws::Document {
-    let content = format!("%PDF-1.4 scan of {code}").into_bytes();
-    ws::Document {
-        code: code.into(),
-        name: format!("{code}.pdf"),
-        media_type: "application/pdf".into(),
-        sha256: egov_trust::sha256(&content).to_vec().into(),
-        content: content.into(),
-    }
-}
+pub use egov_harness::authorized;
+/// A scanned document attached under `code`.
+pub use egov_harness::scanned_document as scan;
 
 /// The stable code of a refusal, from its ErrorInfo.
 pub fn code(status: &tonic::Status) -> String {

@@ -174,15 +174,6 @@ pub struct TestCitizen {
     pub token: String,
 }
 
-pub fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
-    request
-}
-
 /// CMS SignedData (attached) over `content` with `issued`'s key.
 pub fn sign_with(issued: &Issued, content: &[u8]) -> Vec<u8> {
     sign_with_key(&issued.signing_key(), &issued.certificate_der, content)
@@ -204,17 +195,9 @@ pub fn code(status: &tonic::Status) -> String {
     egov_harness::refusal_code(status, "portal.egov-mesh")
 }
 
-/// A scanned document for the application.
-pub fn document(code: &str) -> ws::Document {
-    let content = format!("%PDF-1.4 scan of {code}").into_bytes();
-    ws::Document {
-        code: code.into(),
-        name: format!("{code}.pdf"),
-        media_type: "application/pdf".into(),
-        sha256: egov_trust::sha256(&content).to_vec().into(),
-        content: content.into(),
-    }
-}
+pub use egov_harness::authorized;
+/// A scanned document attached under `code`.
+pub use egov_harness::scanned_document as document;
 
 /// A complete draft for `regulation`: every required document of the
 /// portal's list and every required field of its form, from the catalogue.
