@@ -12,7 +12,10 @@ run: services
 	./target/debug/egovctl run
 
 ## Every test: unit tests and the integration tests on the real broker and database.
+## The scenario crate (tests/) runs every system from its built binary, so
+## the binaries are built first.
 test: services
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
 ## Benchmarks, release build; prints `bench <name> <value> <unit>` lines.
