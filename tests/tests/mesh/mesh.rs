@@ -104,8 +104,9 @@ impl Mesh {
     pub async fn start(options: Options) -> Mesh {
         // Every binary first: a missing one fails before anything starts.
         let egovctl = process::binary("egovctl");
+        process::warn_if_stale(&egovctl);
         for system in SYSTEMS {
-            process::binary(&binary_name(system));
+            process::warn_if_stale(&process::binary(&binary_name(system)));
         }
         let dir = std::env::temp_dir().join(egov_testkit::unique_name("egov-scenario-"));
         for sub in ["logs", "config"] {

@@ -9,6 +9,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::SystemTime;
 
 /// The cargo target directory's `debug` profile: `CARGO_TARGET_DIR` if set,
 /// else `target/` beside the workspace's Cargo.toml.
@@ -44,6 +46,55 @@ pub fn binary(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// `cargo test` does not rebuild another package's binaries: a binary
+/// older than the newest source file is named in a warning (shown with a
+/// failed test's output).
+pub fn warn_if_stale(binary: &Path) {
+    if let (Ok(built), Some((changed, source))) = (
+        std::fs::metadata(binary).and_then(|m| m.modified()),
+        newest_source(),
+    ) && built < *changed
+    {
+        eprintln!(
+            "warning: {} is older than {}: run `cargo build --workspace --bins`",
+            binary.display(),
+            source.display()
+        );
+    }
+}
+
+/// The most recently changed source file of the systems (found once).
+fn newest_source() -> Option<&'static (SystemTime, PathBuf)> {
+    static NEWEST: OnceLock<Option<(SystemTime, PathBuf)>> = OnceLock::new();
+    NEWEST
+        .get_or_init(|| {
+            let root = workspace_root();
+            let mut newest = None;
+            let mut dirs: Vec<PathBuf> =
+                ["lib", "services", "gateway", "cli", "proto", "regulations"]
+                    .iter()
+                    .map(|d| root.join(d))
+                    .collect();
+            while let Some(dir) = dirs.pop() {
+                for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    let path = entry.path();
+                    let Ok(meta) = entry.metadata() else { continue };
+                    if meta.is_dir() {
+                        if !path.ends_with("tests") {
+                            dirs.push(path);
+                        }
+                    } else if let Ok(modified) = meta.modified()
+                        && newest.as_ref().is_none_or(|(t, _)| modified > *t)
+                    {
+                        newest = Some((modified, path));
+                    }
+                }
+            }
+            newest
+        })
+        .as_ref()
 }
 
 /// A started (or killed) system.
