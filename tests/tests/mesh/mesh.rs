@@ -23,8 +23,9 @@ use std::fmt::Display;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
@@ -55,6 +56,22 @@ pub const SYSTEMS: [SystemId; 6] = [
 
 /// The CRL distribution point's name among the processes.
 const CRL: &str = "crl";
+
+/// Meshes running at once in this test binary, whatever the number of test
+/// threads: each holds some 30 PostgreSQL connections (six systems, the
+/// seed, the test's own pool), and the server's default limit is 100.
+/// `EGOV_SCENARIOS_AT_ONCE` changes it.
+fn slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let at_once = std::env::var("EGOV_SCENARIOS_AT_ONCE")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(2);
+        Semaphore::new(at_once)
+    })
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -91,6 +108,8 @@ pub struct Mesh {
     people_taken: AtomicI64,
     // Dropped after the body of `drop`: the processes are dead by then.
     database: TestDatabase,
+    // Released last, once everything of this mesh is gone.
+    _slot: SemaphorePermit<'static>,
 }
 
 struct Running {
@@ -102,6 +121,10 @@ impl Mesh {
     /// Starts the CRL point, seeds the registries, then the gateway and
     /// every other system, each ready when it reports SERVING.
     pub async fn start(options: Options) -> Mesh {
+        let slot = slots()
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         // Every binary first: a missing one fails before anything starts.
         let egovctl = process::binary("egovctl");
         process::warn_if_stale(&egovctl);
@@ -114,7 +137,7 @@ impl Mesh {
         }
         let database = TestDatabase::create().await;
         let db = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(4)
+            .max_connections(2)
             .connect(database.url())
             .await
             .expect("connect to the scenario's database");
@@ -144,6 +167,7 @@ impl Mesh {
             db,
             people_taken: AtomicI64::new(0),
             database,
+            _slot: slot,
         };
 
         // The CA's distribution point, as `egovctl pki serve` runs it.
