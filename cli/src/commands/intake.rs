@@ -102,6 +102,40 @@ enum Command {
         #[arg(long, default_value = "result.p7s")]
         out: PathBuf,
     },
+    /// Seed 003 §9 3): the accumulation sector registers a package by the
+    /// receipt's barcode.
+    Scan { barcode: String },
+    /// §9 4): the accumulation sector hands packages to a courier.
+    Courier {
+        /// The courier's login.
+        courier: String,
+        #[arg(required = true)]
+        barcodes: Vec<String>,
+    },
+    /// §9 5): the courier records a package delivered to the provider.
+    Deliver {
+        barcode: String,
+        /// Who at the provider took it.
+        #[arg(long, default_value = "")]
+        received_by: String,
+    },
+    /// The packages on their way (a courier sees their own).
+    Packages,
+    /// The electronic queue (seed 002 Standard row 7): a talon for a
+    /// visitor, or a booking with --at.
+    Talon {
+        /// The visitor's IIN.
+        iin: String,
+        /// The service, e.g. 002.
+        regulation: String,
+        /// Book for this time (RFC 3339, e.g. 2026-12-02T10:00:00+05:00).
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
+    /// The operator calls the next talon.
+    Next,
+    /// The talons waiting, in the order they will be called.
+    Queue,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -338,8 +372,136 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 out.display()
             );
         }
+        Command::Scan { barcode } => {
+            let package = client
+                .scan_package(authorized(
+                    &token()?,
+                    pb::ScanPackageRequest {
+                        barcode: barcode.clone(),
+                    },
+                ))
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            show_package(&package);
+        }
+        Command::Courier { courier, barcodes } => {
+            let handed = client
+                .hand_to_courier(authorized(
+                    &token()?,
+                    pb::HandToCourierRequest {
+                        barcodes: barcodes.clone(),
+                        courier: courier.clone(),
+                    },
+                ))
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            handed.packages.iter().for_each(show_package);
+        }
+        Command::Deliver {
+            barcode,
+            received_by,
+        } => {
+            let package = client
+                .record_delivery(authorized(
+                    &token()?,
+                    pb::RecordDeliveryRequest {
+                        barcode: barcode.clone(),
+                        received_by: received_by.clone(),
+                    },
+                ))
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            show_package(&package);
+        }
+        Command::Packages => {
+            let list = client
+                .list_packages(authorized(&token()?, pb::ListPackagesRequest::default()))
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            list.packages.iter().for_each(show_package);
+        }
+        Command::Talon {
+            iin,
+            regulation,
+            at,
+        } => {
+            let talon = client
+                .take_talon(pb::TakeTalonRequest {
+                    iin: iin.clone(),
+                    regulation: regulation.clone(),
+                    booked_for: at.map(|at| egov_bus::envelope::timestamp(at.to_utc())),
+                })
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            show_talon(&talon);
+        }
+        Command::Next => {
+            let talon = client
+                .call_next_talon(authorized(&token()?, pb::CallNextTalonRequest {}))
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            show_talon(&talon);
+        }
+        Command::Queue => {
+            let list = client
+                .list_talons(authorized(&token()?, pb::ListTalonsRequest {}))
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            list.waiting.iter().for_each(show_talon);
+        }
     }
     Ok(())
+}
+
+fn local(at: &Option<egov_proto::prost_types::Timestamp>) -> String {
+    at.as_ref()
+        .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+        .map(|t| {
+            egov_calendar::to_local(t)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into())
+}
+
+fn show_package(p: &pb::PaperPackage) {
+    println!(
+        "{}  {} {:?}  to {}  accepted {}  scanned {} {}  courier {} {}  delivered {} {}",
+        p.barcode,
+        p.regulation,
+        p.state(),
+        p.direction,
+        local(&p.accepted_at),
+        local(&p.scanned_at),
+        p.scanned_by,
+        local(&p.handed_at),
+        p.courier,
+        local(&p.delivered_at),
+        p.received_by
+    );
+}
+
+fn show_talon(t: &pb::Talon) {
+    let when = match t.kind() {
+        pb::TalonKind::Booked => format!("booked for {}", local(&t.booked_for)),
+        _ => format!("taken {}", local(&t.taken_at)),
+    };
+    let called = if t.called_at.is_some() {
+        format!("called {} by {}", local(&t.called_at), t.called_by)
+    } else {
+        format!("{} ahead", t.ahead)
+    };
+    println!(
+        "{}  {}  {} {}  {}  {}",
+        t.number, t.branch, t.regulation, t.iin, when, called
+    );
 }
 
 fn show(view: &pb::RequestView) {
@@ -363,6 +525,10 @@ fn show(view: &pb::RequestView) {
             "not accepted: {} — {}",
             view.refusal_code, view.refusal_message
         );
+    }
+    if let Some(package) = &view.package {
+        print!("paper     ");
+        show_package(package);
     }
 }
 

@@ -227,4 +227,82 @@ impl intake_server::Intake for IntakeApi {
                 .await,
         )
     }
+
+    async fn scan_package(
+        &self,
+        request: Request<pb::ScanPackageRequest>,
+    ) -> Result<Response<pb::PaperPackage>, Status> {
+        let operator = self.operator(&request).await?;
+        let barcode = request.into_inner().barcode;
+        answer(self.intake.scan_package(&operator, &barcode).await)
+    }
+
+    async fn hand_to_courier(
+        &self,
+        request: Request<pb::HandToCourierRequest>,
+    ) -> Result<Response<pb::ListPackagesResponse>, Status> {
+        let operator = self.operator(&request).await?;
+        let r = request.into_inner();
+        answer(
+            self.intake
+                .hand_to_courier(&operator, &r.barcodes, &r.courier)
+                .await
+                .map(|packages| pb::ListPackagesResponse { packages }),
+        )
+    }
+
+    async fn record_delivery(
+        &self,
+        request: Request<pb::RecordDeliveryRequest>,
+    ) -> Result<Response<pb::PaperPackage>, Status> {
+        let operator = self.operator(&request).await?;
+        let r = request.into_inner();
+        answer(
+            self.intake
+                .record_delivery(&operator, &r.barcode, &r.received_by)
+                .await,
+        )
+    }
+
+    async fn list_packages(
+        &self,
+        request: Request<pb::ListPackagesRequest>,
+    ) -> Result<Response<pb::ListPackagesResponse>, Status> {
+        let operator = self.operator(&request).await?;
+        let state = request.into_inner().state();
+        answer(
+            self.intake
+                .packages(&operator, state)
+                .await
+                .map(|packages| pb::ListPackagesResponse { packages }),
+        )
+    }
+
+    async fn take_talon(
+        &self,
+        request: Request<pb::TakeTalonRequest>,
+    ) -> Result<Response<pb::Talon>, Status> {
+        answer(self.intake.take_talon(request.into_inner()).await)
+    }
+
+    async fn call_next_talon(
+        &self,
+        request: Request<pb::CallNextTalonRequest>,
+    ) -> Result<Response<pb::Talon>, Status> {
+        let operator = self.operator(&request).await?;
+        answer(self.intake.call_next_talon(&operator).await)
+    }
+
+    async fn list_talons(
+        &self,
+        request: Request<pb::ListTalonsRequest>,
+    ) -> Result<Response<pb::ListTalonsResponse>, Status> {
+        let operator = self.operator(&request).await?;
+        answer(
+            self.intake
+                .waiting_talons(&operator)
+                .await
+                .map(|waiting| pb::ListTalonsResponse { waiting }),
+        )
+    }
 }

@@ -42,6 +42,13 @@ pub enum IntakeCode {
     NoResultYet,
     AlreadyIssued,
     NotTheRecipient,
+    // The paper path (seed 003 §9 2)-5)).
+    UnknownPackage,
+    PackageOutOfOrder,
+    UnknownCourier,
+    // The electronic queue (seed 002 Standard row 7).
+    OutsideWorkingHours,
+    QueueEmpty,
 }
 
 impl Code for IntakeCode {
@@ -76,6 +83,11 @@ impl Code for IntakeCode {
         IntakeCode::NoResultYet,
         IntakeCode::AlreadyIssued,
         IntakeCode::NotTheRecipient,
+        IntakeCode::UnknownPackage,
+        IntakeCode::PackageOutOfOrder,
+        IntakeCode::UnknownCourier,
+        IntakeCode::OutsideWorkingHours,
+        IntakeCode::QueueEmpty,
     ];
 
     fn as_str(self) -> &'static str {
@@ -111,6 +123,11 @@ impl Code for IntakeCode {
             NoResultYet => "no_result_yet",
             AlreadyIssued => "already_issued",
             NotTheRecipient => "not_the_recipient",
+            UnknownPackage => "unknown_package",
+            PackageOutOfOrder => "package_out_of_order",
+            UnknownCourier => "unknown_courier",
+            OutsideWorkingHours => "outside_working_hours",
+            QueueEmpty => "queue_empty",
         }
     }
 
@@ -128,15 +145,19 @@ impl Code for IntakeCode {
             | DuplicateDocument
             | EmptyDocument
             | DocumentTypeNotAccepted
-            | ConsentCodeWrong => G::InvalidArgument,
+            | ConsentCodeWrong
+            | UnknownCourier
+            | OutsideWorkingHours => G::InvalidArgument,
             DocumentTooLarge => G::ResourceExhausted,
             ChannelNotOffered | WrongStage | ConsentRequired | ConsentCodeExpired
             | PersonNotFound | PoaNotFound | PoaExpired | PoaRevoked | PoaOutOfScope
-            | PoaOtherPrincipal | NoResultYet | AlreadyIssued => G::FailedPrecondition,
+            | PoaOtherPrincipal | NoResultYet | AlreadyIssued | PackageOutOfOrder | QueueEmpty => {
+                G::FailedPrecondition
+            }
             NotTheRecipient | WrongRole => G::PermissionDenied,
             LoginRefused | Unauthenticated => G::Unauthenticated,
             RegistryUnavailable => G::Unavailable,
-            UnknownRequest => G::NotFound,
+            UnknownRequest | UnknownPackage => G::NotFound,
         }
     }
 }

@@ -23,6 +23,9 @@ pub struct Intake {
     pub(crate) passwords: egov_accounts::Passwords,
     /// "Now" for the storage of unclaimed results only.
     pub storage_clock: StorageClock,
+    /// "Now" for the electronic queue only (the real clock unless a test
+    /// fixes it, to call a booking when its time has come).
+    pub queue_clock: StorageClock,
 }
 
 impl Intake {
@@ -37,6 +40,7 @@ impl Intake {
         let storage_clock = StorageClock::new(tuning.storage_time);
         Intake {
             storage_clock,
+            queue_clock: StorageClock::new(None),
             pool,
             trust,
             regulations,

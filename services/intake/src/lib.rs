@@ -20,6 +20,8 @@
 //! - [`issue`]: handing the result over; [`storage`]: unclaimed results
 //!   kept one calendar month, returned to the provider, asked for again;
 //!   [`views`]: what the API shows;
+//! - [`paper`]: the paper documents' way to the provider (accumulation
+//!   sector, courier); [`queue`]: the electronic queue;
 //! - [`api`]: the gRPC API; [`error`]: the refusal codes;
 //! - [`intake`]: shared state; [`settings`].
 
@@ -29,6 +31,8 @@ pub mod inbox;
 pub mod intake;
 pub mod issue;
 pub mod operators;
+pub mod paper;
+pub mod queue;
 pub mod receipt;
 pub mod registries;
 pub mod request;

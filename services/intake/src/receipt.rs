@@ -147,6 +147,16 @@ impl Intake {
                 .enqueue(&mut tx, &message)
                 .await
                 .map_err(|e| IntakeError::internal(format!("the outbox: {e}")))?;
+            // Seed 003 §9 2): the paper documents go to the accumulation
+            // sector.
+            crate::paper::open_package(
+                &mut tx,
+                stored.reference,
+                regulation,
+                &stored.documents_present,
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.bus().wake_relay();
@@ -179,7 +189,7 @@ impl Intake {
             issue_at: stored.issue_at.map(egov_bus::envelope::timestamp),
             issue_place: self.tuning.branch.clone(),
             missing_documents: row.try_get("missing_documents")?,
-            barcode: stored.reference.to_string().to_uppercase(),
+            barcode: crate::paper::barcode(stored.reference),
         })
     }
 

@@ -156,7 +156,9 @@ impl Intake {
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        Ok(self.view(&stored, history))
+        let mut view = self.view(&stored, history);
+        view.package = self.package_of(stored.reference).await?;
+        Ok(view)
     }
 
     /// Requests, newest first (without their histories).
@@ -203,6 +205,7 @@ impl Intake {
             result_arrived_at: s.result_arrived_at.map(timestamp),
             keep_until: s.keep_until.map(timestamp),
             returned_at: s.returned_at.map(timestamp),
+            package: None,
         }
     }
 }

@@ -37,6 +37,8 @@ pub fn operators(mesh: &TestMesh) -> Vec<egov_intake::settings::OperatorEntry> {
         ("operator", R::Operator),
         ("issuer", R::IssuingOperator),
         ("courier", R::Courier),
+        ("accumulation", R::AccumulationSector),
+        ("courier-2", R::Courier),
     ]
     .into_iter()
     .enumerate()

@@ -7,5 +7,7 @@ mod crash;
 mod diagram1;
 mod helpers;
 mod operations;
+mod paper;
+mod queue;
 mod representatives;
 mod storage;
