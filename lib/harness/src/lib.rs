@@ -270,3 +270,97 @@ pub fn scanned_document(code: &str) -> egov_proto::workstation::Document {
         content: content.into(),
     }
 }
+
+/// The provider's four employees, by login (their roles in
+/// [`provider_staff`] and deploy/config/workstation.toml).
+pub const EMPLOYEES: [&str; 4] = ["clerk", "head", "specialist", "responsible"];
+
+/// The provider's employees work an application through the workstation's
+/// employees' API, each current task done by whoever's role it is; the
+/// specialist refuses on `ground` for `reason` (diagram 2, condition 3,
+/// process 7). Returns when the procedure is over.
+pub async fn employees_refuse(
+    mut client: egov_proto::workstation::workstation_client::WorkstationClient<
+        tonic::transport::Channel,
+    >,
+    journal_number: &str,
+    ground: &str,
+    reason: &str,
+) {
+    use egov_proto::workstation::{self as ws, act_request::Action};
+    let mut tokens = Vec::new();
+    for login in EMPLOYEES {
+        let token = client
+            .login(ws::LoginRequest {
+                login: login.into(),
+                password: password(login),
+            })
+            .await
+            .expect("an employee logs in")
+            .into_inner()
+            .token;
+        tokens.push(token);
+    }
+    loop {
+        let mut acted = false;
+        for token in &tokens {
+            let tasks = client
+                .list_tasks(authorized(token, ws::ListTasksRequest {}))
+                .await
+                .expect("the employee's tasks")
+                .into_inner()
+                .tasks;
+            for task in tasks
+                .into_iter()
+                .filter(|t| t.journal_number == journal_number)
+            {
+                let action = match task.stage() {
+                    ws::Stage::Register => Action::Register(ws::Register::default()),
+                    ws::Stage::Assign => Action::Assign(ws::Assign {
+                        specialist_login: "specialist".into(),
+                        resolution: "to examine".into(),
+                    }),
+                    ws::Stage::Examine => Action::Refuse(ws::Refuse {
+                        grounds: vec![ground.into()],
+                        reasons: vec![reason.into()],
+                        missing_documents: Vec::new(),
+                    }),
+                    ws::Stage::Sign => Action::Sign(ws::Sign {}),
+                    ws::Stage::Issue => Action::Issue(ws::Issue {}),
+                    ws::Stage::Unspecified => continue,
+                };
+                client
+                    .act(authorized(
+                        token,
+                        ws::ActRequest {
+                            journal_number: journal_number.into(),
+                            position: task.position,
+                            action: Some(action),
+                        },
+                    ))
+                    .await
+                    .expect("the employee acts");
+                acted = true;
+            }
+        }
+        let view = client
+            .get_application(authorized(
+                &tokens[1],
+                ws::GetApplicationRequest {
+                    journal_number: journal_number.into(),
+                },
+            ))
+            .await
+            .expect("the application")
+            .into_inner();
+        if view.current_position == 0 {
+            return;
+        }
+        // Each act commits before it answers, so the next task is there at
+        // once: a round with nothing to do means the procedure is stuck.
+        assert!(
+            acted,
+            "no employee has a task of {journal_number}, yet it is not over"
+        );
+    }
+}

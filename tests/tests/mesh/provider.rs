@@ -9,14 +9,11 @@ use egov_proto::gateway::gateway_client::GatewayClient;
 use egov_proto::gateway::{self as gw, TraceEntry};
 use egov_proto::registry::registry_admin_client::RegistryAdminClient;
 use egov_proto::registry::{FaultKind, FaultMode, SetFaultRequest};
-use egov_proto::workstation::act_request::Action;
 use egov_proto::workstation::workstation_client::WorkstationClient;
 use egov_proto::workstation::{self as ws};
 use egov_trust::SystemId;
 use tonic::transport::Channel;
 
-/// The workstation's four employees (deploy/config/workstation.toml's roles).
-pub const EMPLOYEES: [&str; 4] = ["clerk", "head", "specialist", "responsible"];
 
 /// The service of the provider's result message (gateway/routes.toml).
 pub const RESULT_SERVICE: &str = "application-result";
@@ -43,77 +40,10 @@ impl Mesh {
             .token
     }
 
-    /// The employees work the application through their API, each current
-    /// task done by whoever's role it is; the specialist refuses on
-    /// `ground` (condition 3, process 7).
+    /// The employees work the application through their API; the
+    /// specialist refuses on `ground` (condition 3, process 7).
     pub async fn employees_refuse(&self, journal_number: &str, ground: &str, reason: &str) {
-        let mut client = self.workstation();
-        let mut tokens = Vec::new();
-        for login in EMPLOYEES {
-            tokens.push(self.employee(login).await);
-        }
-        loop {
-            let mut acted = false;
-            for token in &tokens {
-                let tasks = client
-                    .list_tasks(authorized(token, ws::ListTasksRequest {}))
-                    .await
-                    .expect("the employee's tasks")
-                    .into_inner()
-                    .tasks;
-                for task in tasks
-                    .into_iter()
-                    .filter(|t| t.journal_number == journal_number)
-                {
-                    let action = match task.stage() {
-                        ws::Stage::Register => Action::Register(ws::Register::default()),
-                        ws::Stage::Assign => Action::Assign(ws::Assign {
-                            specialist_login: "specialist".into(),
-                            resolution: "to examine".into(),
-                        }),
-                        ws::Stage::Examine => Action::Refuse(ws::Refuse {
-                            grounds: vec![ground.into()],
-                            reasons: vec![reason.into()],
-                            missing_documents: Vec::new(),
-                        }),
-                        ws::Stage::Sign => Action::Sign(ws::Sign {}),
-                        ws::Stage::Issue => Action::Issue(ws::Issue {}),
-                        ws::Stage::Unspecified => continue,
-                    };
-                    client
-                        .act(authorized(
-                            token,
-                            ws::ActRequest {
-                                journal_number: journal_number.into(),
-                                position: task.position,
-                                action: Some(action),
-                            },
-                        ))
-                        .await
-                        .expect("the employee acts");
-                    acted = true;
-                }
-            }
-            let view = client
-                .get_application(authorized(
-                    &tokens[1],
-                    ws::GetApplicationRequest {
-                        journal_number: journal_number.into(),
-                    },
-                ))
-                .await
-                .expect("the application")
-                .into_inner();
-            if view.current_position == 0 {
-                return;
-            }
-            // Each act commits before it answers, so the next task is there
-            // at once: a round with nothing to do means it is stuck.
-            assert!(
-                acted,
-                "no employee has a task of {journal_number}, yet it is not over"
-            );
-        }
+        egov_harness::employees_refuse(self.workstation(), journal_number, ground, reason).await;
     }
 
     /// A registry's fault mode through its admin API (what `egovctl fault

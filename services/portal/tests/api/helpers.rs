@@ -391,88 +391,19 @@ pub fn decode_result(file: &pb::ResultFile) -> ws::ResultDocument {
     ws::ResultDocument::decode(content.as_slice()).expect("a ResultDocument")
 }
 
-/// The provider's employees working an application through the
-/// workstation's API: each current task done by whoever's role it is;
-/// the examination refuses with `ground` (condition 3, process 7).
+/// The provider's employees refuse the application through the
+/// workstation's API (diagram 2, condition 3, process 7).
 pub async fn employees_refuse(address: std::net::SocketAddr, journal_number: &str, ground: &str) {
-    use egov_proto::workstation::act_request::Action;
-    use egov_proto::workstation::workstation_client::WorkstationClient;
-    let mut client = WorkstationClient::connect(format!("http://{address}"))
-        .await
-        .expect("connect to the workstation");
-    let mut tokens = Vec::new();
-    for login in ["clerk", "head", "specialist", "responsible"] {
-        let token = client
-            .login(ws::LoginRequest {
-                login: login.into(),
-                password: egov_harness::password(login),
-            })
-            .await
-            .expect("an employee logs in")
-            .into_inner()
-            .token;
-        tokens.push(token);
-    }
-    loop {
-        let mut acted = false;
-        for token in &tokens {
-            let tasks = client
-                .list_tasks(authorized(token, ws::ListTasksRequest {}))
-                .await
-                .expect("tasks")
-                .into_inner()
-                .tasks;
-            for task in tasks
-                .into_iter()
-                .filter(|t| t.journal_number == journal_number)
-            {
-                let action = match task.stage() {
-                    ws::Stage::Register => Action::Register(ws::Register::default()),
-                    ws::Stage::Assign => Action::Assign(ws::Assign {
-                        specialist_login: "specialist".into(),
-                        resolution: "to examine".into(),
-                    }),
-                    ws::Stage::Examine => Action::Refuse(ws::Refuse {
-                        grounds: vec![ground.into()],
-                        reasons: vec!["the documents do not bear the claim out".into()],
-                        missing_documents: Vec::new(),
-                    }),
-                    ws::Stage::Sign => Action::Sign(ws::Sign {}),
-                    ws::Stage::Issue => Action::Issue(ws::Issue {}),
-                    ws::Stage::Unspecified => continue,
-                };
-                client
-                    .act(authorized(
-                        token,
-                        ws::ActRequest {
-                            journal_number: journal_number.into(),
-                            position: task.position,
-                            action: Some(action),
-                        },
-                    ))
-                    .await
-                    .expect("the employee acts");
-                acted = true;
-            }
-        }
-        let view = client
-            .get_application(authorized(
-                &tokens[1],
-                ws::GetApplicationRequest {
-                    journal_number: journal_number.into(),
-                },
-            ))
-            .await
-            .expect("the application")
-            .into_inner();
-        if view.current_position == 0 {
-            return;
-        }
-        // Each act commits before it answers, so the next task is there at
-        // once: a round with nothing to do means the procedure is stuck.
-        assert!(
-            acted,
-            "no employee has a task of {journal_number}, yet it is not over"
-        );
-    }
+    let client = egov_proto::workstation::workstation_client::WorkstationClient::connect(format!(
+        "http://{address}"
+    ))
+    .await
+    .expect("connect to the workstation");
+    egov_harness::employees_refuse(
+        client,
+        journal_number,
+        ground,
+        "the documents do not bear the claim out",
+    )
+    .await;
 }
