@@ -277,20 +277,23 @@ impl Intake {
         state: pb::PackageState,
     ) -> IntakeResult<Vec<pb::PaperPackage>> {
         let courier = (operator.role == Role::Courier).then(|| operator.login.clone());
+        // The state as `state()` derives it, so the filter comes before the
+        // limit.
         let rows = sqlx::query(
             "SELECT * FROM packages WHERE ($1::text IS NULL OR courier = $1)
+               AND ($2 = 0 OR $2 = CASE WHEN delivered_at IS NOT NULL THEN 4
+                                        WHEN handed_at IS NOT NULL THEN 3
+                                        WHEN scanned_at IS NOT NULL THEN 2 ELSE 1 END)
              ORDER BY delivered_at IS NOT NULL, accepted_at LIMIT 500",
         )
         .bind(courier)
+        .bind(state as i32)
         .fetch_all(&self.pool)
         .await?;
-        let mut packages = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let package = package_view(row)?;
-            if state == pb::PackageState::Unspecified || package.state() == state {
-                packages.push(package);
-            }
-        }
+        let packages = rows
+            .iter()
+            .map(package_view)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(packages)
     }
 }

@@ -14,7 +14,6 @@ use egov_proto::workstation::{self as ws};
 use egov_trust::SystemId;
 use tonic::transport::Channel;
 
-
 /// The service of the provider's result message (gateway/routes.toml).
 pub const RESULT_SERVICE: &str = "application-result";
 
