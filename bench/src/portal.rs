@@ -190,6 +190,7 @@ async fn run(applications: usize, citizens: usize) -> anyhow::Result<f64> {
         media_type: "application/pdf".into(),
         sha256: egov_trust::sha256(&content).to_vec().into(),
         content: content.into(),
+        on_paper: false,
     };
 
     let started = Instant::now();

@@ -208,6 +208,7 @@ pub async fn autopilot(applications: usize) -> anyhow::Result<f64> {
                 media_type: "application/pdf".into(),
                 sha256: egov_trust::sha256(&content).to_vec().into(),
                 content: content.into(),
+                on_paper: false,
             }],
             reference: format!("bench-{i}"),
             ..Default::default()

@@ -548,6 +548,7 @@ fn scan(spec: &str) -> anyhow::Result<ws::Document> {
         media_type: media_type.into(),
         sha256: egov_trust::sha256(&content).to_vec().into(),
         content: content.into(),
+        on_paper: false,
     })
 }
 

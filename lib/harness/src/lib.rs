@@ -268,6 +268,7 @@ pub fn scanned_document(code: &str) -> egov_proto::workstation::Document {
         media_type: "application/pdf".into(),
         sha256: egov_trust::sha256(&content).to_vec().into(),
         content: content.into(),
+        on_paper: false,
     }
 }
 

@@ -50,6 +50,40 @@ pub async fn sms(
     Ok(())
 }
 
+/// The documents the request carries to the provider: the scans, and each
+/// original marked present on paper (seed 003 §9 2)-5): it follows by
+/// courier), so that the provider's completeness check sees what the counter
+/// saw.
+fn with_paper(
+    regulation: &Regulation,
+    scans: Vec<ws::Document>,
+    on_paper: &[String],
+) -> Vec<ws::Document> {
+    let mut documents: Vec<ws::Document> = scans
+        .into_iter()
+        .map(|scan| ws::Document {
+            on_paper: on_paper.contains(&scan.code),
+            ..scan
+        })
+        .collect();
+    for code in on_paper {
+        if documents.iter().any(|d| &d.code == code) {
+            continue;
+        }
+        let name = regulation
+            .document(code)
+            .map(|d| d.en.clone())
+            .unwrap_or_default();
+        documents.push(ws::Document {
+            code: code.clone(),
+            name,
+            on_paper: true,
+            ..Default::default()
+        });
+    }
+    documents
+}
+
 pub fn parse_iin(text: &str, field: &str) -> IntakeResult<Iin> {
     Iin::parse(text.trim())
         .map_err(|e| IntakeError::at(IntakeCode::InvalidIin, field, e.to_string()))
@@ -91,6 +125,7 @@ impl Intake {
         };
         let present = self.check_documents(regulation, &r.documents_present, &r.scans)?;
         self.check_form(regulation, &r.form)?;
+        let documents = with_paper(regulation, r.scans, &r.documents_present);
 
         let reference = uuid::Uuid::now_v7();
         let draft = ws::Application {
@@ -98,7 +133,7 @@ impl Intake {
             channel: ws::Channel::StateCorporation as i32,
             applicant: None,
             representative: representative.clone(),
-            documents: r.scans,
+            documents,
             form: r.form,
             submitted_at: None,
             reference: reference.to_string(),

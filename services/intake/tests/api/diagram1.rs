@@ -370,3 +370,68 @@ async fn every_regulation_taken_at_the_state_corporation_reaches_a_result() {
         assert_eq!(view.stage(), Stage::ResultReady, "service {code}: {view:?}");
     }
 }
+
+/// Seed 003 §9 2)-5): a package checked on paper, with no scan at all, is
+/// complete for the provider too — the request tells the workstation which
+/// originals follow by courier, so its completeness check (seed 002 Rules
+/// p.5 for 002, seven documents) agrees with the counter's.
+#[tokio::test]
+async fn a_package_present_only_on_paper_reaches_a_result() {
+    let mesh = TestIntake::start(true).await;
+    let token = mesh.token("operator").await;
+    let recipient = mesh.person(11).await;
+    let mut references = Vec::new();
+    for regulation in ["003", "002"] {
+        let service = mesh.service(regulation).await;
+        let on_paper: Vec<String> = service
+            .documents
+            .iter()
+            .filter(|d| d.condition.is_empty())
+            .map(|d| d.code.clone())
+            .collect();
+        assert!(!on_paper.is_empty(), "{regulation}");
+        let draft = mesh
+            .client
+            .clone()
+            .create_request(authorized(
+                &token,
+                pb::CreateRequestRequest {
+                    regulation: regulation.into(),
+                    recipient: Some(pb::Recipient {
+                        iin: recipient.iin.clone(),
+                        phone: recipient.phone.clone(),
+                    }),
+                    documents_present: on_paper,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("drafted")
+            .into_inner();
+        mesh.consent(&token, &draft.reference).await;
+        mesh.check(&token, &draft.reference).await.expect("checked");
+        let receipt = mesh
+            .accept(&token, &draft.reference)
+            .await
+            .expect("accepted");
+        assert_eq!(receipt.kind(), ReceiptKind::Acceptance, "{regulation}");
+        references.push((regulation, draft.reference));
+    }
+    for (regulation, reference) in references {
+        let view = mesh
+            .wait_stage(
+                &token,
+                &reference,
+                &[Stage::ResultReady, Stage::NotAccepted],
+            )
+            .await;
+        assert_eq!(view.stage(), Stage::ResultReady, "{regulation}: {view:?}");
+    }
+    let paper_rows: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM application_documents WHERE on_paper AND content IS NULL",
+    )
+    .fetch_one(&mesh.mesh.pool("workstation").await)
+    .await
+    .unwrap();
+    assert!(paper_rows >= 2, "{paper_rows} originals recorded on paper");
+}

@@ -51,7 +51,14 @@ pub fn check<'r>(
     let mut attached = HashSet::new();
     for (i, doc) in app.documents.iter().enumerate() {
         let at = format!("documents[{i}]");
-        check_document(regulation, max_document_bytes, doc, &mut attached, &at)?;
+        check_document(
+            regulation,
+            channel,
+            max_document_bytes,
+            doc,
+            &mut attached,
+            &at,
+        )?;
     }
     documents::check_fields(
         documents::application_form(regulation),
@@ -136,9 +143,10 @@ fn check_representative(representative: &pb::Representative) -> Result<(), ApiEr
 
 /// One attached document (at `at`): a document of the regulation, not
 /// among those `attached` before it, not too large, carrying its bytes or
-/// its SHA-256, the two agreeing.
+/// its SHA-256, the two agreeing — or, at a counter, an original on paper.
 fn check_document<'d>(
     regulation: &Regulation,
+    channel: Channel,
     max_document_bytes: usize,
     doc: &'d pb::Document,
     attached: &mut HashSet<&'d str>,
@@ -180,6 +188,16 @@ fn check_document<'d>(
                 doc.content.len()
             ),
         ));
+    }
+    if doc.on_paper && !matches!(channel, Channel::StateCorporation | Channel::ProviderOffice) {
+        return Err(ApiError::invalid(
+            ApiCode::InvalidValue,
+            format!("{at}.on_paper"),
+            format!("a {channel} application carries its documents electronically"),
+        ));
+    }
+    if doc.on_paper && doc.content.is_empty() && doc.sha256.is_empty() {
+        return Ok(());
     }
     if doc.content.is_empty() && doc.sha256.is_empty() {
         return Err(ApiError::invalid(

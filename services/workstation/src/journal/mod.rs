@@ -264,14 +264,17 @@ pub async fn insert_application(
         return Ok(None);
     };
     for doc in &app.documents {
-        let hash = if doc.sha256.is_empty() {
-            egov_trust::sha256(&doc.content).to_vec()
+        // A paper original with no scan has no bytes to hash.
+        let hash = if !doc.sha256.is_empty() {
+            Some(doc.sha256.to_vec())
+        } else if !doc.content.is_empty() || !doc.on_paper {
+            Some(egov_trust::sha256(&doc.content).to_vec())
         } else {
-            doc.sha256.to_vec()
+            None
         };
         sqlx::query(
-            "INSERT INTO application_documents (application_id, code, name, media_type, sha256, content)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO application_documents (application_id, code, name, media_type, sha256, content, on_paper)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(new.id)
         .bind(&doc.code)
@@ -279,6 +282,7 @@ pub async fn insert_application(
         .bind(&doc.media_type)
         .bind(hash)
         .bind((!doc.content.is_empty()).then(|| doc.content.to_vec()))
+        .bind(doc.on_paper)
         .execute(&mut *db)
         .await?;
     }

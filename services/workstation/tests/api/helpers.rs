@@ -484,6 +484,7 @@ pub fn document(code: &str) -> pb::Document {
         media_type: "application/pdf".into(),
         sha256: egov_trust::sha256(&content).to_vec().into(),
         content: content.into(),
+        on_paper: false,
     }
 }
 

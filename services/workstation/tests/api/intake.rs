@@ -132,6 +132,16 @@ async fn an_application_that_cannot_be_registered_is_refused_with_its_code_and_f
             "documents[0].sha256",
         ),
         (
+            "paper-on-the-portal",
+            {
+                let mut app = application("003", pb::Channel::Portal, &["application"]);
+                app.documents[0].on_paper = true;
+                app
+            },
+            "invalid_value",
+            "documents[0].on_paper",
+        ),
+        (
             "bad-form",
             {
                 let mut app = application("002", pb::Channel::Portal, &SEED_002_PORTAL);
