@@ -14,9 +14,13 @@ run: services
 ## Every test: unit tests and the integration tests on the real broker and database.
 ## The scenario crate (tests/) runs every system from its built binary, so
 ## the binaries are built first.
+## Then the coverage map of the diagrams from the walks the scenarios
+## recorded: one line per diagram, failing on an element no test passed.
 test: services
 	$(CARGO) build --workspace --bins
+	rm -rf target/tmp/walks
 	$(CARGO) test --workspace
+	./target/debug/egovctl regulations coverage target/tmp/walks
 
 ## Benchmarks, release build; prints `bench <name> <value> <unit>` lines.
 bench: services

@@ -31,6 +31,15 @@ enum Command {
         /// The regulation's code: 000, 001, 002, 003, 004-01 … 004-11.
         code: String,
     },
+    /// The coverage map of the diagrams: reads the walks the scenario tests
+    /// recorded (`*.walks` files in DIR, lines `walk <regulation> <diagram>
+    /// <branch> <test>`), prints `coverage <regulation> <diagram>
+    /// <covered>/<total>` per diagram and each element no test passed;
+    /// exits 1 if any element is uncovered.
+    Coverage {
+        /// Where the scenario tests wrote their walks.
+        walks: PathBuf,
+    },
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -41,6 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&all)?);
         }
         Command::List => print!("{}", list(&registry)),
+        Command::Coverage { walks } => coverage(&registry, &walks, args.json)?,
         Command::Show { code } => {
             let regulation = find(&registry, &code)?;
             if args.json {
@@ -49,6 +59,60 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 print!("{}", show(regulation));
             }
         }
+    }
+    Ok(())
+}
+
+fn coverage(registry: &Registry, dir: &PathBuf, json: bool) -> anyhow::Result<()> {
+    let mut walks = Vec::new();
+    let entries = std::fs::read_dir(dir).with_context(|| {
+        format!(
+            "reading the walks in {} (run the scenario tests first)",
+            dir.display()
+        )
+    })?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "walks") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            walks.push(
+                line.parse::<egov_regulations::Walk>()
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            );
+        }
+    }
+    let map = egov_regulations::coverage(registry, &walks).map_err(|e| anyhow::anyhow!(e))?;
+    let uncovered: usize = map.iter().map(|d| d.uncovered.len()).sum();
+    if json {
+        let rows: Vec<serde_json::Value> = map
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "regulation": d.regulation, "diagram": d.diagram,
+                    "covered": d.covered, "total": d.total, "uncovered": d.uncovered,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for diagram in &map {
+            println!("{diagram}");
+            for element in &diagram.uncovered {
+                println!("  uncovered: {element}");
+            }
+        }
+        println!(
+            "{} walks by the scenario tests; {} diagrams; {uncovered} elements uncovered",
+            walks.len(),
+            map.len()
+        );
+    }
+    if uncovered > 0 {
+        anyhow::bail!("{uncovered} diagram elements are exercised by no scenario test");
     }
     Ok(())
 }

@@ -107,6 +107,7 @@ mod forms;
 mod model;
 mod plan;
 mod validate;
+mod walks;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -120,6 +121,7 @@ pub use fields::check_value;
 pub use forms::{FieldType, Form, FormField};
 pub use model::*;
 pub use plan::{DeadlinePlan, PlanError, PlannedStep, actor_schedule, channel_schedule, plan};
+pub use walks::{Branch, DiagramCoverage, Walk, coverage};
 
 /// The files compiled into the binary, so it works from any directory.
 const EMBEDDED: [(&str, &str); 15] = [

@@ -452,10 +452,13 @@ impl Mesh {
              argon2_memory_kib = 1024\nargon2_iterations = 1\nlookup_deadline = \"3s\"\n",
             q(STATE_CORPORATION_BIN),
         );
-        for (n, (login, role)) in [("operator", "operator"), ("issuing", "issuing_operator")]
-            .into_iter()
-            .enumerate()
-        {
+        let operators = [
+            ("operator", "operator"),
+            ("issuing", "issuing_operator"),
+            ("accumulation", "accumulation_sector"),
+            ("courier", "courier"),
+        ];
+        for (n, (login, role)) in operators.into_iter().enumerate() {
             let (certificate, key) =
                 self.employee_certificate(STATE_CORPORATION_BIN, login, 600 + n as u16 * 10);
             text.push_str(&format!(

@@ -71,6 +71,36 @@ impl Mesh {
             .entries
     }
 
+    /// Waits until the workstation's application `journal_number` is in
+    /// `state` (as its head reads it).
+    pub async fn wait_application(
+        &self,
+        journal_number: &str,
+        state: ws::State,
+    ) -> ws::ApplicationView {
+        let token = self.employee("head").await;
+        let what = format!("application {journal_number} at {state:?}");
+        egov_testkit::wait::until(PATIENCE, &what, || async {
+            let view = self
+                .workstation()
+                .get_application(authorized(
+                    &token,
+                    ws::GetApplicationRequest {
+                        journal_number: journal_number.into(),
+                    },
+                ))
+                .await
+                .map_err(|e| e.to_string())?
+                .into_inner();
+            if view.state() == state {
+                Ok(view)
+            } else {
+                Err(format!("{:?}", view.state()))
+            }
+        })
+        .await
+    }
+
     /// The gateway's record of one conversation (an application's
     /// reference): its messages in the order logged, with their statuses.
     pub async fn trace(&self, conversation: &str) -> Result<Vec<TraceEntry>, tonic::Status> {
