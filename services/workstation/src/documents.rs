@@ -291,6 +291,19 @@ pub fn check_fields(
             ));
         }
         let Some(form) = form else {
+            // An application of a regulation without a form has no fields
+            // to fill in (the portal and the intake refuse them too); a
+            // result's fields are the provider's and stay free.
+            if !for_result {
+                return Err(ApiError::invalid(
+                    ApiCode::UnknownField,
+                    format!("{at}.name"),
+                    format!(
+                        "the regulation has no application form, so no field {:?}",
+                        field.name
+                    ),
+                ));
+            }
             if field.value.trim().is_empty() {
                 return Err(ApiError::missing(&format!("{at}.value")));
             }

@@ -14,6 +14,7 @@
 //! `cargo build --workspace --bins` first (`make test` does).
 
 mod citizen;
+mod corpus;
 mod counter;
 mod diagram1;
 mod diagram2;

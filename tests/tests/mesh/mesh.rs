@@ -400,7 +400,9 @@ impl Mesh {
             SystemId::Notary => format!("[lookup]\nas_of = {}\n", q(AS_OF)),
             SystemId::Workstation => self.workstation_settings(),
             SystemId::Portal => "[portal]\n# A cheap Argon2: the cost is a setting.\n\
-                 argon2_memory_kib = 1024\nargon2_iterations = 1\nlookup_deadline = \"3s\"\n"
+                 argon2_memory_kib = 1024\nargon2_iterations = 1\nlookup_deadline = \"3s\"\n\
+                 # Under the gRPC message limit, so the corpus meets this one.\n\
+                 max_document_bytes = 1048576\n"
                 .to_owned(),
             SystemId::Intake => self.intake_settings(),
             _ => String::new(),
