@@ -13,6 +13,7 @@
 //! The binaries come from the cargo target directory: run
 //! `cargo build --workspace --bins` first (`make test` does).
 
+mod chaos;
 mod citizen;
 mod corpus;
 mod counter;

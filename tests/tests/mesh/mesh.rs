@@ -633,3 +633,102 @@ fn print_logs(dir: &Path) {
         );
     }
 }
+
+/// What the chaos scenarios (chaos.rs) need of the mesh beyond what a
+/// diagram's walk does: a channel that does not panic while its system is
+/// down, and the faults that touch only this mesh's share of the shared
+/// broker and database.
+impl Mesh {
+    /// A gRPC channel to the system's current run, or None while it is
+    /// killed or starting again.
+    pub fn try_channel(&self, system: SystemId) -> Option<Channel> {
+        self.lock()
+            .get(system.as_str())
+            .and_then(|p| p.channel.clone())
+    }
+
+    /// Has the broker close every connection of this mesh's systems (each
+    /// bus names its connection `<namespace>/<system>/<instance>`,
+    /// lib/bus/src/client.rs), as `rabbitmqctl close_all_connections` would
+    /// for them, leaving other tests' connections alone. Returns how many
+    /// were closed.
+    pub async fn close_broker_connections(&self) -> usize {
+        let listing = tokio::process::Command::new("rabbitmqctl")
+            .args(["-q", "-s", "list_connections", "pid", "client_properties"])
+            .output()
+            .await
+            .expect("run rabbitmqctl list_connections");
+        assert!(
+            listing.status.success(),
+            "rabbitmqctl list_connections: {}",
+            String::from_utf8_lossy(&listing.stderr)
+        );
+        let marker = format!("\"connection_name\",\"{}/", self.namespace);
+        let pids: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+            .lines()
+            .filter(|line| line.contains(&marker))
+            .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+            .collect();
+        // All at once (rabbitmqctl takes half a second to start); a
+        // connection may be gone already (its process reconnecting).
+        let closing = pids.iter().map(|pid| {
+            tokio::process::Command::new("rabbitmqctl")
+                .args([
+                    "-q",
+                    "close_connection",
+                    pid,
+                    "chaos: the broker dropped the connection",
+                ])
+                .status()
+        });
+        for status in futures_util::future::join_all(closing).await {
+            status.expect("run rabbitmqctl close_connection");
+        }
+        pids.len()
+    }
+
+    /// Terminates every PostgreSQL session on this mesh's database, as a
+    /// PostgreSQL restart does to its clients, without touching the other
+    /// tests' databases. Returns how many were terminated.
+    pub async fn drop_database_sessions(&self) -> u64 {
+        self.database.drop_connections().await
+    }
+
+    /// Messages waiting in this mesh's dead-letter queues: the gateway's
+    /// (`<ns>.gateway.dead`) and each system's (`<ns>.dead.<system>`),
+    /// by queue (lib/bus/src/names.rs).
+    pub async fn dead_letters(&self) -> BTreeMap<String, u32> {
+        let names = egov_bus::Names::new(&self.namespace).expect("a namespace");
+        let connection = lapin::Connection::connect(
+            &egov_testkit::amqp_url(),
+            lapin::ConnectionProperties::default(),
+        )
+        .await
+        .expect("connect to the broker");
+        let mut queues = vec![names.gateway_dead()];
+        queues.extend(SYSTEMS.iter().map(|s| names.dead(*s)));
+        let mut depths = BTreeMap::new();
+        for queue in queues {
+            // A channel per queue: a passive declare of a missing queue
+            // closes its channel.
+            let channel = connection.create_channel().await.expect("a channel");
+            let depth = channel
+                .queue_declare(
+                    queue.as_str().into(),
+                    lapin::options::QueueDeclareOptions {
+                        passive: true,
+                        ..Default::default()
+                    },
+                    Default::default(),
+                )
+                .await
+                .map(|q| q.message_count())
+                .unwrap_or(0);
+            if depth > 0 {
+                depths.insert(queue, depth);
+            }
+        }
+        let _ = connection.close(200, "counted".into()).await;
+        depths
+    }
+}
