@@ -108,7 +108,18 @@ fn refusal<C: Code>(code: C, message: impl Into<String>) -> Status {
     Refusal::new(code, message).to_status(DOMAIN)
 }
 
-fn refused(refusal: crate::verify::Refusal) -> Status {
+/// A refusal of the envelope (`size` bytes) as a gRPC status; one over the
+/// size limit names the setting and both sizes in its ErrorInfo.
+fn refused(refusal: crate::verify::Refusal, size: usize, max_envelope_bytes: usize) -> Status {
+    if refusal.code == RejectCode::PayloadTooLarge {
+        return egov_runtime::refusal::payload_too_large(
+            DOMAIN,
+            crate::verify::MAX_ENVELOPE_SETTING,
+            max_envelope_bytes,
+            size,
+            &refusal.detail,
+        );
+    }
     self::refusal(refusal.code, refusal.detail)
 }
 
@@ -134,7 +145,9 @@ fn ts(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<egov_proto::prost_type
 impl gateway_server::Gateway for GatewayApi {
     async fn send(&self, request: Request<SendRequest>) -> Result<Response<SendResponse>, Status> {
         let envelope = request.into_inner().envelope.ok_or_else(missing_envelope)?;
-        match self.admit(envelope.encode_to_vec(), false).await? {
+        let raw = envelope.encode_to_vec();
+        let size = raw.len();
+        match self.admit(raw, false).await? {
             Admitted::Accepted {
                 message_id,
                 log_sequence,
@@ -143,7 +156,11 @@ impl gateway_server::Gateway for GatewayApi {
                 status: DeliveryStatus::Queued as i32,
                 log_sequence,
             })),
-            Admitted::Refused(refusal) => Err(refused(refusal)),
+            Admitted::Refused(refusal) => Err(refused(
+                refusal,
+                size,
+                self.gateway.tuning.max_envelope_bytes,
+            )),
             Admitted::Unavailable(detail) => Err(unavailable(detail)),
         }
     }
@@ -151,6 +168,7 @@ impl gateway_server::Gateway for GatewayApi {
     async fn call(&self, request: Request<CallRequest>) -> Result<Response<CallResponse>, Status> {
         let envelope = request.into_inner().envelope.ok_or_else(missing_envelope)?;
         let raw = envelope.encode_to_vec();
+        let size = raw.len();
         // An envelope that does not open is refused by the pipeline with its reason.
         let opened = envelope::open_envelope(envelope).ok();
         if let Some(opened) = &opened
@@ -177,7 +195,9 @@ impl gateway_server::Gateway for GatewayApi {
             other => {
                 self.gateway.bridge.forget(&request_id);
                 return Err(match other {
-                    Ok(Admitted::Refused(refusal)) => refused(refusal),
+                    Ok(Admitted::Refused(refusal)) => {
+                        refused(refusal, size, self.gateway.tuning.max_envelope_bytes)
+                    }
                     Ok(Admitted::Unavailable(detail)) => unavailable(detail),
                     Err(status) => status,
                     Ok(Admitted::Accepted { .. }) => unreachable!(),

@@ -39,7 +39,9 @@ pub struct Tuning {
     /// Deadline of a gRPC Call whose request carries no expires_at.
     #[serde(with = "duration", default = "default_call_deadline")]
     pub default_call_deadline: Duration,
-    /// Largest envelope accepted, in bytes.
+    /// Largest envelope accepted, in bytes, over AMQP and gRPC alike; a
+    /// larger one is refused with `payload_too_large`. (A gRPC request is
+    /// also bounded by `grpc.max_message_bytes`, checked first.)
     #[serde(default = "default_max_envelope")]
     pub max_envelope_bytes: usize,
     /// How far in the future a message's created_at may be (clock skew).

@@ -90,12 +90,12 @@ impl Application {
         let mut runner = Runner::bind("Gateway", &settings.grpc)
             .await
             .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
-        runner
-            .serve(GatewayServer::new(GatewayApi {
-                gateway: gateway.clone(),
-                entrance: entrance.clone(),
-            }))
-            .probe_database(&gateway.pool);
+        let api = GatewayServer::new(GatewayApi {
+            gateway: gateway.clone(),
+            entrance: entrance.clone(),
+        })
+        .max_decoding_message_size(runner.max_message_bytes());
+        runner.serve(api).probe_database(&gateway.pool);
         let broker = connector.clone();
         runner.probe("broker", move || {
             let connected = broker.is_connected();

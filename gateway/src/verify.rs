@@ -1,6 +1,9 @@
 //! The checks on an incoming envelope, in the order the gateway makes them;
 //! the first that fails decides the rejection code:
 //!
+//! 0. `payload_too_large` — it is over `gateway.max_envelope_bytes` (the
+//!    sender is told when the envelope still opens to name one; the log
+//!    keeps the header and the size, not the bytes);
 //! 1. `malformed_envelope` — it does not decode, or a required field is
 //!    missing or invalid (message id not a UUID, no kind, no timestamps…);
 //! 2. `unknown_sender` — the header's sender is no system of the mesh;
@@ -30,6 +33,7 @@ use std::time::Duration;
 /// partners match on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectCode {
+    PayloadTooLarge,
     MalformedEnvelope,
     UnknownSender,
     BadSignature,
@@ -46,6 +50,7 @@ pub enum RejectCode {
 
 impl Code for RejectCode {
     const ALL: &'static [Self] = &[
+        RejectCode::PayloadTooLarge,
         RejectCode::MalformedEnvelope,
         RejectCode::UnknownSender,
         RejectCode::BadSignature,
@@ -62,6 +67,7 @@ impl Code for RejectCode {
 
     fn as_str(self) -> &'static str {
         match self {
+            RejectCode::PayloadTooLarge => egov_runtime::refusal::PAYLOAD_TOO_LARGE,
             RejectCode::MalformedEnvelope => "malformed_envelope",
             RejectCode::UnknownSender => "unknown_sender",
             RejectCode::BadSignature => "bad_signature",
@@ -81,6 +87,7 @@ impl Code for RejectCode {
     fn grpc_code(self) -> tonic::Code {
         use RejectCode::*;
         match self {
+            PayloadTooLarge => tonic::Code::ResourceExhausted,
             MalformedEnvelope => tonic::Code::InvalidArgument,
             UnknownSender | BadSignature | UntrustedCertificate | CertificateExpired
             | CertificateRevoked => tonic::Code::Unauthenticated,
@@ -92,6 +99,9 @@ impl Code for RejectCode {
         }
     }
 }
+
+/// The setting the envelope size limit comes from, as refusals name it.
+pub const MAX_ENVELOPE_SETTING: &str = "gateway.max_envelope_bytes";
 
 /// A refusal: the code and what exactly is wrong.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,21 +148,22 @@ pub struct Verifier<'a> {
 }
 
 impl Verifier<'_> {
-    /// Runs checks 1–9 on the bytes as received.
+    /// Runs checks 0–9 on the bytes as received.
     pub async fn check(&self, raw: &[u8], now: DateTime<Utc>) -> Checked {
         use RejectCode::*;
         if raw.len() > self.max_envelope_bytes {
-            return Checked::Refused(
-                refuse(
-                    MalformedEnvelope,
-                    format!(
-                        "the envelope has {} bytes; the limit is {}",
-                        raw.len(),
-                        self.max_envelope_bytes
-                    ),
-                ),
-                None,
+            // Opened only to name whom to tell (the broker and the gRPC
+            // limit bound what arrives); nothing else is checked.
+            let opened = Envelope::decode(raw)
+                .ok()
+                .and_then(|e| envelope::open_envelope(e).ok())
+                .map(Box::new);
+            let detail = format!(
+                "the envelope has {} bytes; {MAX_ENVELOPE_SETTING} is {}",
+                raw.len(),
+                self.max_envelope_bytes
             );
+            return Checked::Refused(refuse(PayloadTooLarge, detail), opened);
         }
         let envelope = match Envelope::decode(raw) {
             Ok(envelope) => envelope,

@@ -41,7 +41,14 @@ pub(super) fn refusal_entry(
         correlation_id: header.correlation_id,
         verdict: refusal.code.as_str().to_owned(),
         detail: refusal.detail.clone(),
-        envelope: raw.to_vec(),
+        // An envelope over the size limit is not kept: its header and its
+        // size (in the detail) are the record, so an oversized message
+        // cannot grow the log by its bytes.
+        envelope: if refusal.code == RejectCode::PayloadTooLarge {
+            Vec::new()
+        } else {
+            raw.to_vec()
+        },
     }
 }
 

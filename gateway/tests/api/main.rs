@@ -6,6 +6,7 @@ mod crash;
 mod delivery;
 mod errors;
 mod helpers;
+mod limits;
 mod log;
 mod operations;
 mod promises;

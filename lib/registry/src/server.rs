@@ -28,9 +28,11 @@ use tokio_util::sync::CancellationToken;
 fn serve(service: &mut BusService, fault: &Arc<FaultSwitch>) {
     let bus = service.bus().clone();
     let runner = service.runner();
-    runner.serve(RegistryAdminServer::new(AdminApi {
+    let api = RegistryAdminServer::new(AdminApi {
         fault: fault.clone(),
-    }));
+    })
+    .max_decoding_message_size(runner.max_message_bytes());
+    runner.serve(api);
     let mode = fault.clone();
     runner.probe("fault mode not down", move || {
         let up = mode.get() != FaultMode::Down;

@@ -11,7 +11,8 @@
 //!   health from probes, reflection, background tasks, graceful shutdown);
 //! - [`refusal`]: the one refusal vocabulary (code, field, words) and its
 //!   mappings to gRPC (ErrorInfo) and to the envelope's Rejection;
-//! - [`grpc`]: health and reflection, served beside each service's API;
+//! - [`grpc`]: the request size limit (`grpc.max_message_bytes`, refused
+//!   with `payload_too_large`) and serving with graceful shutdown;
 //! - [`database`]: a PostgreSQL pool confined to the service's own schema;
 //! - [`trust`]: the service's identity and trust store from settings.
 

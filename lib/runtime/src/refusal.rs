@@ -107,6 +107,8 @@ pub enum CommonCode {
     InternalError,
     /// The service is shutting down.
     ShuttingDown,
+    /// A request message over the port's `grpc.max_message_bytes`.
+    PayloadTooLarge,
 }
 
 impl Code for CommonCode {
@@ -114,6 +116,7 @@ impl Code for CommonCode {
         CommonCode::DatabaseUnavailable,
         CommonCode::InternalError,
         CommonCode::ShuttingDown,
+        CommonCode::PayloadTooLarge,
     ];
 
     fn as_str(self) -> &'static str {
@@ -121,6 +124,7 @@ impl Code for CommonCode {
             CommonCode::DatabaseUnavailable => "database_unavailable",
             CommonCode::InternalError => "internal_error",
             CommonCode::ShuttingDown => "shutting_down",
+            CommonCode::PayloadTooLarge => PAYLOAD_TOO_LARGE,
         }
     }
 
@@ -128,8 +132,35 @@ impl Code for CommonCode {
         match self {
             CommonCode::DatabaseUnavailable | CommonCode::ShuttingDown => tonic::Code::Unavailable,
             CommonCode::InternalError => tonic::Code::Internal,
+            CommonCode::PayloadTooLarge => tonic::Code::ResourceExhausted,
         }
     }
+}
+
+/// The one code of every size limit (a gRPC request message, an envelope).
+pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+
+/// A size limit passed: RESOURCE_EXHAUSTED `payload_too_large`, the words
+/// naming the limit, and ErrorInfo metadata `limit` (the setting, e.g.
+/// `grpc.max_message_bytes`), `limit_bytes` and `size_bytes`.
+pub fn payload_too_large(
+    domain: &str,
+    limit: &str,
+    limit_bytes: usize,
+    size_bytes: usize,
+    words: &str,
+) -> tonic::Status {
+    let metadata = HashMap::from([
+        ("limit".to_owned(), limit.to_owned()),
+        ("limit_bytes".to_owned(), limit_bytes.to_string()),
+        ("size_bytes".to_owned(), size_bytes.to_string()),
+    ]);
+    let details = ErrorDetails::with_error_info(PAYLOAD_TOO_LARGE, domain, metadata);
+    tonic::Status::with_error_details(
+        tonic::Code::ResourceExhausted,
+        format!("{PAYLOAD_TOO_LARGE}: {words}"),
+        details,
+    )
 }
 
 /// Whether a database error may pass if tried again (the connection, the
@@ -261,6 +292,26 @@ mod tests {
         let status = database_error(sqlx::Error::RowNotFound, "egov.test");
         assert_eq!(status.code(), tonic::Code::Internal);
         assert!(status.message().starts_with("internal_error:"));
+    }
+
+    #[test]
+    fn a_size_limit_names_the_setting_and_both_sizes() {
+        let status = payload_too_large(
+            "egov.test",
+            "grpc.max_message_bytes",
+            1024,
+            2048,
+            "the request has 2048 bytes; grpc.max_message_bytes is 1024",
+        );
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert!(status.message().starts_with("payload_too_large: "));
+        let details = status.get_error_details();
+        let info = details.error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, CommonCode::PayloadTooLarge.as_str());
+        let get = |key: &str| info.metadata.get(key).map(String::as_str);
+        assert_eq!(get("limit"), Some("grpc.max_message_bytes"));
+        assert_eq!(get("limit_bytes"), Some("1024"));
+        assert_eq!(get("size_bytes"), Some("2048"));
     }
 
     #[test]

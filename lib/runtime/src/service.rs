@@ -43,10 +43,23 @@ pub struct GrpcSettings {
     /// How long each step of a graceful shutdown may take.
     #[serde(with = "duration", default = "default_grace")]
     pub shutdown_grace: Duration,
+    /// The largest request message the port takes, in bytes (the gRPC
+    /// message's length on the wire); a larger one is refused with
+    /// RESOURCE_EXHAUSTED `payload_too_large` before it is read.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
 }
 
 fn default_grace() -> Duration {
     Duration::from_secs(10)
+}
+
+/// 8 MiB: above tonic's 4 MiB default, so the portal's and the intake's
+/// 5 MiB attachments fit with the rest of their request.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+
+fn default_max_message_bytes() -> usize {
+    DEFAULT_MAX_MESSAGE_BYTES
 }
 
 impl GrpcSettings {
@@ -55,6 +68,11 @@ impl GrpcSettings {
             !self.shutdown_grace.is_zero(),
             "grpc.shutdown_grace",
             "must be more than zero",
+        );
+        errors.check(
+            self.max_message_bytes >= 4096,
+            "grpc.max_message_bytes",
+            "must be at least 4096",
         );
     }
 }
@@ -125,6 +143,7 @@ pub struct Runner {
     listener: TcpListener,
     address: SocketAddr,
     grace: Duration,
+    max_message_bytes: usize,
     routes: RoutesBuilder,
     served: Vec<&'static str>,
     probes: Vec<(&'static str, Probe)>,
@@ -133,7 +152,9 @@ pub struct Runner {
 
 impl Runner {
     /// Binds the service's listener (port 0 allowed: see [`Runner::address`]).
-    /// `name` is how logs name the service ("Gateway", "Workstation").
+    /// `name` is how logs name the service ("Gateway", "Workstation",
+    /// "Individuals registry"); its first word, lowercased, names the
+    /// ErrorInfo domain of the runner's own refusals ("gateway.egov-mesh").
     pub async fn bind(name: &'static str, grpc: &GrpcSettings) -> std::io::Result<Runner> {
         let listener = TcpListener::bind(grpc.listen).await?;
         let address = listener.local_addr()?;
@@ -142,6 +163,7 @@ impl Runner {
             listener,
             address,
             grace: grpc.shutdown_grace,
+            max_message_bytes: grpc.max_message_bytes,
             routes: RoutesBuilder::default(),
             served: Vec::new(),
             probes: Vec::new(),
@@ -158,7 +180,22 @@ impl Runner {
         self.grace
     }
 
-    /// Serves a gRPC service; health and reflection list it.
+    /// `grpc.max_message_bytes`: the runner refuses larger request messages
+    /// with `payload_too_large`. A service gives its API's tonic server the
+    /// same decoding limit (`XServer::new(api).max_decoding_message_size(..)`),
+    /// so that tonic's own, lower by default (4 MiB), does not answer first.
+    pub fn max_message_bytes(&self) -> usize {
+        self.max_message_bytes
+    }
+
+    /// The ErrorInfo domain of the runner's own refusals.
+    fn domain(name: &str) -> String {
+        let first = name.split_whitespace().next().unwrap_or(name);
+        format!("{}.egov-mesh", first.to_lowercase())
+    }
+
+    /// Serves a gRPC service; health and reflection list it. Give its tonic
+    /// server [`Runner::max_message_bytes`] as its decoding limit.
     pub fn serve<S>(&mut self, service: S) -> &mut Self
     where
         S: tonic::codegen::Service<
@@ -219,6 +256,7 @@ impl Runner {
             listener,
             address,
             grace,
+            max_message_bytes,
             mut routes,
             served,
             probes,
@@ -238,11 +276,20 @@ impl Runner {
         routes.add_service(reflection_v1);
         routes.add_service(reflection_v1alpha);
 
-        let router = tonic::transport::Server::builder()
-            .trace_fn(crate::propagation::grpc_server_span)
-            .add_routes(routes.routes());
+        let server =
+            tonic::transport::Server::builder().trace_fn(crate::propagation::grpc_server_span);
+        let service = crate::grpc::MessageLimit::new(
+            routes.routes(),
+            max_message_bytes,
+            Runner::domain(name),
+        );
         let grpc_stop = CancellationToken::new();
-        let server = tokio::spawn(crate::grpc::serve(router, listener, grpc_stop.clone()));
+        let server = tokio::spawn(crate::grpc::serve(
+            server,
+            service,
+            listener,
+            grpc_stop.clone(),
+        ));
         tracing::info!(%address, "{name} gRPC API listening.");
 
         let stopping = CancellationToken::new();
@@ -386,5 +433,20 @@ async fn watch_health(
             _ = stopping.cancelled() => return,
             _ = tokio::time::sleep(PROBE_EVERY) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Runner;
+
+    #[test]
+    fn the_runners_refusals_name_the_services_domain() {
+        assert_eq!(Runner::domain("Gateway"), "gateway.egov-mesh");
+        assert_eq!(
+            Runner::domain("Individuals registry"),
+            "individuals.egov-mesh"
+        );
+        assert_eq!(Runner::domain("Notary system"), "notary.egov-mesh");
     }
 }

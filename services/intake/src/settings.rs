@@ -108,7 +108,9 @@ pub struct Tuning {
     /// How long a consent code may be entered.
     #[serde(with = "duration", default = "default_consent_code_ttl")]
     pub consent_code_ttl: Duration,
-    /// Largest scan, in bytes.
+    /// Largest scan, in bytes (`document_too_large`); below
+    /// `grpc.max_message_bytes`, which bounds the whole request
+    /// (`payload_too_large`).
     #[serde(default = "default_max_document_bytes")]
     pub max_document_bytes: usize,
     /// Media types a scan may have.
@@ -211,6 +213,15 @@ impl Validate for Settings {
             t.max_document_bytes > 0,
             "intake.max_document_bytes",
             "must be at least 1",
+        );
+        errors.check(
+            t.max_document_bytes < self.grpc.max_message_bytes,
+            "intake.max_document_bytes",
+            format!(
+                "must be below grpc.max_message_bytes ({}): a request carrying a document at \
+                 the limit must fit in one gRPC message",
+                self.grpc.max_message_bytes
+            ),
         );
         errors.check(
             !t.accepted_media_types.is_empty(),

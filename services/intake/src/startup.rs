@@ -74,9 +74,12 @@ impl Application {
         let mut service = BusService::bind("Intake", &settings.grpc, bus, &pool)
             .await
             .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
-        service.runner().serve(IntakeServer::new(IntakeApi {
+        let runner = service.runner();
+        let api = IntakeServer::new(IntakeApi {
             intake: intake.clone(),
-        }));
+        })
+        .max_decoding_message_size(runner.max_message_bytes());
+        runner.serve(api);
         // Unclaimed results go back to the provider after their month.
         let (sweeping, every) = (intake.clone(), settings.intake.storage_sweep_every);
         service

@@ -37,7 +37,9 @@ pub struct Tuning {
     /// Deadline of the registration look-up in ЖТ МДБ.
     #[serde(with = "duration", default = "default_lookup_deadline")]
     pub lookup_deadline: Duration,
-    /// Largest attached document, in bytes.
+    /// Largest attached document, in bytes (`document_too_large`); below
+    /// `grpc.max_message_bytes`, which bounds the whole request
+    /// (`payload_too_large`).
     #[serde(default = "default_max_document_bytes")]
     pub max_document_bytes: usize,
     /// Media types an attached document may have.
@@ -117,6 +119,15 @@ impl Validate for Settings {
             t.max_document_bytes > 0,
             "portal.max_document_bytes",
             "must be at least 1",
+        );
+        errors.check(
+            t.max_document_bytes < self.grpc.max_message_bytes,
+            "portal.max_document_bytes",
+            format!(
+                "must be below grpc.max_message_bytes ({}): a request carrying a document at \
+                 the limit must fit in one gRPC message",
+                self.grpc.max_message_bytes
+            ),
         );
         errors.check(
             !t.accepted_media_types.is_empty(),

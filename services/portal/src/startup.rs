@@ -68,9 +68,12 @@ impl Application {
         let mut service = BusService::bind("Portal", &settings.grpc, bus, &pool)
             .await
             .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
-        service.runner().serve(PortalServer::new(PortalApi {
+        let runner = service.runner();
+        let api = PortalServer::new(PortalApi {
             portal: portal.clone(),
-        }));
+        })
+        .max_decoding_message_size(runner.max_message_bytes());
+        runner.serve(api);
         Ok(Application { portal, service })
     }
 

@@ -90,12 +90,13 @@ impl Application {
         let mut service = BusService::bind("Workstation", &settings.grpc, bus.clone(), &pool)
             .await
             .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
-        service
-            .runner()
-            .serve(WorkstationServer::new(WorkstationApi {
-                workstation: workstation.clone(),
-                bus: bus.clone(),
-            }));
+        let runner = service.runner();
+        let api = WorkstationServer::new(WorkstationApi {
+            workstation: workstation.clone(),
+            bus: bus.clone(),
+        })
+        .max_decoding_message_size(runner.max_message_bytes());
+        runner.serve(api);
         let autopilot_done = CancellationToken::new();
         let (ws, outbox, done) = (workstation.clone(), bus, autopilot_done.clone());
         service.runner().task(move |stop| async move {

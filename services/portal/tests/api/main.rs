@@ -6,4 +6,5 @@ mod bad_input;
 mod crash;
 mod diagram2;
 mod helpers;
+mod limits;
 mod operations;
