@@ -332,9 +332,11 @@ async fn run_form(form: Form) {
     let mut all: Vec<App> = Vec::new();
     let mut dead_before: u32 = mesh.dead_letters().await.values().sum();
     let mut known_extra_journal = 0;
-    // EGOV_CHAOS_ONLY=<words>: only the faults whose name contains them.
+    // EGOV_CHAOS_ONLY=<words>[,<words>…]: only the faults whose name
+    // contains one of them.
     let only = std::env::var("EGOV_CHAOS_ONLY").unwrap_or_default();
-    for fault in form.faults.iter().filter(|f| f.name().contains(&only)) {
+    let chosen = |f: &&Fault| only.split(',').any(|words| f.name().contains(words));
+    for fault in form.faults.iter().filter(chosen) {
         let (row, round_apps, found, dead_now, extra) = round(
             &mesh,
             &form,
@@ -392,10 +394,9 @@ async fn cast(mesh: &Mesh, form: &Form) -> Cast {
          FROM notary.cases c JOIN notary.powers_of_attorney p USING (number)
          JOIN individuals.persons r ON r.iin = p.principal_iin
          WHERE c.kind = 'valid' AND r.deceased_on IS NULL AND r.declared_missing_on IS NULL
-           AND c.service_code = $1
+           AND c.service_code IN ('001', '002', '003', '004-01', '004-02', '004-03', '004-04', '004-06')
          ORDER BY p.number LIMIT 3",
     )
-    .bind(REGULATION)
     .fetch_all(&mesh.db)
     .await
     .expect("valid powers of attorney in the notary's catalogue");
@@ -424,6 +425,10 @@ async fn cast(mesh: &Mesh, form: &Form) -> Cast {
         };
         representatives.push((person, entry, regulation));
     }
+    assert!(
+        !representatives.is_empty(),
+        "no valid power of attorney in the population: БНАЖ would go unasked"
+    );
     let portal_service = mesh.catalogue_service(REGULATION).await;
     let counter_documents = mesh
         .intake()
