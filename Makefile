@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test chaos bench lint fmt services build up down clean-run
+.PHONY: run test chaos bench fuzz lint fmt services build up down clean-run
 
 ## Start the whole mesh on this machine (one process; Ctrl-C stops it).
 run: services
@@ -33,6 +33,14 @@ chaos: services
 ## Benchmarks, release build; prints `bench <name> <value> <unit>` lines.
 bench: services
 	$(CARGO) run --release -p egov-bench
+
+## Fuzzing: every target (the envelope, the gateway's verification, CMS,
+## the inbox payloads) for FUZZ_SECONDS each; a debug build, so arithmetic
+## overflows are caught too. A failing input is kept in fuzz/regressions/
+## and replayed by `make test` from then on.
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(CARGO) run -p egov-fuzz -- --seconds $(FUZZ_SECONDS)
 
 ## fmt and clippy, as a reviewer would run them.
 lint:

@@ -83,6 +83,23 @@ impl TrustStore {
             .map_err(|e| CertError::Malformed(format!("CA certificate: {e}")))?;
         let (_, parsed) =
             X509Certificate::from_der(der).map_err(|e| CertError::Malformed(e.to_string()))?;
+        // The CA's signature covers only the TBS part: the bytes around it
+        // must be the one encoding of this certificate, or one certificate
+        // travels as many byte strings (found by `make fuzz`, target
+        // verify: a bit string claiming unused bits, a re-encoded outer
+        // algorithm). Strict DER, the outer algorithm the inner one, the
+        // signature whole bytes.
+        use x509_cert::der::{Decode, Encode};
+        let strict = x509_cert::Certificate::from_der(der)
+            .map_err(|e| CertError::Malformed(format!("not DER: {e}")))?;
+        if strict.to_der().ok().as_deref() != Some(der)
+            || strict.signature_algorithm != strict.tbs_certificate.signature
+            || parsed.signature_value.unused_bits != 0
+        {
+            return Err(CertError::Malformed(
+                "not the one DER encoding of a certificate".into(),
+            ));
+        }
         if parsed.issuer() != ca.subject()
             || parsed.verify_signature(Some(ca.public_key())).is_err()
         {

@@ -23,7 +23,7 @@ mod act;
 mod draft;
 mod register;
 mod status_text;
-mod validate;
+pub mod validate;
 
 use crate::enrolment::Keys;
 use crate::error::ApiError;
