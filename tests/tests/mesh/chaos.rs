@@ -67,7 +67,7 @@ struct Form {
     /// Citizens applying in turn; recipients at the counter in turn.
     citizens: usize,
     recipients: usize,
-    /// The round, in ticks of the portal's load: the fault falls after
+    /// The round, in ticks of `portal_every`: the fault falls after
     /// `before`, is over (the process restarted, the registry back…) after
     /// `during` more, and the load stops `after` ticks later.
     before: u32,
@@ -256,7 +256,7 @@ struct App {
 /// task: `tokio::join!`).
 #[derive(Default)]
 struct Round {
-    /// Ticks of the portal's load so far.
+    /// Ticks of the round's clock so far.
     ticks: Cell<u32>,
     /// The load stops taking new applications.
     stop: Cell<bool>,
@@ -474,12 +474,13 @@ async fn round(
     let round = Round::default();
     let started = Instant::now();
     let window = Cell::new(Duration::ZERO);
-    let (in_flight, (), ()) = tokio::join!(
+    let (in_flight, (), (), ()) = tokio::join!(
         async {
             let in_flight = drive(mesh, form, cast, fault, &round).await;
             window.set(started.elapsed());
             in_flight
         },
+        clock(form, &round),
         portal_load(mesh, form, cast, &round),
         counter_load(mesh, form, cast, &round),
     );
@@ -554,6 +555,17 @@ async fn drive(mesh: &Mesh, form: &Form, cast: &Cast, fault: Fault, round: &Roun
     in_flight
 }
 
+/// The round's clock: a tick every `portal_every`, whatever the load's
+/// calls wait for (a fault's length does not stretch when they hang).
+async fn clock(form: &Form, round: &Round) {
+    let mut ticks = tokio::time::interval(form.portal_every);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    while !round.stop.get() {
+        ticks.tick().await;
+        round.ticks.set(round.ticks.get() + 1);
+    }
+}
+
 async fn wait_ticks(round: &Round, n: u32) {
     wait::until(PATIENCE, &format!("the load's tick {n}"), || async {
         let now = round.ticks.get();
@@ -600,7 +612,6 @@ async fn portal_load(mesh: &Mesh, form: &Form, cast: &Cast, round: &Round) {
     let mut n = 0;
     while !round.stop.get() {
         ticks.tick().await;
-        round.ticks.set(round.ticks.get() + 1);
         if round.stop.get() {
             break;
         }
