@@ -719,6 +719,14 @@ async fn messages_in_flight_when_the_broker_drops_every_connection_are_redeliver
         "every message in flight when the broker drops"
     );
 
+    // Not a real broker restart: the machine's one RabbitMQ serves every
+    // test running beside this one, and a restart would break them all. The
+    // broker instead closes this test's connections only (`rabbitmqctl
+    // close_connection`, picking them by the names the bus gives them,
+    // `<namespace>/<system>/<instance>`), which is what a restart does to
+    // them: the channels go, unacknowledged deliveries go back to their
+    // queues, and each bus reconnects. (`make chaos` restarts the broker for
+    // real, alone.)
     assert!(gw.mesh.close_broker_connections().await >= 3);
     // The broker gives them to the reconnected receiver again.
     eventually("every held message is delivered again", || async {
