@@ -120,7 +120,9 @@ pub use error::LoadError;
 pub use fields::check_value;
 pub use forms::{FieldType, Form, FormField};
 pub use model::*;
-pub use plan::{DeadlinePlan, PlanError, PlannedStep, actor_schedule, channel_schedule, plan};
+pub use plan::{
+    DeadlinePlan, PlanError, PlannedStep, actor_schedule, channel_schedule, check_calendar, plan,
+};
 pub use walks::{Branch, DiagramCoverage, Walk, coverage};
 
 /// The files compiled into the binary, so it works from any directory.

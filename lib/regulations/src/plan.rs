@@ -157,3 +157,35 @@ pub fn plan(
         result_due,
     })
 }
+
+/// What a service that plans deadlines checks at start-up: `calendar` can
+/// plan an application taken `now` through every channel `takes` accepts
+/// (the channel rules of every regulation in `registry`) — it has the
+/// current year, and each deadline ends within the years it has. A year
+/// without holiday data is thus an error the operator sees when the
+/// service starts, naming the year to add, not at the first application.
+/// Only the calendar's errors count: a deadline that cannot be planned for
+/// other reasons is the service's own refusal of that application.
+pub fn check_calendar(
+    registry: &crate::Registry,
+    calendar: &Calendar,
+    now: DateTime<Utc>,
+    takes: impl Fn(&crate::model::ChannelRule) -> bool,
+) -> Result<(), String> {
+    let year = chrono::Datelike::year(&egov_calendar::to_local(now));
+    if calendar.year(year).is_none() {
+        return Err(egov_calendar::CalendarError::NoDataForYear(year).to_string());
+    }
+    for regulation in registry.iter() {
+        for rule in regulation.channels.iter().filter(|r| takes(r)) {
+            if let Err(PlanError::Calendar(problem)) = plan(regulation, rule.channel, now, calendar)
+            {
+                return Err(format!(
+                    "regulation {} through {} taken at {now}: {problem}",
+                    regulation.code, rule.channel
+                ));
+            }
+        }
+    }
+    Ok(())
+}
