@@ -306,7 +306,6 @@ struct Row {
     duplicated: usize,
     stuck: usize,
     dead_letters: u32,
-    lookups_failed: usize,
     calls_failed: u32,
     seconds: f64,
 }
@@ -485,7 +484,7 @@ async fn round(
         counter_load(mesh, form, cast, &round),
     );
     let apps = round.apps.take();
-    let (found, lost, duplicated, stuck, lookups_failed, extra) =
+    let (found, lost, duplicated, stuck, extra) =
         check(mesh, cast, &apps, earlier, extra_journal_before).await;
     let dead_now: u32 = mesh.dead_letters().await.values().sum();
     let log = mesh.verify_log().await;
@@ -510,7 +509,6 @@ async fn round(
         duplicated,
         stuck,
         dead_letters: dead_now.saturating_sub(dead_before),
-        lookups_failed,
         calls_failed: round.failures.borrow().values().sum(),
         seconds: started.elapsed().as_secs_f64(),
     };
@@ -994,15 +992,15 @@ fn own(entry: &TraceEntry) -> bool {
 
 /// Waits (within the patience bound) until every application is final
 /// where its user looks and every message of it final at the gateway;
-/// then counts. Returns the problems, lost, duplicated, stuck, the
-/// look-ups that failed, and the journal entries of no known application.
+/// then counts. Returns the problems, lost, duplicated, stuck, and the
+/// journal entries of no known application.
 async fn check(
     mesh: &Mesh,
     cast: &Cast,
     apps: &[App],
     earlier: &[App],
     extra_journal_before: usize,
-) -> (Vec<String>, usize, usize, usize, usize, usize) {
+) -> (Vec<String>, usize, usize, usize, usize) {
     let settled = tokio::time::timeout(
         PATIENCE,
         wait::until(PATIENCE * 2, "every application settled", || async {
@@ -1048,7 +1046,7 @@ async fn check(
     }
 
     let mut problems = Vec::new();
-    let (mut lost, mut duplicated, mut stuck, mut lookups_failed) = (0, 0, 0, 0);
+    let (mut lost, mut duplicated, mut stuck) = (0, 0, 0);
     let mut numbers = BTreeSet::new();
     for app in earlier {
         if let Ok((_, number)) = stage(mesh, cast, app).await {
@@ -1076,10 +1074,6 @@ async fn check(
             .filter(|e| own(e) && !open(e) && e.status() != DeliveryStatus::Processed)
             .map(|e| format!("{} {:?} {}", e.service, e.status(), e.status_code))
             .collect();
-        lookups_failed += accepted
-            .iter()
-            .filter(|e| !own(e) && !open(e) && e.status() != DeliveryStatus::Processed)
-            .count();
         let in_journal = entries.get(&number).copied().unwrap_or(0);
         let times_listed = listed.get(&app.reference).copied().unwrap_or(0);
         let what = format!(
@@ -1135,21 +1129,14 @@ async fn check(
             problems.push(format!("{reference} listed, made by nobody"));
         }
     }
-    (
-        problems,
-        lost,
-        duplicated,
-        stuck,
-        lookups_failed,
-        extra.len(),
-    )
+    (problems, lost, duplicated, stuck, extra.len())
 }
 
 fn table(form: &Form, rows: &[Row], took: Duration) -> String {
     let mut text = format!(
         "chaos table ({} form, {} faults, {:.0} s)\n\
-         | fault | offered/s | load held (applications/s) | applications | in flight at the fault | lost | duplicated | stuck | dead letters | look-ups refused or expired | load calls failed | round s |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+         | fault | offered/s | load held (applications/s) | applications | in flight at the fault | lost | duplicated | stuck | dead letters | load calls failed | round s |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
         form.name,
         rows.len(),
         took.as_secs_f64()
@@ -1157,7 +1144,7 @@ fn table(form: &Form, rows: &[Row], took: Duration) -> String {
     for r in rows {
         let _ = writeln!(
             text,
-            "| {} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
+            "| {} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
             r.fault,
             r.offered,
             r.held,
@@ -1167,7 +1154,6 @@ fn table(form: &Form, rows: &[Row], took: Duration) -> String {
             r.duplicated,
             r.stuck,
             r.dead_letters,
-            r.lookups_failed,
             r.calls_failed,
             r.seconds
         );
