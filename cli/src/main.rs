@@ -4,12 +4,17 @@
 //! `Args` type and a `run` function; this file only dispatches.
 
 mod commands;
+mod output;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "egovctl", version, about = "Operate and test the egov-mesh")]
 struct Cli {
+    /// Print one JSON document on stdout instead of text (proto messages in
+    /// their proto3 JSON mapping); errors as {"error": {"code", "message"}}.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,12 +43,43 @@ enum Command {
     /// The State Corporation's counter as an operator uses it: the request,
     /// consent, look-ups, receipts, hand-over (diagram 1 from the terminal).
     Intake(commands::intake::Args),
+    /// Every system at a glance: health, inbox depth, dead letters, fault
+    /// mode.
+    Status(commands::status::Args),
+    /// The dead letters of a system or the gateway: list, show one, requeue.
+    DeadLetters(commands::dead_letters::Args),
 }
 
+/// Exit codes: 0 done, 1 refused or failed, 2 a wrong command line
+/// (clap's). See `output`.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    output::set_json(cli.json);
+    match dispatch(cli.command).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            let message = format!("{error:#}");
+            if output::json() {
+                // The services' messages start with their stable code.
+                let code = message
+                    .split(':')
+                    .next()
+                    .filter(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                    .unwrap_or("failed");
+                output::print_json(&serde_json::json!({
+                    "error": { "code": code, "message": message }
+                }));
+            } else {
+                eprintln!("egovctl: {message}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Regulations(args) => commands::regulations::run(args),
         Command::Deadline(args) => commands::deadline::run(args),
         Command::Seed(args) => commands::seed::run(args).await,
@@ -54,5 +90,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Fault(args) => commands::fault::run(args).await,
         Command::Portal(args) => commands::portal::run(args).await,
         Command::Intake(args) => commands::intake::run(args).await,
+        Command::Status(args) => commands::status::run(args).await,
+        Command::DeadLetters(args) => commands::dead_letters::run(args).await,
     }
 }

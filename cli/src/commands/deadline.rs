@@ -26,9 +26,6 @@ pub struct Args {
     /// built into egovctl.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
 }
 
 fn parse_channel(text: &str) -> Result<Channel, String> {
@@ -56,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let regulation = find(&registry, &args.code)?;
     let calendar = Calendar::try_embedded().context("loading the working calendar")?;
     let plan = plan(regulation, args.channel, args.at, &calendar)?;
-    if args.json {
+    if crate::output::json() {
         println!("{}", serde_json::to_string_pretty(&plan)?);
     } else {
         print!("{}", render(&plan, &regulation.names.en));

@@ -85,13 +85,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             mode: Some(mode.into()),
         })
         .await
-        .map_err(|status| anyhow::anyhow!("{system} refused: {}", status.message()))?
+        .map_err(|status| anyhow::anyhow!("{}", status.message()))?
         .into_inner();
-    println!(
-        "{system}: fault mode {} since {} (health {})",
-        mode_text(&state),
-        since_text(&state),
-        health(channel).await
+    let health = health(channel).await;
+    crate::output::say(
+        serde_json::json!({
+            "system": system,
+            "state": crate::output::proto_json(&state, "egov.registry.v1.FaultState"),
+            "health": health,
+        }),
+        || {
+            println!(
+                "{system}: fault mode {} since {} (health {health})",
+                mode_text(&state),
+                since_text(&state),
+            )
+        },
     );
     Ok(())
 }
@@ -99,11 +108,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 /// One line per registry: address, health, mode and since when. Exits 1 if
 /// a registry cannot be reached.
 async fn status(args: &Args) -> anyhow::Result<()> {
-    println!(
-        "{:<12} {:<24} {:<12} {:<14} SINCE",
-        "SYSTEM", "ADDRESS", "HEALTH", "FAULT MODE"
-    );
-    let mut unreachable = false;
+    let json = crate::output::json();
+    if !json {
+        println!(
+            "{:<12} {:<24} {:<12} {:<14} SINCE",
+            "SYSTEM", "ADDRESS", "HEALTH", "FAULT MODE"
+        );
+    }
+    let mut unreachable = Vec::new();
+    let mut rows = Vec::new();
     for system in SYSTEMS {
         let address = args.address(system);
         let answer = async {
@@ -117,22 +130,39 @@ async fn status(args: &Args) -> anyhow::Result<()> {
         }
         .await;
         match answer {
-            Ok((state, health)) => println!(
-                "{system:<12} {address:<24} {health:<12} {:<14} {}",
-                mode_text(&state),
-                since_text(&state)
-            ),
+            Ok((state, health)) => {
+                rows.push(serde_json::json!({
+                    "system": system, "address": address, "health": health,
+                    "state": crate::output::proto_json(&state, "egov.registry.v1.FaultState"),
+                }));
+                if !json {
+                    println!(
+                        "{system:<12} {address:<24} {health:<12} {:<14} {}",
+                        mode_text(&state),
+                        since_text(&state)
+                    );
+                }
+            }
             Err(error) => {
-                unreachable = true;
-                println!(
-                    "{system:<12} {address:<24} {:<12} {:<14} - ({error:#})",
-                    "unreachable", "-"
-                );
+                unreachable.push(system);
+                rows.push(serde_json::json!({
+                    "system": system, "address": address, "health": "unreachable",
+                    "error": format!("{error:#}"),
+                }));
+                if !json {
+                    println!(
+                        "{system:<12} {address:<24} {:<12} {:<14} - ({error:#})",
+                        "unreachable", "-"
+                    );
+                }
             }
         }
     }
-    if unreachable {
-        std::process::exit(1);
+    if json {
+        crate::output::print_json(&serde_json::json!({ "registries": rows }));
+    }
+    if !unreachable.is_empty() {
+        anyhow::bail!("unreachable: {}", unreachable.join(", "));
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `egovctl gateway`: ask the running gateway about messages, conversations,
 //! routes and its log (the same gRPC API a partner or grpcurl uses).
 
+use crate::output;
 use chrono::{DateTime, Utc};
 use egov_proto::envelope::{DeliveryStatus, Kind};
 use egov_proto::gateway::gateway_client::GatewayClient;
@@ -114,126 +115,146 @@ fn status_name(value: i32) -> &'static str {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut client = GatewayClient::connect(args.addr.clone())
         .await
-        .map_err(|e| anyhow::anyhow!("cannot reach the gateway at {}: {e}", args.addr))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "unreachable: cannot reach the gateway at {}: {e}",
+                args.addr
+            )
+        })?;
     match args.command {
         Command::Status { message_id } => {
             let s = client
                 .get_status(GetStatusRequest { message_id })
-                .await?
+                .await
+                .map_err(refusal)?
                 .into_inner();
-            println!("message    {}", s.message_id);
-            println!(
-                "status     {}{}",
-                status_name(s.status),
-                if s.code.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({}: {})", s.code, s.detail)
-                }
-            );
-            println!("route      {} → {} \"{}\"", s.sender, s.receiver, s.service);
-            println!(
-                "case       {}",
-                if s.conversation_id.is_empty() {
-                    "-"
-                } else {
-                    &s.conversation_id
-                }
-            );
-            println!("attempts   {}", s.attempts);
-            println!(
-                "queued     {}\ndelivered  {}\nprocessed  {}",
-                time(&s.queued_at),
-                time(&s.delivered_at),
-                time(&s.processed_at)
-            );
+            output::emit(&s, "egov.gateway.v1.MessageStatus", || {
+                println!("message    {}", s.message_id);
+                println!(
+                    "status     {}{}",
+                    status_name(s.status),
+                    if s.code.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({}: {})", s.code, s.detail)
+                    }
+                );
+                println!("route      {} → {} \"{}\"", s.sender, s.receiver, s.service);
+                println!(
+                    "case       {}",
+                    if s.conversation_id.is_empty() {
+                        "-"
+                    } else {
+                        &s.conversation_id
+                    }
+                );
+                println!("attempts   {}", s.attempts);
+                println!(
+                    "queued     {}\ndelivered  {}\nprocessed  {}",
+                    time(&s.queued_at),
+                    time(&s.delivered_at),
+                    time(&s.processed_at)
+                );
+            });
         }
         Command::Trace { conversation_id } => {
             let trace = client
                 .trace(TraceRequest { conversation_id })
-                .await?
+                .await
+                .map_err(refusal)?
                 .into_inner();
-            println!(
-                "{:>6}  {:<23}  {:<36}  {:<12}  {:<30}  {:<10}  VERDICT",
-                "SEQ", "LOGGED", "MESSAGE", "KIND", "ROUTE", "STATUS"
-            );
-            for e in trace.entries {
-                let kind = Kind::try_from(e.kind)
-                    .map(|k| k.as_str_name().trim_start_matches("KIND_"))
-                    .unwrap_or("?");
+            output::emit(&trace, "egov.gateway.v1.TraceResponse", || {
                 println!(
-                    "{:>6}  {:<23}  {:<36}  {:<12}  {:<30}  {:<10}  {}",
-                    e.log_sequence,
-                    time(&e.logged_at),
-                    e.message_id,
-                    kind,
-                    format!("{}→{} {}", e.sender, e.receiver, e.service),
-                    status_name(e.status),
-                    e.verdict
+                    "{:>6}  {:<23}  {:<36}  {:<12}  {:<30}  {:<10}  VERDICT",
+                    "SEQ", "LOGGED", "MESSAGE", "KIND", "ROUTE", "STATUS"
                 );
-            }
+                for e in &trace.entries {
+                    let kind = Kind::try_from(e.kind)
+                        .map(|k| k.as_str_name().trim_start_matches("KIND_"))
+                        .unwrap_or("?");
+                    println!(
+                        "{:>6}  {:<23}  {:<36}  {:<12}  {:<30}  {:<10}  {}",
+                        e.log_sequence,
+                        time(&e.logged_at),
+                        e.message_id,
+                        kind,
+                        format!("{}→{} {}", e.sender, e.receiver, e.service),
+                        status_name(e.status),
+                        e.verdict
+                    );
+                }
+            });
         }
         Command::Routes => {
             let routes = client
                 .list_routes(ListRoutesRequest {})
-                .await?
-                .into_inner()
-                .routes;
-            for r in routes {
-                println!(
-                    "{:<12} → {:<12} {:<26} diagram {:<2} {:<34} seed {}",
-                    r.sender, r.receiver, r.service, r.diagram, r.process, r.seed
-                );
-            }
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            output::emit(&routes, "egov.gateway.v1.ListRoutesResponse", || {
+                for r in &routes.routes {
+                    println!(
+                        "{:<12} → {:<12} {:<26} diagram {:<2} {:<34} seed {}",
+                        r.sender, r.receiver, r.service, r.diagram, r.process, r.seed
+                    );
+                }
+            });
         }
         Command::Send(send) => {
             let envelope = send.envelope()?;
-            match client
+            let r = client
                 .send(egov_proto::gateway::SendRequest {
                     envelope: Some(envelope),
                 })
                 .await
-            {
-                Ok(r) => {
-                    let r = r.into_inner();
-                    println!(
-                        "accepted: message {} (log row {}), {}",
-                        r.message_id,
-                        r.log_sequence,
-                        status_name(r.status)
-                    );
-                }
-                Err(status) => refused(status),
-            }
+                .map_err(refusal)?
+                .into_inner();
+            output::emit(&r, "egov.gateway.v1.SendResponse", || {
+                println!(
+                    "accepted: message {} (log row {}), {}",
+                    r.message_id,
+                    r.log_sequence,
+                    status_name(r.status)
+                );
+            });
         }
         Command::Call(send) => {
             let envelope = send.envelope()?;
-            match client
+            let answer = client
                 .call(egov_proto::gateway::CallRequest {
                     envelope: Some(envelope),
                 })
                 .await
-            {
-                Ok(r) => {
-                    let answer = r
-                        .into_inner()
-                        .response
-                        .ok_or_else(|| anyhow::anyhow!("no answer envelope"))?;
-                    let opened = egov_bus::envelope::open_envelope(answer)?;
-                    let kind = opened.kind().as_str_name().trim_start_matches("KIND_");
+                .map_err(refusal)?
+                .into_inner()
+                .response
+                .ok_or_else(|| anyhow::anyhow!("no answer envelope"))?;
+            let opened = egov_bus::envelope::open_envelope(answer)?;
+            let kind = opened.kind().as_str_name().trim_start_matches("KIND_");
+            let rejection = opened
+                .decode::<egov_proto::envelope::Rejection>()
+                .ok()
+                .filter(|_| opened.kind() == Kind::Reject);
+            let payload = String::from_utf8_lossy(&opened.payload).into_owned();
+            output::say(
+                serde_json::json!({
+                    "kind": kind,
+                    "sender": opened.header.sender,
+                    "correlation_id": opened.header.correlation_id,
+                    "rejection": rejection.as_ref().map(|r| output::proto_json(r, "egov.envelope.v1.Rejection")),
+                    "payload": if rejection.is_some() { None } else { Some(&payload) },
+                }),
+                || {
                     println!(
                         "{kind} from {} to request {}",
                         opened.header.sender, opened.header.correlation_id
                     );
-                    match opened.decode::<egov_proto::envelope::Rejection>() {
-                        Ok(r) if opened.kind() == Kind::Reject => {
-                            println!("refused: {}: {}", r.code, r.message)
-                        }
-                        _ => println!("{}", String::from_utf8_lossy(&opened.payload)),
+                    match &rejection {
+                        Some(r) => println!("refused: {}: {}", r.code, r.message),
+                        None => println!("{payload}"),
                     }
-                }
-                Err(status) => refused(status),
-            }
+                },
+            );
         }
         Command::VerifyLog { from, to } => {
             let r = client
@@ -241,27 +262,32 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     from_sequence: from,
                     to_sequence: to,
                 })
-                .await?
+                .await
+                .map_err(refusal)?
                 .into_inner();
-            if r.intact {
-                println!(
-                    "intact: {} rows checked; head is row {} ({})",
-                    r.rows_checked,
-                    r.head_sequence,
-                    hex(&r.head_hash)
-                );
-            } else {
-                println!("BROKEN at row {}: {}", r.first_bad_sequence, r.problem);
-                std::process::exit(1);
+            output::emit(&r, "egov.gateway.v1.VerifyLogResponse", || {
+                if r.intact {
+                    println!(
+                        "intact: {} rows checked; head is row {} ({})",
+                        r.rows_checked,
+                        r.head_sequence,
+                        hex(&r.head_hash)
+                    );
+                } else {
+                    println!("BROKEN at row {}: {}", r.first_bad_sequence, r.problem);
+                }
+            });
+            if !r.intact {
+                anyhow::bail!("log_broken: at row {}: {}", r.first_bad_sequence, r.problem);
             }
         }
     }
     Ok(())
 }
 
-fn refused(status: tonic::Status) -> ! {
-    eprintln!("refused ({:?}): {}", status.code(), status.message());
-    std::process::exit(1);
+/// A refusal as the services word it: their message starts with the code.
+pub fn refusal(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{}", status.message())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -6,6 +6,7 @@
 //!
 //! The session token of the last login is kept in `.run/intake-session`.
 
+use crate::output;
 use anyhow::Context as _;
 use egov_proto::intake::intake_client::IntakeClient;
 use egov_proto::intake::{self as pb};
@@ -158,21 +159,29 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .map_err(refusal)?
                 .into_inner();
             std::fs::write(&args.session, &session.token)?;
-            println!(
-                "Logged in as {} ({}); the session is kept in {}.",
-                session.full_name,
-                session.login,
-                args.session.display()
-            );
+            output::emit(&session, "egov.intake.v1.Session", || {
+                println!(
+                    "Logged in as {} ({}); the session is kept in {}.",
+                    session.full_name,
+                    session.login,
+                    args.session.display()
+                )
+            });
         }
         Command::Services => {
             let services = client
                 .list_services(pb::ListServicesRequest {})
                 .await
                 .map_err(refusal)?
-                .into_inner()
-                .services;
-            for s in services {
+                .into_inner();
+            if output::json() {
+                output::print_json(&output::proto_json(
+                    &services,
+                    "egov.intake.v1.ListServicesResponse",
+                ));
+                return Ok(());
+            }
+            for s in services.services {
                 println!("{:<8} {:<22} {}", s.code, s.deadline, s.en);
                 for d in s.documents {
                     println!("           {:<34} {}", d.code, d.en);
@@ -229,11 +238,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            println!("Draft {} for service {}.", view.reference, view.regulation);
-            println!(
-                "Next: egovctl intake consent {} (a code goes to {phone})",
-                view.reference
-            );
+            output::emit(&view, "egov.intake.v1.RequestView", || {
+                println!("Draft {} for service {}.", view.reference, view.regulation);
+                println!(
+                    "Next: egovctl intake consent {} (a code goes to {phone})",
+                    view.reference
+                );
+            });
         }
         Command::Consent { reference } => {
             let sent = client
@@ -246,10 +257,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            println!(
-                "A one-time code was sent to {}; ask the recipient for it, then: egovctl intake confirm {reference} <code>",
-                sent.phone
-            );
+            output::emit(&sent, "egov.intake.v1.ConsentCodeSent", || {
+                println!(
+                    "A one-time code was sent to {}; ask the recipient for it, then: egovctl intake confirm {reference} <code>",
+                    sent.phone
+                )
+            });
         }
         Command::Confirm { reference, code } => {
             let view = client
@@ -263,7 +276,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            println!("Consent recorded for {}.", view.reference);
+            output::emit(&view, "egov.intake.v1.RequestView", || {
+                println!("Consent recorded for {}.", view.reference)
+            });
         }
         Command::Check { reference } => {
             let view = client
@@ -276,7 +291,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            show(&view);
+            output::emit(&view, "egov.intake.v1.RequestView", || show(&view));
         }
         Command::Accept { reference, out } => {
             let receipt = client
@@ -289,12 +304,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            println!("{}", receipt.text);
+            output::emit(&receipt, "egov.intake.v1.Receipt", || {
+                println!("{}", receipt.text)
+            });
             std::fs::write(out, &receipt.cms)?;
-            println!(
-                "\nThe receipt, signed by the operator (CMS, DER): {}",
-                out.display()
-            );
+            if !output::json() {
+                println!(
+                    "\nThe receipt, signed by the operator (CMS, DER): {}",
+                    out.display()
+                );
+            }
         }
         Command::Requests { recipient } => {
             let list = client
@@ -306,14 +325,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 ))
                 .await
                 .map_err(refusal)?
-                .into_inner()
-                .requests;
-            for r in list {
+                .into_inner();
+            if output::json() {
+                output::print_json(&output::proto_json(
+                    &list,
+                    "egov.intake.v1.ListRequestsResponse",
+                ));
+                return Ok(());
+            }
+            for r in list.requests {
                 println!(
                     "{:<38} {:<8} {:<22} {}",
                     r.reference,
                     r.regulation,
-                    format!("{:?}", r.stage()),
+                    stage_name(r.stage()),
                     r.journal_number
                 );
             }
@@ -329,7 +354,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            show(&view);
+            output::emit(&view, "egov.intake.v1.RequestView", || show(&view));
         }
         Command::AskBack { reference } => {
             let view = client
@@ -342,11 +367,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            println!(
-                "Asked the provider for the result of {} again ({:?}).",
-                view.reference,
-                view.stage()
-            );
+            output::emit(&view, "egov.intake.v1.RequestView", || {
+                println!(
+                    "Asked the provider for the result of {} again ({}).",
+                    view.reference,
+                    stage_name(view.stage())
+                )
+            });
         }
         Command::Issue {
             reference,
@@ -367,10 +394,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .map_err(refusal)?
                 .into_inner();
             std::fs::write(out, &issued.cms)?;
-            println!(
-                "Handed over to {iin}; the provider's signed result (CMS, DER): {}",
-                out.display()
-            );
+            output::emit(&issued, "egov.intake.v1.IssuedResult", || {
+                println!(
+                    "Handed over to {iin}; the provider's signed result (CMS, DER): {}",
+                    out.display()
+                )
+            });
         }
         Command::Scan { barcode } => {
             let package = client
@@ -383,7 +412,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            show_package(&package);
+            output::emit(&package, "egov.intake.v1.PaperPackage", || {
+                show_package(&package)
+            });
         }
         Command::Courier { courier, barcodes } => {
             let handed = client
@@ -397,7 +428,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            handed.packages.iter().for_each(show_package);
+            output::emit(&handed, "egov.intake.v1.ListPackagesResponse", || {
+                handed.packages.iter().for_each(show_package)
+            });
         }
         Command::Deliver {
             barcode,
@@ -414,7 +447,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            show_package(&package);
+            output::emit(&package, "egov.intake.v1.PaperPackage", || {
+                show_package(&package)
+            });
         }
         Command::Packages => {
             let list = client
@@ -422,7 +457,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            list.packages.iter().for_each(show_package);
+            output::emit(&list, "egov.intake.v1.ListPackagesResponse", || {
+                list.packages.iter().for_each(show_package)
+            });
         }
         Command::Talon {
             iin,
@@ -438,7 +475,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            show_talon(&talon);
+            output::emit(&talon, "egov.intake.v1.Talon", || show_talon(&talon));
         }
         Command::Next => {
             let talon = client
@@ -446,7 +483,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            show_talon(&talon);
+            output::emit(&talon, "egov.intake.v1.Talon", || show_talon(&talon));
         }
         Command::Queue => {
             let list = client
@@ -454,10 +491,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            list.waiting.iter().for_each(show_talon);
+            output::emit(&list, "egov.intake.v1.ListTalonsResponse", || {
+                list.waiting.iter().for_each(show_talon)
+            });
         }
     }
     Ok(())
+}
+
+/// "STAGE_RESULT_READY" → "result ready".
+fn stage_name(stage: pb::Stage) -> String {
+    stage
+        .as_str_name()
+        .trim_start_matches("STAGE_")
+        .replace('_', " ")
+        .to_lowercase()
 }
 
 fn local(at: &Option<egov_proto::prost_types::Timestamp>) -> String {
@@ -473,10 +521,14 @@ fn local(at: &Option<egov_proto::prost_types::Timestamp>) -> String {
 
 fn show_package(p: &pb::PaperPackage) {
     println!(
-        "{}  {} {:?}  to {}  accepted {}  scanned {} {}  courier {} {}  delivered {} {}",
+        "{}  {} {}  to {}  accepted {}  scanned {} {}  courier {} {}  delivered {} {}",
         p.barcode,
         p.regulation,
-        p.state(),
+        p.state()
+            .as_str_name()
+            .trim_start_matches("PACKAGE_STATE_")
+            .replace('_', " ")
+            .to_lowercase(),
         p.direction,
         local(&p.accepted_at),
         local(&p.scanned_at),
@@ -507,7 +559,7 @@ fn show_talon(t: &pb::Talon) {
 fn show(view: &pb::RequestView) {
     println!("request   {}", view.reference);
     println!("service   {} {}", view.regulation, view.service_name);
-    println!("stage     {:?}", view.stage());
+    println!("stage     {}", stage_name(view.stage()));
     if let Some(p) = &view.recipient {
         println!("recipient {} {} ({})", p.surname, p.given_name, p.iin);
     }

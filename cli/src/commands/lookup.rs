@@ -4,6 +4,7 @@
 //! mesh with its key from the CA directory, sent with the gateway's gRPC Call.
 
 use crate::commands::gateway::sign_as;
+use crate::output;
 use egov_bus::Outgoing;
 use egov_proto::envelope::{Kind, Rejection};
 use egov_proto::gateway::CallRequest;
@@ -92,22 +93,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let envelope = sign_as(&args.pki, args.sender, &message)?;
     let mut client = GatewayClient::connect(args.addr.clone())
         .await
-        .map_err(|e| anyhow::anyhow!("cannot reach the gateway at {}: {e}", args.addr))?;
-    let answer = match client
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "unreachable: cannot reach the gateway at {}: {e}",
+                args.addr
+            )
+        })?;
+    let answer = client
         .call(CallRequest {
             envelope: Some(envelope),
         })
         .await
-    {
-        Ok(answer) => answer
-            .into_inner()
-            .response
-            .ok_or_else(|| anyhow::anyhow!("no answer envelope"))?,
-        Err(status) => {
-            eprintln!("refused ({:?}): {}", status.code(), status.message());
-            std::process::exit(1);
-        }
-    };
+        .map_err(crate::commands::gateway::refusal)?
+        .into_inner()
+        .response
+        .ok_or_else(|| anyhow::anyhow!("no answer envelope"))?;
     let opened = egov_bus::envelope::open_envelope(answer)?;
     if opened.kind() == Kind::Reject {
         let rejection = Rejection::decode(opened.payload.clone())?;
@@ -116,19 +116,26 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         } else {
             format!(" (field {})", rejection.field)
         };
-        println!(
-            "refused by {}: {}{field}: {}",
-            opened.header.sender, rejection.code, rejection.message
+        anyhow::bail!(
+            "{}: refused by {}{field}: {}",
+            rejection.code,
+            opened.header.sender,
+            rejection.message
         );
-        std::process::exit(1);
     }
     match args.command {
-        Command::Person { .. } => print_person(&egov_proto::individuals::PersonRecord::decode(
-            opened.payload.clone(),
-        )?),
-        Command::Poa { .. } => print_power_of_attorney(
-            &egov_proto::notary::PowerOfAttorneyAnswer::decode(opened.payload.clone())?,
-        ),
+        Command::Person { .. } => {
+            let person = egov_proto::individuals::PersonRecord::decode(opened.payload.clone())?;
+            output::emit(&person, "egov.individuals.v1.PersonRecord", || {
+                print_person(&person)
+            });
+        }
+        Command::Poa { .. } => {
+            let answer = egov_proto::notary::PowerOfAttorneyAnswer::decode(opened.payload.clone())?;
+            output::emit(&answer, "egov.notary.v1.PowerOfAttorneyAnswer", || {
+                print_power_of_attorney(&answer)
+            });
+        }
     }
     Ok(())
 }

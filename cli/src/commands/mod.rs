@@ -1,5 +1,6 @@
 //! One module per `egovctl` subcommand.
 
+pub mod dead_letters;
 pub mod deadline;
 pub mod fault;
 pub mod gateway;
@@ -10,3 +11,4 @@ pub mod portal;
 pub mod regulations;
 pub mod run;
 pub mod seed;
+pub mod status;

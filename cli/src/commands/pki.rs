@@ -3,6 +3,7 @@
 //! and employees, issue a citizen's EDS as NCALayer holds it (two key pairs),
 //! revoke them, and serve the revocation list over HTTP.
 
+use crate::output;
 use anyhow::Context as _;
 use chrono::{Duration, Utc};
 use egov_trust::ca::SubjectSpec;
@@ -115,11 +116,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Init { name, days, force } => {
             let dir = init(&args.dir, &name, days, force)?;
-            println!("CA created in {}", dir.root().display());
-            for system in SystemId::ALL {
-                let (cert, _) = dir.paths_for(&SubjectSpec::System(system));
-                println!("  {system:<12} {}", cert.display());
-            }
+            let systems: serde_json::Map<String, serde_json::Value> = SystemId::ALL
+                .into_iter()
+                .map(|system| {
+                    let (cert, _) = dir.paths_for(&SubjectSpec::System(system));
+                    (system.to_string(), cert.display().to_string().into())
+                })
+                .collect();
+            output::say(
+                serde_json::json!({ "ca": dir.root().display().to_string(), "systems": systems }),
+                || {
+                    println!("CA created in {}", dir.root().display());
+                    for (system, cert) in &systems {
+                        println!("  {system:<12} {}", cert.as_str().unwrap_or_default());
+                    }
+                },
+            );
             Ok(())
         }
         Command::Issue { subject, days } => {
@@ -151,15 +163,25 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             };
             let now = Utc::now();
             let (issued, cert, key) = dir.issue(&spec, now, now + Duration::days(days))?;
-            println!(
-                "issued serial {} to {}",
-                issued.info.serial_hex(),
-                issued.info.subject
-            );
-            println!(
-                "  certificate {}\n  private key {}",
-                cert.display(),
-                key.display()
+            output::say(
+                serde_json::json!({
+                    "serial": issued.info.serial_hex(),
+                    "subject": issued.info.subject.to_string(),
+                    "certificate": cert.display().to_string(),
+                    "private_key": key.display().to_string(),
+                }),
+                || {
+                    println!(
+                        "issued serial {} to {}",
+                        issued.info.serial_hex(),
+                        issued.info.subject
+                    );
+                    println!(
+                        "  certificate {}\n  private key {}",
+                        cert.display(),
+                        key.display()
+                    );
+                },
             );
             Ok(())
         }
@@ -171,6 +193,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         } => {
             let dir = CaDirectory::open(&args.dir)?;
             let (eds, paths) = issue_citizen(&dir, &iin, &surname, &given_name, days)?;
+            if output::json() {
+                output::print_json(&serde_json::json!({
+                    "subject": eds.signing.info.subject.to_string(),
+                    "authentication": {
+                        "serial": eds.authentication.info.serial_hex(),
+                        "certificate": paths.authentication_certificate.display().to_string(),
+                        "private_key": paths.authentication_key.display().to_string(),
+                    },
+                    "signing": {
+                        "serial": eds.signing.info.serial_hex(),
+                        "certificate": paths.signing_certificate.display().to_string(),
+                        "private_key": paths.signing_key.display().to_string(),
+                    },
+                }));
+                return Ok(());
+            }
             println!("issued {}'s EDS", eds.signing.info.subject);
             println!(
                 "  authentication serial {}\n    certificate {}\n    private key {}",
@@ -197,17 +235,41 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 certificate.to_ascii_lowercase()
             };
             let revocation = dir.revoke(&serial, &reason)?;
-            println!(
-                "revoked serial {} at {} ({}); the CRL served from {} lists it now",
-                revocation.serial,
-                revocation.revoked_at,
-                revocation.reason,
-                dir.root().display()
+            output::say(
+                serde_json::json!({
+                    "serial": revocation.serial,
+                    "revoked_at": revocation.revoked_at.to_rfc3339(),
+                    "reason": revocation.reason,
+                }),
+                || {
+                    println!(
+                        "revoked serial {} at {} ({}); the CRL served from {} lists it now",
+                        revocation.serial,
+                        revocation.revoked_at,
+                        revocation.reason,
+                        dir.root().display()
+                    )
+                },
             );
             Ok(())
         }
         Command::Show { certificate } => {
             let info = read_certificate(&certificate)?;
+            if output::json() {
+                let revoked = CaDirectory::open(&args.dir)
+                    .ok()
+                    .and_then(|dir| dir.revocations().ok())
+                    .and_then(|all| all.into_iter().find(|r| r.serial == info.serial_hex()));
+                output::print_json(&serde_json::json!({
+                    "subject": info.subject.to_string(),
+                    "serial": info.serial_hex(),
+                    "not_before": info.not_before.to_rfc3339(),
+                    "not_after": info.not_after.to_rfc3339(),
+                    "revoked_at": revoked.as_ref().map(|r| r.revoked_at.to_rfc3339()),
+                    "revocation_reason": revoked.map(|r| r.reason),
+                }));
+                return Ok(());
+            }
             println!("subject   {}", info.subject);
             if let Subject::Employee { bin, .. } = &info.subject {
                 println!("employer  BIN {bin}");
@@ -245,9 +307,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Serve { listen } => {
             let dir = CaDirectory::open(&args.dir)?;
             let listener = tokio::net::TcpListener::bind(listen).await?;
-            println!(
-                "serving http://{listen}/crl and http://{listen}/ca.crt from {}",
-                dir.root().display()
+            // The bound address: with port 0 the system chose one.
+            let bound = listener.local_addr()?;
+            output::say(
+                serde_json::json!({
+                    "crl": format!("http://{bound}/crl"),
+                    "ca_certificate": format!("http://{bound}/ca.crt"),
+                }),
+                || {
+                    println!(
+                        "serving http://{bound}/crl and http://{bound}/ca.crt from {}",
+                        dir.root().display()
+                    )
+                },
             );
             serve(dir, listener, egov_runtime::shutdown::signal()).await
         }

@@ -7,6 +7,7 @@
 //! The session token of the last login is kept in `<pki>/../portal-session`
 //! (`.run/portal-session`), so the commands after `login` need no token.
 
+use crate::output;
 use anyhow::{Context as _, bail};
 use egov_proto::portal::portal_client::PortalClient;
 use egov_proto::portal::{self as pb};
@@ -118,7 +119,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            println!("Registered {} ({}).", r.full_name, r.iin);
+            output::emit(&r, "egov.portal.v1.RegisterResponse", || {
+                println!("Registered {} ({}).", r.full_name, r.iin)
+            });
         }
         Command::Login { iin, password, eds } => {
             let session = if *eds {
@@ -135,24 +138,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             };
             std::fs::write(&session_file, &session.token)
                 .with_context(|| format!("writing {}", session_file.display()))?;
-            println!(
-                "Logged in as {} ({}); the session is kept in {}.",
-                session.full_name,
-                session.iin,
-                session_file.display()
-            );
+            output::emit(&session, "egov.portal.v1.Session", || {
+                println!(
+                    "Logged in as {} ({}); the session is kept in {}.",
+                    session.full_name,
+                    session.iin,
+                    session_file.display()
+                )
+            });
         }
         Command::Services => {
             let services = client
                 .list_services(pb::ListServicesRequest {})
                 .await
                 .map_err(refusal)?
-                .into_inner()
-                .services;
-            println!("{:<8} {:<22} service", "code", "deadline");
-            for s in services {
-                println!("{:<8} {:<22} {}", s.code, s.deadline, s.en);
-            }
+                .into_inner();
+            output::emit(&services, "egov.portal.v1.ListServicesResponse", || {
+                println!("{:<8} {:<22} service", "code", "deadline");
+                for s in &services.services {
+                    println!("{:<8} {:<22} {}", s.code, s.deadline, s.en);
+                }
+            });
         }
         Command::Service { code } => {
             let services = client
@@ -162,8 +168,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .into_inner()
                 .services;
             let Some(s) = services.into_iter().find(|s| &s.code == code) else {
-                bail!("no service {code} on the portal (see `egovctl portal services`)");
+                bail!(
+                    "unknown_service: no service {code} on the portal (see `egovctl portal services`)"
+                );
             };
+            if output::json() {
+                output::print_json(&output::proto_json(&s, "egov.portal.v1.CatalogueService"));
+                return Ok(());
+            }
             println!(
                 "{} {}\n  {}\n  deadline: {} ({})",
                 s.code, s.en, s.ru, s.deadline, s.source
@@ -246,12 +258,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
-            println!(
-                "Signed with the EDS of {iin} and sent: request {} ({}).",
-                view.reference,
-                stage(view.stage())
-            );
-            println!("Follow it: egovctl portal show {}", view.reference);
+            output::emit(&view, "egov.portal.v1.ApplicationView", || {
+                println!(
+                    "Signed with the EDS of {iin} and sent: request {} ({}).",
+                    view.reference,
+                    stage(view.stage())
+                );
+                println!("Follow it: egovctl portal show {}", view.reference);
+            });
         }
         Command::Applications => {
             let token = token()?;
@@ -259,13 +273,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .list_applications(authorized(&token, pb::ListApplicationsRequest {}))
                 .await
                 .map_err(refusal)?
-                .into_inner()
-                .applications;
+                .into_inner();
+            if output::json() {
+                output::print_json(&output::proto_json(
+                    &list,
+                    "egov.portal.v1.ListApplicationsResponse",
+                ));
+                return Ok(());
+            }
             println!(
                 "{:<38} {:<8} {:<13} {:<14} expected",
                 "reference", "service", "stage", "journal"
             );
-            for a in list {
+            for a in list.applications {
                 println!(
                     "{:<38} {:<8} {:<13} {:<14} {}",
                     a.reference,
@@ -288,6 +308,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(refusal)?
                 .into_inner();
+            if output::json() {
+                output::print_json(&output::proto_json(&a, "egov.portal.v1.ApplicationView"));
+                return Ok(());
+            }
             println!("request    {}", a.reference);
             println!("service    {} {}", a.regulation, a.service_name);
             println!("stage      {}", stage(a.stage()));
@@ -323,6 +347,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .map_err(refusal)?
                 .into_inner();
             std::fs::write(out, &file.cms).with_context(|| format!("writing {}", out.display()))?;
+            if output::json() {
+                output::print_json(&output::proto_json(&file, "egov.portal.v1.ResultFile"));
+                return Ok(());
+            }
             if let Some(doc) = &file.document {
                 println!(
                     "{} {} of {} — signed by {} (IIN {})",
@@ -349,9 +377,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .list_notifications(authorized(&token, pb::ListNotificationsRequest {}))
                 .await
                 .map_err(refusal)?
-                .into_inner()
-                .notifications;
-            for n in list {
+                .into_inner();
+            if output::json() {
+                output::print_json(&output::proto_json(
+                    &list,
+                    "egov.portal.v1.ListNotificationsResponse",
+                ));
+                return Ok(());
+            }
+            for n in list.notifications {
                 println!("{}  {}  {}", time(n.at), n.phone, n.text);
             }
         }

@@ -15,9 +15,6 @@ pub struct Args {
     /// built into egovctl.
     #[arg(long, global = true, value_name = "DIR")]
     dir: Option<PathBuf>,
-    /// Print JSON instead of text.
-    #[arg(long, global = true)]
-    json: bool,
 }
 
 #[derive(clap::Subcommand)]
@@ -45,15 +42,15 @@ enum Command {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let registry = load(args.dir.as_ref())?;
     match args.command {
-        Command::List if args.json => {
+        Command::List if crate::output::json() => {
             let all: Vec<&Regulation> = registry.iter().collect();
             println!("{}", serde_json::to_string_pretty(&all)?);
         }
         Command::List => print!("{}", list(&registry)),
-        Command::Coverage { walks } => coverage(&registry, &walks, args.json)?,
+        Command::Coverage { walks } => coverage(&registry, &walks, crate::output::json())?,
         Command::Show { code } => {
             let regulation = find(&registry, &code)?;
-            if args.json {
+            if crate::output::json() {
                 println!("{}", serde_json::to_string_pretty(regulation)?);
             } else {
                 print!("{}", show(regulation));

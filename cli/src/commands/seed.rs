@@ -140,6 +140,24 @@ async fn write_batch(
 
 fn report(args: &Args, as_of: NaiveDate, elapsed: Duration, totals: &Totals) {
     let (people, individuals, notary) = (totals.people, totals.individuals, totals.notary);
+    if crate::output::json() {
+        crate::output::print_json(&serde_json::json!({
+            "seed": args.seed,
+            "as_of": as_of.to_string(),
+            "people": people,
+            "seconds": elapsed.as_secs_f64(),
+            "new_rows": {
+                "individuals.persons": individuals.persons,
+                "individuals.family_links": individuals.family_links,
+                "individuals.care_arrangements": individuals.care_arrangements,
+                "individuals.adoption_candidates": individuals.adoption_candidates,
+                "individuals.cases": individuals.cases,
+                "notary.powers_of_attorney": notary.powers_of_attorney,
+                "notary.cases": notary.cases,
+            },
+        }));
+        return;
+    }
     println!(
         "Seed {} as of {as_of}: {people} people generated and written in {:.1?}.",
         args.seed, elapsed
@@ -162,6 +180,10 @@ fn report(args: &Args, as_of: NaiveDate, elapsed: Duration, totals: &Totals) {
 
 /// What a tester can ask the catalogues for.
 async fn print_catalogue(individuals: &PgPool, notary: &PgPool) -> anyhow::Result<()> {
+    if crate::output::json() {
+        // The counts are in the report's JSON document already.
+        return Ok(());
+    }
     println!("Cases (SELECT … FROM individuals.cases / notary.cases WHERE kind = …):");
     for (schema, counts) in [
         (

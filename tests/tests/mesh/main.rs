@@ -22,6 +22,7 @@ mod diagram2;
 mod every_diagram;
 mod gateway_crash;
 mod mesh;
+mod operator_cli;
 mod process;
 mod provider;
 mod registry_down;

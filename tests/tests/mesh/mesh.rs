@@ -732,3 +732,47 @@ impl Mesh {
         depths
     }
 }
+
+/// `egovctl --json` as a script runs it against this mesh.
+impl Mesh {
+    /// The scenario's directory (settings, logs, the CA).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The scenario's broker namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Runs `egovctl --json args…` with every system's address, the broker
+    /// and the namespace of this mesh in its environment; the exit status
+    /// and the one JSON document it printed on stdout.
+    pub async fn egovctl_json(&self, args: &[&str]) -> (bool, serde_json::Value) {
+        let mut command = tokio::process::Command::new(process::binary("egovctl"));
+        command.arg("--json").args(args);
+        for system in SYSTEMS {
+            if let Some(address) = self.with(system.as_str(), |p| p.process.address) {
+                let name = format!("EGOV_{}_ADDR", system.as_str().to_uppercase());
+                command.env(name, format!("http://{address}"));
+            }
+        }
+        let output = command
+            .env("EGOV_AMQP_URL", egov_testkit::amqp_url())
+            .env("EGOV_NAMESPACE", &self.namespace)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await
+            .expect("run egovctl");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "egovctl --json {}: not one JSON document ({e}):\n{stdout}\n{}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (output.status.success(), json)
+    }
+}
