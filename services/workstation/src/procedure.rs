@@ -66,25 +66,7 @@ pub fn check_calendar(
     calendar: &Calendar,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
-    let year = chrono::Datelike::year(&egov_calendar::to_local(now));
-    if calendar.year(year).is_none() {
-        return Err(egov_calendar::CalendarError::NoDataForYear(year).to_string());
-    }
-    for regulation in regulations.iter() {
-        for rule in regulation.channels.iter().filter(|r| r.intake) {
-            // Only the calendar's errors: a regulation whose deadline cannot
-            // be planned for other reasons is refused as `cannot_plan`.
-            if let Err(PlanError::Calendar(problem)) =
-                egov_regulations::plan(regulation, rule.channel, now, calendar)
-            {
-                return Err(format!(
-                    "regulation {} through {} registered at {now}: {problem}",
-                    regulation.code, rule.channel
-                ));
-            }
-        }
-    }
-    Ok(())
+    egov_regulations::check_calendar(regulations, calendar, now, |rule| rule.intake)
 }
 
 /// The procedure of an application of `regulation` through `channel`,
