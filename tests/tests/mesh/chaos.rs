@@ -264,7 +264,7 @@ struct Round {
     repaired: Cell<bool>,
     /// Applications offered (a citizen or an operator began one).
     offered: Cell<u32>,
-    /// Taken while the load ran, and of those after the repair.
+    /// Taken while the load ran; taken after the repair.
     taken_in_window: Cell<u32>,
     taken_after_repair: Cell<u32>,
     apps: RefCell<Vec<App>>,
@@ -276,10 +276,12 @@ impl Round {
     fn took(&self, app: App) {
         if !self.stop.get() {
             self.taken_in_window.set(self.taken_in_window.get() + 1);
-            if self.repaired.get() {
-                self.taken_after_repair
-                    .set(self.taken_after_repair.get() + 1);
-            }
+        }
+        // The last retries after the load stopped count here too: on a
+        // loaded machine the load's last ticks may all be waiting on calls.
+        if self.repaired.get() {
+            self.taken_after_repair
+                .set(self.taken_after_repair.get() + 1);
         }
         self.apps.borrow_mut().push(app);
     }
