@@ -13,7 +13,6 @@ use egov_bus::connection::Connector;
 use egov_proto::envelope::{DeliveryStatus, StatusChange};
 use egov_trust::{Identity, SystemId, TrustStore};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 pub struct Gateway {
@@ -58,13 +57,9 @@ impl Gateway {
         match result {
             Ok(applied) => {
                 match status {
-                    DeliveryStatus::Retrying => {
-                        self.metrics.retried.fetch_add(1, Ordering::Relaxed)
-                    }
-                    DeliveryStatus::DeadLettered => {
-                        self.metrics.dead_lettered.fetch_add(1, Ordering::Relaxed)
-                    }
-                    DeliveryStatus::Expired => self.metrics.expired.fetch_add(1, Ordering::Relaxed),
+                    DeliveryStatus::Retrying => self.metrics.retried.inc(),
+                    DeliveryStatus::DeadLettered => self.metrics.dead_lettered.inc(),
+                    DeliveryStatus::Expired => self.metrics.expired.inc(),
                     _ => 0,
                 };
                 for change in applied {

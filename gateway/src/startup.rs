@@ -87,9 +87,15 @@ impl Application {
             entrance: entrance.clone(),
             stopping: stopping.clone(),
         })]);
-        let mut runner = Runner::bind("Gateway", &settings.grpc)
+        let mut runner = Runner::bind("Gateway", &settings.grpc, &settings.metrics)
             .await
-            .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
+            .with_context(|| {
+                format!(
+                    "binding gRPC to {} and metrics to {}",
+                    settings.grpc.listen, settings.metrics.listen
+                )
+            })?;
+        gateway.metrics.register(runner.registry());
         let api = GatewayServer::new(GatewayApi {
             gateway: gateway.clone(),
             entrance: entrance.clone(),
@@ -103,6 +109,27 @@ impl Application {
         });
         let resend = gateway.clone();
         runner.task(move |stop| async move { resend.resend_unreported(stop).await });
+        let depths = gateway.clone();
+        runner.task(move |stop| async move {
+            let mut every = tokio::time::interval(crate::metrics::DEPTHS_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = every.tick() => {}
+                }
+                let session = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    session = depths.connector.session(crate::metrics::DEPTHS_EVERY) => session,
+                };
+                if let Ok(session) = session {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = depths.metrics.read_depths(&session, &depths.names) => {}
+                    }
+                }
+            }
+        });
         let counters = gateway.clone();
         runner.task(move |stop| async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));
@@ -127,6 +154,11 @@ impl Application {
     /// The address the gRPC API listens on.
     pub fn address(&self) -> SocketAddr {
         self.runner.address()
+    }
+
+    /// The address its metrics are served on (`GET /metrics`).
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.runner.metrics_address()
     }
 
     pub fn gateway(&self) -> &Arc<Gateway> {

@@ -134,10 +134,7 @@ pub(super) async fn deliver(gateway: &Arc<Gateway>, batch: Vec<Item>, decisions:
         };
         match outcome {
             Ok(()) => {
-                gateway
-                    .metrics
-                    .delivered
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                gateway.metrics.delivered.inc();
                 succeed(admission, p.opened.header.message_id.clone(), seq).await
             }
             Err(error) => {

@@ -116,11 +116,16 @@ async fn verify_stage(
             let gateway = gateway.clone();
             tokio::spawn(async move {
                 let span = admission.span.clone();
+                let started = std::time::Instant::now();
                 let checked = gateway
                     .verifier()
                     .check(&admission.raw, Utc::now())
                     .instrument(span)
                     .await;
+                gateway
+                    .metrics
+                    .verify_seconds
+                    .observe(started.elapsed().as_secs_f64());
                 (admission, checked)
             })
         })

@@ -63,6 +63,7 @@ pub(super) async fn write_stage(gateway: Arc<Gateway>, mut input: mpsc::Receiver
             continue;
         }
         tracing::debug!(size = decisions.len(), "Logged a batch.");
+        gateway.metrics.log_batch_size.observe(batch.len() as f64);
         let gateway = gateway.clone();
         deliveries.spawn(async move { deliver(&gateway, batch, decisions).await });
     }
@@ -245,6 +246,7 @@ async fn write_batch(
         }
     }
 
+    let started = std::time::Instant::now();
     let written = crate::batch::write(
         &gateway.pool,
         head,
@@ -255,11 +257,20 @@ async fn write_batch(
         now,
     )
     .await?;
-    let (logged, applied) = (written.logged, written.applied);
     gateway
         .metrics
-        .accepted
-        .fetch_add(statuses.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        .log_write_seconds
+        .observe(started.elapsed().as_secs_f64());
+    let (logged, applied) = (written.logged, written.applied);
+    for (pending, (_, checked)) in pending.iter().zip(batch) {
+        if let (Pending::Deliver { .. } | Pending::Receipt(Receipt::New(_)), Checked::Passed(p)) =
+            (pending, checked)
+        {
+            gateway
+                .metrics
+                .accepted(p.sender, p.receiver, &p.opened.header.service);
+        }
+    }
 
     // Tell senders what changed: queued messages, refusals, applied receipts.
     for index in queued_notices {

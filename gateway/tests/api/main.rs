@@ -8,6 +8,7 @@ mod errors;
 mod helpers;
 mod limits;
 mod log;
+mod metrics;
 mod operations;
 mod promises;
 mod reconnect;

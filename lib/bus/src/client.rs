@@ -75,6 +75,7 @@ impl Bus {
             stopping: CancellationToken::new(),
             in_flight: TaskTracker::new(),
             pool: inbox.as_ref().map(|i| i.pool.clone()),
+            metrics: Default::default(),
             settings,
         });
         let mut hooks: Vec<Arc<dyn OnConnect>> = vec![Arc::new(ReplyHook {
@@ -106,6 +107,12 @@ impl Bus {
             shared,
             relay: Arc::new(Mutex::new(Some(relay))),
         })
+    }
+
+    /// Registers the inbox's metrics (`egov_inbox_…`) in a service's
+    /// registry.
+    pub fn register_metrics(&self, registry: &mut egov_runtime::metrics::Registry) {
+        self.shared.metrics.register(registry);
     }
 
     pub fn system(&self) -> SystemId {

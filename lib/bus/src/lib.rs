@@ -34,6 +34,7 @@ pub mod envelope;
 pub mod error;
 pub mod handler;
 pub mod inbox;
+mod metrics;
 pub mod names;
 mod outbox;
 pub mod publisher;

@@ -5,6 +5,7 @@
 
 use crate::client::Bus;
 use crate::error::BusError;
+use egov_runtime::metrics::MetricsSettings;
 use egov_runtime::service::{GrpcSettings, Runner};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,18 +18,21 @@ pub struct BusService {
 }
 
 impl BusService {
-    /// Binds `name`'s listener (port 0 allowed) beside `bus`, with the
-    /// broker and `pool`'s database as its health.
+    /// Binds `name`'s listeners, gRPC and metrics (port 0 allowed), beside
+    /// `bus`, with the broker and `pool`'s database as its health and the
+    /// inbox's metrics registered.
     pub async fn bind(
         name: &'static str,
         grpc: &GrpcSettings,
+        metrics: &MetricsSettings,
         bus: Bus,
         pool: &sqlx::PgPool,
     ) -> std::io::Result<BusService> {
-        let mut runner = Runner::bind(name, grpc).await?;
+        let mut runner = Runner::bind(name, grpc, metrics).await?;
         runner
             .probe_database(pool)
             .probe("broker", bus.connected_probe());
+        bus.register_metrics(runner.registry());
         Ok(BusService { bus, runner })
     }
 
@@ -44,6 +48,11 @@ impl BusService {
     /// The address its gRPC port listens on.
     pub fn address(&self) -> SocketAddr {
         self.runner.address()
+    }
+
+    /// The address its metrics are served on (`GET /metrics`).
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.runner.metrics_address()
     }
 
     /// How long each step of its shutdown may take.

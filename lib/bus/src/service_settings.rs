@@ -1,6 +1,6 @@
 //! The settings block every service of the mesh has, declared once:
-//! `grpc` (listen address, shutdown grace), `bus`, `database`, `trust` and
-//! `telemetry`, beside the service's own sections. A macro rather than a
+//! `grpc` (listen address, shutdown grace), `bus`, `database`, `trust`,
+//! `telemetry` and `metrics`, beside the service's own sections. A macro rather than a
 //! struct to flatten in, because serde's `flatten` cannot be combined with
 //! `deny_unknown_fields`, and a misspelt setting must stay an error.
 
@@ -43,6 +43,9 @@ macro_rules! service_settings {
             pub trust: $crate::__runtime::trust::TrustSettings,
             #[serde(default)]
             pub telemetry: $crate::__runtime::telemetry::TelemetrySettings,
+            /// Where `GET /metrics` is served (port 0 picks a free port).
+            #[serde(default)]
+            pub metrics: $crate::__runtime::metrics::MetricsSettings,
             $( $(#[$field_meta])* pub $field: $ty, )*
         }
 

@@ -40,6 +40,7 @@ pub(crate) struct Shared {
     /// In-flight handler tasks, awaited on shutdown.
     pub(crate) in_flight: TaskTracker,
     pub(crate) pool: Option<sqlx::PgPool>,
+    pub(crate) metrics: crate::metrics::InboxMetrics,
 }
 
 impl Shared {

@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`lookup`]: the inbox: fault gate → decode → a registry's [`lookup::Lookup`] → reply or refusal;
 //! - [`fault`]: outages on demand (the fault switch and its modes);
+//! - [`metrics`]: look-ups by answer and fault mode (`egov_registry_…`);
 //! - [`refusal`]: a registry's reasoned refusal, with its stable code;
 //! - [`admin`]: the admin API, `egov.registry.v1.RegistryAdmin`;
 //! - [`server`]: the bus, the gRPC listener and the fault switch, run until shutdown;
@@ -15,6 +16,7 @@
 pub mod admin;
 pub mod fault;
 pub mod lookup;
+pub mod metrics;
 pub mod refusal;
 pub mod server;
 pub mod settings;

@@ -15,6 +15,7 @@
 //! [`LookupHandler`] does 1, 2 and the replies; each registry writes 3.
 
 use crate::fault::{FaultAction, FaultSwitch};
+use crate::metrics::RegistryMetrics;
 use crate::refusal::{self, Refusal};
 use egov_bus::{Context, Handler, HandlerError, Incoming, Outcome};
 use egov_proto::prost::Message;
@@ -48,11 +49,21 @@ pub trait Lookup: Send + Sync + 'static {
 pub struct LookupHandler<L> {
     fault: Arc<FaultSwitch>,
     lookup: L,
+    metrics: RegistryMetrics,
 }
 
 impl<L: Lookup> LookupHandler<L> {
     pub fn new(fault: Arc<FaultSwitch>, lookup: L) -> LookupHandler<L> {
-        LookupHandler { fault, lookup }
+        LookupHandler {
+            fault,
+            lookup,
+            metrics: RegistryMetrics::default(),
+        }
+    }
+
+    /// Its metrics (handles sharing the counts), to register.
+    pub fn metrics(&self) -> &RegistryMetrics {
+        &self.metrics
     }
 }
 
@@ -61,7 +72,16 @@ impl<L: Lookup> Handler for LookupHandler<L> {
         &'a self,
         message: &'a Incoming,
     ) -> BoxFuture<'a, Result<Option<Outcome>, HandlerError>> {
-        Box::pin(admit(&self.fault, message))
+        Box::pin(async move {
+            let admitted = admit(&self.fault, message).await;
+            let mode = self.fault.get();
+            match &admitted {
+                Ok(Some(Outcome::Reject(rejection))) => self.metrics.lookup(&rejection.code, mode),
+                Ok(Some(_)) | Err(_) => self.metrics.lookup("no_answer", mode),
+                Ok(None) => {}
+            }
+            admitted
+        })
     }
 
     fn handle<'a>(
@@ -70,15 +90,23 @@ impl<L: Lookup> Handler for LookupHandler<L> {
         ctx: &'a mut Context<'_>,
     ) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
         Box::pin(async move {
+            let mode = self.fault.get();
             let request = match request::<L::Request>(message, L::SERVICE, L::REQUEST_NAME) {
                 Ok(request) => request,
-                Err(refusal) => return Ok(Outcome::Reject(refusal.to_rejection())),
+                Err(refusal) => {
+                    self.metrics.lookup(refusal.code.as_str(), mode);
+                    return Ok(Outcome::Reject(refusal.to_rejection()));
+                }
             };
             Ok(
                 match self.lookup.answer(&mut *ctx.db, &request, message).await {
-                    Ok(answer) => Outcome::Reply(answer.encode_to_vec()),
+                    Ok(answer) => {
+                        self.metrics.lookup("answered", mode);
+                        Outcome::Reply(answer.encode_to_vec())
+                    }
                     Err(refusal) => {
                         tracing::info!(code = refusal.code.as_str(), "Look-up refused.");
+                        self.metrics.lookup(refusal.code.as_str(), mode);
                         Outcome::Reject(refusal.to_rejection())
                     }
                 },

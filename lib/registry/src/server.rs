@@ -14,6 +14,7 @@
 
 use crate::admin::AdminApi;
 use crate::fault::{FaultMode, FaultSwitch};
+use crate::metrics::RegistryMetrics;
 use anyhow::Context as _;
 use egov_bus::{Bus, BusService};
 use egov_proto::registry::registry_admin_server::RegistryAdminServer;
@@ -25,9 +26,10 @@ use tokio_util::sync::CancellationToken;
 /// Serves the admin API on the service's runner, with health SERVING only
 /// while (besides the broker and the database) the mode is not `down`; and
 /// pauses the inbox while it is `down`.
-fn serve(service: &mut BusService, fault: &Arc<FaultSwitch>) {
+fn serve(service: &mut BusService, fault: &Arc<FaultSwitch>, metrics: RegistryMetrics) {
     let bus = service.bus().clone();
     let runner = service.runner();
+    metrics.register(runner.registry());
     let api = RegistryAdminServer::new(AdminApi {
         fault: fault.clone(),
     })
@@ -39,16 +41,22 @@ fn serve(service: &mut BusService, fault: &Arc<FaultSwitch>) {
         async move { up }
     });
     let fault = fault.clone();
-    runner.task(move |stop| follow_the_fault_mode(bus, fault, stop));
+    runner.task(move |stop| follow_the_fault_mode(bus, fault, metrics, stop));
 }
 
 /// `down` pauses the inbox consumer (messages wait in the queue); any other
 /// mode resumes it.
-async fn follow_the_fault_mode(bus: Bus, fault: Arc<FaultSwitch>, stop: CancellationToken) {
+async fn follow_the_fault_mode(
+    bus: Bus,
+    fault: Arc<FaultSwitch>,
+    metrics: RegistryMetrics,
+    stop: CancellationToken,
+) {
     let mut modes = fault.subscribe();
     let mut paused = None;
     loop {
         let mode = *modes.borrow_and_update();
+        metrics.mode_is(mode);
         let down = mode == FaultMode::Down;
         if paused != Some(down) {
             if down {
@@ -78,6 +86,7 @@ pub struct Spec<'a> {
     pub name: &'static str,
     pub system: SystemId,
     pub grpc: &'a egov_runtime::service::GrpcSettings,
+    pub metrics: &'a egov_runtime::metrics::MetricsSettings,
     pub bus: egov_bus::BusSettings,
     pub database: &'a egov_runtime::database::DatabaseSettings,
     pub trust: &'a TrustSettings,
@@ -105,6 +114,7 @@ impl Registry {
                 .await?;
         let fault = Arc::new(FaultSwitch::new(spec.system.as_str(), spec.fault_seed));
         let handler = crate::lookup::LookupHandler::new(fault.clone(), lookup);
+        let metrics = handler.metrics().clone();
         let bus = Bus::start(
             spec.bus,
             opened.identity,
@@ -116,16 +126,26 @@ impl Registry {
         )
         .await
         .context("starting the bus")?;
-        let mut service = BusService::bind(spec.name, spec.grpc, bus, &opened.pool)
+        let mut service = BusService::bind(spec.name, spec.grpc, spec.metrics, bus, &opened.pool)
             .await
-            .with_context(|| format!("binding gRPC to {}", spec.grpc.listen))?;
-        serve(&mut service, &fault);
+            .with_context(|| {
+                format!(
+                    "binding gRPC to {} and metrics to {}",
+                    spec.grpc.listen, spec.metrics.listen
+                )
+            })?;
+        serve(&mut service, &fault, metrics);
         Ok(Registry { service, fault })
     }
 
     /// The address of the admin API, health and reflection.
     pub fn address(&self) -> std::net::SocketAddr {
         self.service.address()
+    }
+
+    /// The address its metrics are served on (`GET /metrics`).
+    pub fn metrics_address(&self) -> std::net::SocketAddr {
+        self.service.metrics_address()
     }
 
     /// The fault switch (the admin API sets it).

@@ -13,11 +13,14 @@
 //!   mappings to gRPC (ErrorInfo) and to the envelope's Rejection;
 //! - [`grpc`]: the request size limit (`grpc.max_message_bytes`, refused
 //!   with `payload_too_large`) and serving with graceful shutdown;
+//! - [`metrics`]: Prometheus metrics, one registry per service served by
+//!   the runner at `GET /metrics` on a port of its own;
 //! - [`database`]: a PostgreSQL pool confined to the service's own schema;
 //! - [`trust`]: the service's identity and trust store from settings.
 
 pub mod database;
 pub mod grpc;
+pub mod metrics;
 pub mod propagation;
 pub mod refusal;
 pub mod service;

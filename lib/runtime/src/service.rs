@@ -10,11 +10,17 @@
 //! pass, the runner logs "<Name> ready." (what operators and the tests that
 //! start a service as a process wait for).
 //!
+//! Metrics: the runner holds the service's registry ([`Runner::registry`],
+//! see [`crate::metrics`]) and serves it at `GET /metrics` on the
+//! `[metrics] listen` port, logged as "<Name> metrics listening."; it adds
+//! `egov_serving` (1 while health is SERVING).
+//!
 //! Shutdown, on the token: health NOT_SERVING; the gRPC server stops taking
 //! calls and finishes those in hand; background tasks are told to stop; the
 //! service's own drain runs (messages in flight finished and acknowledged);
 //! each step bounded by `grpc.shutdown_grace`, with no fixed sleeps.
 
+use crate::metrics::{Gauge, MetricsSettings, Registry};
 use crate::settings::{FieldErrors, duration};
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -142,6 +148,9 @@ pub struct Runner {
     name: &'static str,
     listener: TcpListener,
     address: SocketAddr,
+    metrics_listener: TcpListener,
+    metrics_address: SocketAddr,
+    registry: Registry,
     grace: Duration,
     max_message_bytes: usize,
     routes: RoutesBuilder,
@@ -151,17 +160,32 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Binds the service's listener (port 0 allowed: see [`Runner::address`]).
-    /// `name` is how logs name the service ("Gateway", "Workstation",
-    /// "Individuals registry"); its first word, lowercased, names the
-    /// ErrorInfo domain of the runner's own refusals ("gateway.egov-mesh").
-    pub async fn bind(name: &'static str, grpc: &GrpcSettings) -> std::io::Result<Runner> {
+    /// Binds the service's listeners, gRPC and metrics (port 0 allowed: see
+    /// [`Runner::address`] and [`Runner::metrics_address`]). `name` is how
+    /// logs name the service ("Gateway", "Workstation", "Individuals
+    /// registry"); its first word, lowercased, names the ErrorInfo domain of
+    /// the runner's own refusals ("gateway.egov-mesh").
+    pub async fn bind(
+        name: &'static str,
+        grpc: &GrpcSettings,
+        metrics: &MetricsSettings,
+    ) -> std::io::Result<Runner> {
         let listener = TcpListener::bind(grpc.listen).await?;
         let address = listener.local_addr()?;
+        let metrics_listener = TcpListener::bind(metrics.listen).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("binding metrics to {}: {e}", metrics.listen),
+            )
+        })?;
+        let metrics_address = metrics_listener.local_addr()?;
         Ok(Runner {
             name,
             listener,
             address,
+            metrics_listener,
+            metrics_address,
+            registry: crate::metrics::registry(),
             grace: grpc.shutdown_grace,
             max_message_bytes: grpc.max_message_bytes,
             routes: RoutesBuilder::default(),
@@ -174,6 +198,17 @@ impl Runner {
     /// The address the gRPC API listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The address `GET /metrics` is served on.
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.metrics_address
+    }
+
+    /// The service's metrics registry (names prefixed `egov_`): register
+    /// the service's metrics here while building it; the runner serves it.
+    pub fn registry(&mut self) -> &mut Registry {
+        &mut self.registry
     }
 
     pub fn grace(&self) -> Duration {
@@ -255,6 +290,9 @@ impl Runner {
             name,
             listener,
             address,
+            metrics_listener,
+            metrics_address,
+            mut registry,
             grace,
             max_message_bytes,
             mut routes,
@@ -292,6 +330,20 @@ impl Runner {
         ));
         tracing::info!(%address, "{name} gRPC API listening.");
 
+        let serving = Gauge::<i64>::default();
+        registry.register(
+            "serving",
+            "1 while the service's health is SERVING (every probe passes), else 0",
+            serving.clone(),
+        );
+        let metrics_stop = CancellationToken::new();
+        let metrics_server = tokio::spawn(crate::metrics::serve(
+            metrics_listener,
+            std::sync::Arc::new(registry),
+            metrics_stop.clone(),
+        ));
+        tracing::info!(address = %metrics_address, "{name} metrics listening.");
+
         let stopping = CancellationToken::new();
         let watcher = tokio::spawn(watch_health(
             name,
@@ -299,6 +351,7 @@ impl Runner {
             health.clone(),
             served.clone(),
             probes,
+            serving,
             stopping.clone(),
         ));
         let mut running = JoinSet::new();
@@ -348,6 +401,12 @@ impl Runner {
             );
             running.abort_all();
         }
+        metrics_stop.cancel();
+        match tokio::time::timeout(grace, metrics_server).await {
+            Ok(Ok(Err(error))) => tracing::error!(%error, "The metrics server failed."),
+            Ok(_) => {}
+            Err(_) => tracing::warn!(?grace, "Metrics scrapes still open at shutdown."),
+        }
         tracing::info!("{name} stopped.");
     }
 }
@@ -392,6 +451,7 @@ async fn watch_health(
     health: tonic_health::server::HealthReporter,
     served: Vec<&'static str>,
     probes: Vec<(&'static str, Probe)>,
+    serving_gauge: Gauge<i64>,
     stopping: CancellationToken,
 ) {
     let mut current: Option<bool> = None;
@@ -417,6 +477,7 @@ async fn watch_health(
                 health.set_service_status(*service, status).await;
             }
             health.set_service_status("", status).await;
+            serving_gauge.set(i64::from(serving));
             if serving && !ready_once {
                 ready_once = true;
                 tracing::info!(%address, "{name} ready.");

@@ -10,6 +10,8 @@
 //!   environment variables (for in-process services and child processes
 //!   alike) and bus clients;
 //! - [`process`]: a service as a child process, ready when it says so;
+//! - [`metrics`]: a service's `/metrics` scraped over HTTP and parsed
+//!   (prometheus-parse), with the look-ups a test asserts on;
 //! - [`wait`]: waiting for a condition, never a fixed sleep;
 //! - [`statuses`]: the gateway's delivery statuses all settled, counted;
 //! - [`service`]: the checks every service shares (health watched, health
@@ -18,6 +20,7 @@
 pub mod database;
 pub mod env;
 pub mod mesh;
+pub mod metrics;
 pub mod pki;
 pub mod process;
 pub mod service;

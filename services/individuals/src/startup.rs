@@ -24,6 +24,7 @@ impl Application {
             name: "Individuals registry",
             system: SystemId::Individuals,
             grpc: &settings.grpc,
+            metrics: &settings.metrics,
             bus: settings.bus.clone(),
             database: &settings.database,
             trust: &settings.trust,
@@ -38,6 +39,11 @@ impl Application {
     /// The address of the admin API, health and reflection.
     pub fn address(&self) -> SocketAddr {
         self.0.address()
+    }
+
+    /// The address its metrics are served on (`GET /metrics`).
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.0.metrics_address()
     }
 
     /// The fault switch (the admin API sets it).

@@ -71,9 +71,14 @@ impl Application {
         .context("starting the bus")?;
         intake.set_bus(bus.clone());
 
-        let mut service = BusService::bind("Intake", &settings.grpc, bus, &pool)
+        let mut service = BusService::bind("Intake", &settings.grpc, &settings.metrics, bus, &pool)
             .await
-            .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
+            .with_context(|| {
+                format!(
+                    "binding gRPC to {} and metrics to {}",
+                    settings.grpc.listen, settings.metrics.listen
+                )
+            })?;
         let runner = service.runner();
         let api = IntakeServer::new(IntakeApi {
             intake: intake.clone(),
@@ -91,6 +96,11 @@ impl Application {
     /// The address the operators' gRPC API listens on.
     pub fn address(&self) -> SocketAddr {
         self.service.address()
+    }
+
+    /// The address its metrics are served on (`GET /metrics`).
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.service.metrics_address()
     }
 
     pub fn intake(&self) -> &Arc<Intake> {

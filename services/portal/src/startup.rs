@@ -65,9 +65,14 @@ impl Application {
         .context("starting the bus")?;
         portal.set_bus(bus.clone());
 
-        let mut service = BusService::bind("Portal", &settings.grpc, bus, &pool)
+        let mut service = BusService::bind("Portal", &settings.grpc, &settings.metrics, bus, &pool)
             .await
-            .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
+            .with_context(|| {
+                format!(
+                    "binding gRPC to {} and metrics to {}",
+                    settings.grpc.listen, settings.metrics.listen
+                )
+            })?;
         let runner = service.runner();
         let api = PortalServer::new(PortalApi {
             portal: portal.clone(),
@@ -80,6 +85,11 @@ impl Application {
     /// The address the citizens' gRPC API listens on.
     pub fn address(&self) -> SocketAddr {
         self.service.address()
+    }
+
+    /// The address its metrics are served on (`GET /metrics`).
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.service.metrics_address()
     }
 
     pub fn portal(&self) -> &Arc<Portal> {

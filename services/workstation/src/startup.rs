@@ -87,9 +87,20 @@ impl Application {
         .await
         .context("starting the bus")?;
 
-        let mut service = BusService::bind("Workstation", &settings.grpc, bus.clone(), &pool)
-            .await
-            .with_context(|| format!("binding gRPC to {}", settings.grpc.listen))?;
+        let mut service = BusService::bind(
+            "Workstation",
+            &settings.grpc,
+            &settings.metrics,
+            bus.clone(),
+            &pool,
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "binding gRPC to {} and metrics to {}",
+                settings.grpc.listen, settings.metrics.listen
+            )
+        })?;
         let runner = service.runner();
         let api = WorkstationServer::new(WorkstationApi {
             workstation: workstation.clone(),
@@ -113,6 +124,11 @@ impl Application {
     /// The address the employees' gRPC API listens on.
     pub fn address(&self) -> SocketAddr {
         self.service.address()
+    }
+
+    /// The address its metrics are served on (`GET /metrics`).
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.service.metrics_address()
     }
 
     pub fn workstation(&self) -> &Arc<Workstation> {

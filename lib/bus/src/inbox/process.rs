@@ -44,6 +44,7 @@ async fn process_in_span(
         Ok(opened) => opened,
         Err(error) => {
             tracing::error!(%error, "An undecodable message in the inbox; dead-lettering it.");
+            shared.metrics.unreadable.inc();
             dead_letter_raw(shared, &delivery, &error.to_string()).await;
             return ack().await;
         }
@@ -67,6 +68,7 @@ async fn process_in_span(
         Ok(stamp) => stamp,
         Err(error) => {
             tracing::error!(%error, "A message without a valid gateway stamp; dead-lettering it.");
+            shared.metrics.unreadable.inc();
             dead_letter_raw(shared, &delivery, &error.to_string()).await;
             return ack().await;
         }
@@ -79,6 +81,9 @@ async fn process_in_span(
     };
     if incoming.opened.is_expired(now) {
         tracing::info!("The message expired before it could be handled; dropping it.");
+        shared
+            .metrics
+            .handled(&incoming.opened.header.service, "expired");
         durable_receipt(
             shared,
             inbox,
@@ -92,12 +97,26 @@ async fn process_in_span(
     }
     receipt(shared, &incoming, DeliveryStatus::Delivered, "", "");
 
-    match handle_once(shared, inbox, &incoming).await {
+    let started = std::time::Instant::now();
+    let handled = handle_once(shared, inbox, &incoming).await;
+    let service = incoming.opened.header.service.as_str();
+    shared
+        .metrics
+        .observe(service, started.elapsed().as_secs_f64());
+    match &handled {
+        Ok(Handled::Duplicate) => shared.metrics.handled(service, "duplicate"),
+        Ok(Handled::Committed { rejected, .. }) => shared
+            .metrics
+            .handled(service, if *rejected { "rejected" } else { "processed" }),
+        Err(HandlerError::Transient(_)) => shared.metrics.failed(service, "transient"),
+        Err(HandlerError::Permanent(_)) => shared.metrics.failed(service, "permanent"),
+    }
+    match handled {
         Ok(Handled::Duplicate) => {
             tracing::info!("Already processed; acknowledging the duplicate.");
             ack().await
         }
-        Ok(Handled::Committed(answer)) => {
+        Ok(Handled::Committed { answer, .. }) => {
             if let Some(answer) = answer {
                 publish_answer(shared, answer).await;
             }
@@ -114,8 +133,12 @@ async fn process_in_span(
 
 enum Handled {
     Duplicate,
-    /// Committed; with the answer to publish to a waiting caller, if any.
-    Committed(Option<Envelope>),
+    /// Committed; with the answer to publish to a waiting caller, if any,
+    /// and whether the handler's outcome was a rejection.
+    Committed {
+        answer: Option<Envelope>,
+        rejected: bool,
+    },
 }
 
 /// One transaction: claim the message id, run the handler, store its
@@ -170,6 +193,7 @@ async fn handle_once(
         None => inbox.handler.handle(incoming, &mut ctx).await?,
     };
     let mut outgoing = std::mem::take(&mut ctx.outgoing);
+    let rejected = matches!(outcome, Outcome::Reject(_));
     if let Outcome::Reject(rejection) = &outcome {
         // The receipt will say REJECTED with the handler's code.
         sqlx::query(
@@ -208,7 +232,10 @@ async fn handle_once(
         envelope::seal(&shared.identity, header, message.payload)
     });
     tx.commit().await?;
-    Ok(Handled::Committed(direct))
+    Ok(Handled::Committed {
+        answer: direct,
+        rejected,
+    })
 }
 
 /// The answer a handler's outcome makes to a request; nothing for any

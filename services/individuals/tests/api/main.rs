@@ -8,4 +8,5 @@
 mod faults;
 mod helpers;
 mod lookup;
+mod metrics;
 mod service;

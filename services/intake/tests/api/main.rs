@@ -6,6 +6,7 @@ pub mod counter;
 mod crash;
 mod diagram1;
 mod helpers;
+mod metrics;
 mod operations;
 mod paper;
 mod queue;

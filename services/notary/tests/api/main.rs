@@ -8,4 +8,5 @@
 mod answers;
 mod faults;
 mod helpers;
+mod metrics;
 mod service;

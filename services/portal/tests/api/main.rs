@@ -7,4 +7,5 @@ mod crash;
 mod diagram2;
 mod helpers;
 mod limits;
+mod metrics;
 mod operations;

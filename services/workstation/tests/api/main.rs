@@ -9,6 +9,7 @@ mod deadlines;
 mod errors;
 mod helpers;
 mod intake;
+mod metrics;
 mod office;
 mod procedure;
 mod service;
