@@ -33,6 +33,12 @@ impl Application {
             None => Registry::embedded()?,
         };
         let calendar = Calendar::try_embedded().context("loading the working calendar")?;
+        // A receipt's date of issue is planned on the calendar: a year it
+        // lacks stops the start, naming the year, not the first request.
+        egov_regulations::check_calendar(&regulations, &calendar, chrono::Utc::now(), |rule| {
+            rule.intake && rule.channel == egov_regulations::Channel::StateCorporation
+        })
+        .map_err(|problem| anyhow::anyhow!("the working calendar: {problem}"))?;
         let opened = egov_runtime::service::open(
             SystemId::Intake,
             &settings.trust,

@@ -45,3 +45,56 @@ fn the_readmes_intake_table_lists_exactly_the_codes() {
     actual.sort();
     assert_eq!(documented, actual);
 }
+
+/// A year without holiday data is an error at start-up, naming the year,
+/// not at the first request: the date of issue on a receipt is planned on
+/// the working calendar. The intake's clock is the real one, so the test
+/// gives it regulations whose State Corporation deadline (seed 002's,
+/// lengthened to 2000 calendar days) runs past the calendar's last year.
+#[tokio::test]
+async fn the_intake_refuses_to_start_when_the_calendar_lacks_a_year_a_deadline_needs() {
+    let last = egov_calendar::Calendar::embedded()
+        .years()
+        .max()
+        .expect("calendar data");
+    let mesh = egov_testkit::TestMesh::new().await;
+    let dir = mesh.pki.dir().join("regulations");
+    std::fs::create_dir_all(&dir).expect("a regulations dir");
+    let shipped = include_str!("../../../../regulations/002.toml");
+    let stretched = shipped.replacen(
+        "channel = \"state_corporation\"\nintake = true\nissues_result = true\ndeadline = \"1 working day\"",
+        "channel = \"state_corporation\"\nintake = true\nissues_result = true\ndeadline = \"2000 calendar days\"",
+        1,
+    );
+    assert_ne!(stretched, shipped, "seed 002's State Corporation deadline");
+    std::fs::write(dir.join("002.toml"), stretched).expect("write 002.toml");
+
+    let mut settings = intake_settings(&mesh, &[]);
+    settings.intake.regulations = Some(dir.clone());
+    let error = match egov_intake::Application::build(settings).await {
+        Ok(_) => panic!("started with a deadline past {last}"),
+        Err(error) => format!("{error:#}"),
+    };
+    // The year named is one past the calendar's data (where the 2000 days
+    // end), with the regulation and channel whose deadline needs it.
+    let named: i32 = error
+        .split("no data for ")
+        .nth(1)
+        .and_then(|rest| rest.get(..4))
+        .and_then(|year| year.parse().ok())
+        .unwrap_or_else(|| panic!("no year named: {error}"));
+    assert!(named > last, "{error}");
+    assert!(
+        error.contains("regulation 002 through state_corporation"),
+        "{error}"
+    );
+
+    // The shipped deadline from the same directory: it starts.
+    std::fs::write(dir.join("002.toml"), shipped).expect("write 002.toml");
+    let mut settings = intake_settings(&mesh, &[]);
+    settings.intake.regulations = Some(dir);
+    let app = egov_intake::Application::build(settings)
+        .await
+        .expect("starts with the shipped deadline");
+    drop(app);
+}

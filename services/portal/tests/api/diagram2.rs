@@ -238,7 +238,7 @@ async fn condition_2_each_certificate_failure_is_refused_by_process_4_and_nothin
 }
 
 /// Processes 3 → 8: the application accepted with "result expected at" as
-/// the calendar computes it, then the signed result in the cabinet, which
+/// the regulation and the calendar give it (worked out by hand), then the signed result in the cabinet, which
 /// the outside tool verifies.
 #[tokio::test]
 async fn processes_3_to_8_accepted_then_the_signed_result_in_the_cabinet_verified_by_openssl() {
@@ -258,24 +258,18 @@ async fn processes_3_to_8_accepted_then_the_signed_result_in_the_cabinet_verifie
         "{}",
         accepted.text
     );
-    // "result expected at" is what `egovctl deadline 003 --channel portal`
-    // gives for the moment the workstation registered the request.
+    // "result expected at": the workstation registers at a time the test
+    // controls (egov_harness::REGISTERED_AT, Monday 6 April 2026, 10:00 in
+    // Almaty); seed 003 through the portal gives 30 calendar days counting
+    // the day of intake, so day 30 is Tuesday 5 May 2026, a working day, to
+    // its close at 18:30 in Almaty (13:30Z) — worked out by hand, as in the
+    // workstation's deadlines tests.
     let expected_at = issued.result_expected_at.expect("result_expected_at");
-    let registered =
-        egov_bus::envelope::from_timestamp(&accepted.at.expect("registered at")).expect("a time");
-    let regulations = egov_regulations::Registry::embedded().unwrap();
-    let plan = egov_regulations::plan(
-        regulations.get("003").unwrap(),
-        egov_regulations::Channel::Portal,
-        registered,
-        &egov_calendar::Calendar::try_embedded().unwrap(),
-    )
-    .unwrap();
-    let due = plan.result_due.or(plan.steps_due).expect("a due time");
+    let expected_at = egov_bus::envelope::from_timestamp(&expected_at).expect("a time");
     assert_eq!(
-        expected_at.seconds,
-        due.timestamp(),
-        "the calendar's due time"
+        expected_at.to_rfc3339(),
+        "2026-05-05T13:30:00+00:00",
+        "the due time of seed 003 through the portal"
     );
 
     let file = mesh.result(&citizen, &sent.reference).await;
