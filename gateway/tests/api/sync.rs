@@ -57,8 +57,11 @@ async fn a_call_to_a_receiver_that_is_down_times_out_and_is_never_delivered_late
 
     assert!(matches!(error, CallError::Timeout(_)), "{error:?}");
     assert_eq!(error.code(), "call_timeout");
+    // Not before the deadline; after it by no more than a loaded machine's
+    // late timer (generous slack: what is ruled out is a call left hanging
+    // until something else gives up).
     assert!(
-        waited >= deadline && waited < deadline + Duration::from_secs(1),
+        waited >= deadline && waited < deadline + Duration::from_secs(5),
         "{waited:?}"
     );
 

@@ -36,8 +36,11 @@ async fn down_makes_calls_time_out_within_their_deadline_until_none() {
     let waited = started.elapsed();
     assert!(matches!(error, CallError::Timeout(_)), "{error:?}");
     assert_eq!(error.code(), "call_timeout");
+    // Not before the deadline; after it by no more than a loaded machine's
+    // late timer (generous slack: what is ruled out is a call left hanging
+    // until something else gives up).
     assert!(
-        waited >= deadline && waited < deadline + Duration::from_secs(1),
+        waited >= deadline && waited < deadline + Duration::from_secs(5),
         "{waited:?}"
     );
 

@@ -25,7 +25,13 @@ async fn down_times_calls_out_and_none_brings_the_answers_back() {
         .await
         .unwrap_err();
     assert!(matches!(error, CallError::Timeout(_)), "{error:?}");
-    assert!(started.elapsed() < deadline + Duration::from_secs(1));
+    // Not before the deadline; after it by no more than a loaded machine's
+    // late timer (generous slack: a call left hanging is what fails).
+    let waited = started.elapsed();
+    assert!(
+        waited >= deadline && waited < deadline + Duration::from_secs(5),
+        "{waited:?}"
+    );
 
     notary.set_fault("none").await;
     notary.wait_health(ServingStatus::Serving).await;
