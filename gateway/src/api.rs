@@ -18,12 +18,14 @@ use tokio::sync::oneshot;
 use tonic::{Request, Response, Status};
 
 /// Where gateway errors say they come from (as X-Road's error origin).
-const DOMAIN: &str = "gateway.egov-mesh";
+pub(crate) const DOMAIN: &str = "gateway.egov-mesh";
 const TRACE_LIMIT: i64 = 1000;
 
 pub struct GatewayApi {
     pub gateway: Arc<Gateway>,
     pub entrance: Arc<Entrance>,
+    /// Partners' inboxes over gRPC (Receive, Ack).
+    pub mailboxes: Arc<crate::receive::Mailboxes>,
 }
 
 impl GatewayApi {
@@ -69,6 +71,10 @@ pub enum ApiCode {
     MissingConversation,
     /// `to_sequence` is before `from_sequence`.
     InvalidRange,
+    /// Receive/Ack: the credential does not prove a partner system.
+    CredentialRefused,
+    /// Ack: no message given out to this partner under this token.
+    UnknownAckToken,
 }
 
 impl Code for ApiCode {
@@ -79,6 +85,8 @@ impl Code for ApiCode {
         ApiCode::UnknownMessage,
         ApiCode::MissingConversation,
         ApiCode::InvalidRange,
+        ApiCode::CredentialRefused,
+        ApiCode::UnknownAckToken,
     ];
 
     fn as_str(self) -> &'static str {
@@ -89,6 +97,8 @@ impl Code for ApiCode {
             ApiCode::UnknownMessage => "unknown_message",
             ApiCode::MissingConversation => "missing_conversation",
             ApiCode::InvalidRange => "invalid_range",
+            ApiCode::CredentialRefused => "credential_refused",
+            ApiCode::UnknownAckToken => "unknown_ack_token",
         }
     }
 
@@ -99,7 +109,8 @@ impl Code for ApiCode {
             ApiCode::InvalidMessageId | ApiCode::MissingConversation | ApiCode::InvalidRange => {
                 tonic::Code::InvalidArgument
             }
-            ApiCode::UnknownMessage => tonic::Code::NotFound,
+            ApiCode::UnknownMessage | ApiCode::UnknownAckToken => tonic::Code::NotFound,
+            ApiCode::CredentialRefused => tonic::Code::Unauthenticated,
         }
     }
 }
@@ -329,6 +340,34 @@ impl gateway_server::Gateway for GatewayApi {
                 })
                 .collect(),
         }))
+    }
+
+    async fn receive(
+        &self,
+        request: Request<egov_proto::gateway::ReceiveRequest>,
+    ) -> Result<Response<egov_proto::gateway::ReceiveResponse>, Status> {
+        let request = request.into_inner();
+        let system = self.mailboxes.authenticate(request.credential).await?;
+        let wait = std::time::Duration::from_millis(u64::from(request.wait_ms));
+        let given = self.mailboxes.receive(system, wait).await?;
+        let (envelope, ack_token) = match given {
+            Some((envelope, token)) => (Some(envelope), token),
+            None => (None, String::new()),
+        };
+        Ok(Response::new(egov_proto::gateway::ReceiveResponse {
+            envelope,
+            ack_token,
+        }))
+    }
+
+    async fn ack(
+        &self,
+        request: Request<egov_proto::gateway::AckRequest>,
+    ) -> Result<Response<egov_proto::gateway::AckResponse>, Status> {
+        let request = request.into_inner();
+        let system = self.mailboxes.authenticate(request.credential).await?;
+        self.mailboxes.ack(system, &request.ack_token).await?;
+        Ok(Response::new(egov_proto::gateway::AckResponse {}))
     }
 
     async fn verify_log(

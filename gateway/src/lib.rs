@@ -29,6 +29,7 @@ pub mod log;
 pub mod metrics;
 pub mod notify;
 pub mod pipeline;
+pub mod receive;
 pub mod routes;
 pub mod settings;
 pub mod startup;

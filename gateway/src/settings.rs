@@ -47,6 +47,10 @@ pub struct Tuning {
     /// How far in the future a message's created_at may be (clock skew).
     #[serde(with = "duration", default = "default_clock_skew")]
     pub max_clock_skew: Duration,
+    /// A message given out by Receive (to a partner without AMQP) and not
+    /// acked this long is given out again.
+    #[serde(with = "duration", default = "default_receive_ack_timeout")]
+    pub receive_ack_timeout: Duration,
 }
 
 fn default_batch_max() -> usize {
@@ -70,6 +74,9 @@ fn default_max_envelope() -> usize {
 fn default_clock_skew() -> Duration {
     Duration::from_secs(300)
 }
+fn default_receive_ack_timeout() -> Duration {
+    Duration::from_secs(30)
+}
 
 impl Default for Tuning {
     fn default() -> Self {
@@ -82,6 +89,7 @@ impl Default for Tuning {
             default_call_deadline: default_call_deadline(),
             max_envelope_bytes: default_max_envelope(),
             max_clock_skew: default_clock_skew(),
+            receive_ack_timeout: default_receive_ack_timeout(),
         }
     }
 }

@@ -99,6 +99,7 @@ impl Application {
         let api = GatewayServer::new(GatewayApi {
             gateway: gateway.clone(),
             entrance: entrance.clone(),
+            mailboxes: crate::receive::Mailboxes::start(gateway.clone()),
         })
         .max_decoding_message_size(runner.max_message_bytes());
         runner.serve(api).probe_database(&gateway.pool);

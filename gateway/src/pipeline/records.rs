@@ -1,7 +1,6 @@
 //! What the gateway writes about a message in a batch: its log entry, its
 //! status row, and the status changes it makes to other messages.
 
-use super::admission::Admission;
 use crate::log::{self, LogEntry};
 use crate::store::{Change, NewStatus};
 use crate::verify::{Code, Passed, Refusal, RejectCode};
@@ -53,11 +52,7 @@ pub(super) fn refusal_entry(
 }
 
 /// The status row of a message accepted now.
-pub(super) fn new_status(
-    p: &Passed,
-    admission: &Admission,
-    reply_queue: Option<String>,
-) -> NewStatus {
+pub(super) fn new_status(p: &Passed, reply_queue: Option<String>) -> NewStatus {
     NewStatus {
         message_id: p.message_id,
         sender: p.sender.to_string(),
@@ -69,8 +64,9 @@ pub(super) fn new_status(
         signed_hash: p.signed_hash.to_vec(),
         reply_queue,
         expires_at: p.expires_at,
-        // Nobody is told about receipts.
-        notify_sender: admission.origin.is_amqp() && p.kind != Kind::Receipt,
+        // Nobody is told about receipts. A sender over gRPC is told in its
+        // inbox too: a partner without AMQP reads it with Receive.
+        notify_sender: p.kind != Kind::Receipt,
         log_seq: 0, // filled in once the log assigns it
         // The gateway is a receipt's receiver: applied is processed.
         status: if p.kind == Kind::Receipt {

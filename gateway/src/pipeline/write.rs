@@ -212,7 +212,7 @@ async fn write_batch(
                         accepted_here.insert(p.message_id, p.signed_hash);
                         entries.push(accepted_entry(p, &admission.raw));
                         let entry = entries.len() - 1;
-                        statuses.push(new_status(p, admission, reply_queue.clone()));
+                        statuses.push(new_status(p, reply_queue.clone()));
                         status_entry.push(entry);
                         match p.kind {
                             Kind::Receipt => {

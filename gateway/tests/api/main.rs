@@ -11,6 +11,7 @@ mod log;
 mod metrics;
 mod operations;
 mod promises;
+mod receive;
 mod reconnect;
 mod rejections;
 mod statuses;
