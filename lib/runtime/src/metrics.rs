@@ -63,6 +63,54 @@ pub fn latency_histogram() -> Histogram {
     Histogram::new(latency_buckets())
 }
 
+/// The labels of one series, as read from a row.
+pub type Labels = Vec<(String, String)>;
+
+/// Gauges read from the service's database every `every` (what the
+/// database holds — applications by regulation and state, overdue tasks —
+/// rather than counters a restart would reset): one series per row of
+/// `query`, its labels and value read by `read`; series a refresh no longer
+/// finds are dropped.
+pub fn database_gauges<F>(
+    runner: &mut crate::service::Runner,
+    pool: sqlx::PgPool,
+    name: &'static str,
+    help: &'static str,
+    every: std::time::Duration,
+    query: &'static str,
+    read: F,
+) where
+    F: Fn(&sqlx::postgres::PgRow) -> Result<(Labels, i64), sqlx::Error> + Send + Sync + 'static,
+{
+    let family = Family::<Labels, Gauge>::default();
+    runner.registry().register(name, help, family.clone());
+    runner.task(move |stop| async move {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            match sqlx::query(query).fetch_all(&pool).await {
+                Ok(rows) => {
+                    let series: Result<Vec<(Labels, i64)>, sqlx::Error> =
+                        rows.iter().map(&read).collect();
+                    match series {
+                        Ok(series) => {
+                            family.clear();
+                            for (labels, value) in series {
+                                family.get_or_create(&labels).set(value);
+                            }
+                        }
+                        Err(error) => tracing::warn!(%error, metric = name, "A metric's row does not read."),
+                    }
+                }
+                Err(error) => tracing::debug!(%error, metric = name, "A metric's query failed; tried again later."),
+            }
+        }
+    });
+}
+
 /// The registry in the Prometheus text format.
 pub fn encode(registry: &Registry) -> String {
     let mut text = String::new();

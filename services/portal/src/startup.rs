@@ -79,6 +79,28 @@ impl Application {
         })
         .max_decoding_message_size(runner.max_message_bytes());
         runner.serve(api);
+        // The cabinets' applications by regulation and stage (issued ones
+        // are the results in the cabinet), from the database.
+        egov_runtime::metrics::database_gauges(
+            runner,
+            pool.clone(),
+            "portal_applications",
+            "Applications in the citizens' cabinets, by regulation and stage",
+            std::time::Duration::from_secs(5),
+            "SELECT regulation, stage, count(*) FROM applications GROUP BY 1, 2",
+            |row| {
+                use sqlx::Row;
+                let stage =
+                    egov_proto::portal::Stage::try_from(i32::from(row.try_get::<i16, _>(1)?))
+                        .map(|s| s.as_str_name().trim_start_matches("STAGE_").to_lowercase())
+                        .unwrap_or_else(|_| "unknown".into());
+                let labels = vec![
+                    ("regulation".to_owned(), row.try_get::<String, _>(0)?),
+                    ("stage".to_owned(), stage),
+                ];
+                Ok((labels, row.try_get(2)?))
+            },
+        );
         Ok(Application { portal, service })
     }
 

@@ -29,6 +29,9 @@ pub struct Application {
     autopilot_done: CancellationToken,
 }
 
+/// How often the metrics read from the database are refreshed.
+const METRICS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let mut tuning = settings.workstation.clone();
@@ -108,6 +111,45 @@ impl Application {
         })
         .max_decoding_message_size(runner.max_message_bytes());
         runner.serve(api);
+        // What the journal holds, for operators: applications by regulation,
+        // channel and state (issued ones are the results given), and the
+        // tasks past their due time.
+        egov_runtime::metrics::database_gauges(
+            runner,
+            pool.clone(),
+            "workstation_applications",
+            "Applications in the journal, by regulation, channel and state",
+            METRICS_EVERY,
+            "SELECT regulation, channel, state, count(*) FROM applications GROUP BY 1, 2, 3",
+            |row| {
+                use sqlx::Row;
+                let labels = ["regulation", "channel", "state"]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| Ok(((*name).to_owned(), row.try_get::<String, _>(i)?)))
+                    .collect::<Result<_, sqlx::Error>>()?;
+                Ok((labels, row.try_get(3)?))
+            },
+        );
+        egov_runtime::metrics::database_gauges(
+            runner,
+            pool.clone(),
+            "workstation_overdue_tasks",
+            "Staff tasks not done by their due time, by regulation and role (as ListOverdue counts them)",
+            METRICS_EVERY,
+            "SELECT a.regulation, t.role, count(*) FROM application_tasks t
+             JOIN applications a ON a.id = t.application_id
+             WHERE a.state = 'in_progress' AND t.done_at IS NULL AND t.due_at < now()
+             GROUP BY 1, 2",
+            |row| {
+                use sqlx::Row;
+                let labels = vec![
+                    ("regulation".to_owned(), row.try_get::<String, _>(0)?),
+                    ("role".to_owned(), row.try_get::<String, _>(1)?),
+                ];
+                Ok((labels, row.try_get(2)?))
+            },
+        );
         let autopilot_done = CancellationToken::new();
         let (ws, outbox, done) = (workstation.clone(), bus, autopilot_done.clone());
         service.runner().task(move |stop| async move {

@@ -356,6 +356,8 @@ pub async fn spawn_gateway(mesh: &TestMesh) -> Gateway {
 /// A running workstation in this process.
 pub struct Running {
     pub address: std::net::SocketAddr,
+    /// Where its metrics are served.
+    pub metrics: std::net::SocketAddr,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -423,10 +425,12 @@ pub async fn start(settings: egov_workstation::Settings) -> Running {
         .await
         .expect("the workstation connects");
     let address = app.address();
+    let metrics = app.metrics_address();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     Running {
         address,
+        metrics,
         shutdown,
         task: Some(task),
     }

@@ -103,3 +103,44 @@ async fn the_scrape_counts_the_inbox_and_the_service_serving() {
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
+
+/// What the journal holds, as gauges read from the database: the
+/// application by regulation, channel and state, and — registered at the
+/// tests' fixed time in April 2026, so long past its due times — every one
+/// of its five tasks overdue, as ListOverdue counts them: the clerk's two
+/// (register, issue), the head's two (assign, sign), the specialist's one.
+#[tokio::test]
+async fn the_journal_by_state_and_the_overdue_tasks_are_scraped() {
+    let ws = spawn(Options::default()).await;
+    let metrics = ws.running.as_ref().expect("running").metrics;
+    ws.submit(application(
+        "003",
+        egov_proto::workstation::Channel::Portal,
+        &["application"],
+    ))
+    .await;
+    let in_journal = [
+        ("regulation", "003"),
+        ("channel", "portal"),
+        ("state", "in_progress"),
+    ];
+    let scrape = scrape_until(metrics, "the application in the gauges", |s| {
+        s.value("egov_workstation_applications", &in_journal) == Some(1.0)
+            && s.value(
+                "egov_workstation_overdue_tasks",
+                &[("regulation", "003"), ("role", "specialist")],
+            ) == Some(1.0)
+    })
+    .await;
+    for (role, overdue) in [("office_clerk", 2.0), ("head", 2.0), ("specialist", 1.0)] {
+        assert_eq!(
+            scrape.value(
+                "egov_workstation_overdue_tasks",
+                &[("regulation", "003"), ("role", role)]
+            ),
+            Some(overdue),
+            "{role}: {}",
+            scrape.text
+        );
+    }
+}
