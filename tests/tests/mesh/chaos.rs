@@ -94,6 +94,10 @@ enum Fault {
     /// The shared PostgreSQL stopped and started (`pg_ctlcluster`): every
     /// test on the machine sees it; long form only.
     PostgresRestart,
+    /// The CA's revocation list distribution point killed, then started
+    /// again on its port: the systems check certificates against the list
+    /// they fetched last (`trust.crl_max_stale`).
+    CrlPointAway,
 }
 
 /// The latency of the slow registry: below the look-ups' 3 s deadline.
@@ -126,6 +130,7 @@ impl Fault {
             Fault::DatabaseDropsSessions => "PostgreSQL drops the mesh's sessions".into(),
             Fault::BrokerRestart => "RabbitMQ restart (stop_app, start_app)".into(),
             Fault::PostgresRestart => "PostgreSQL restart (pg_ctlcluster stop, start)".into(),
+            Fault::CrlPointAway => "CRL distribution point away, then back".into(),
         }
     }
 
@@ -142,6 +147,7 @@ impl Fault {
                 assert!(terminated > 0, "no session of the mesh's database");
             }
             Fault::BrokerRestart => run("rabbitmqctl", &["-q", "stop_app"]).await,
+            Fault::CrlPointAway => mesh.crl_point_away(),
             Fault::PostgresRestart => {
                 let version = postgres_version();
                 run(
@@ -161,6 +167,7 @@ impl Fault {
             // The systems reconnect by themselves.
             Fault::BrokerDropsConnections | Fault::DatabaseDropsSessions => {}
             Fault::Registry(system, _) => set_fault(mesh, system, FaultKind::None).await,
+            Fault::CrlPointAway => mesh.crl_point_back().await,
             Fault::BrokerRestart => {
                 run("rabbitmqctl", &["-q", "start_app"]).await;
                 run("rabbitmqctl", &["-q", "await_startup"]).await;
@@ -189,6 +196,7 @@ async fn chaos_short_form_loses_duplicates_and_strands_nothing() {
             Fault::Kill(SystemId::Portal),
             Fault::Registry(SystemId::Individuals, FaultKind::Down),
             Fault::BrokerDropsConnections,
+            Fault::CrlPointAway,
         ],
         portal_every: Duration::from_millis(500),
         counter_every: Duration::from_millis(1000),
@@ -222,6 +230,7 @@ async fn chaos_full_form_loses_duplicates_and_strands_nothing() {
             Fault::Registry(SystemId::Individuals, FaultKind::Error),
             Fault::Registry(SystemId::Notary, FaultKind::Down),
             Fault::DatabaseDropsSessions,
+            Fault::CrlPointAway,
             Fault::BrokerRestart,
             Fault::PostgresRestart,
         ],

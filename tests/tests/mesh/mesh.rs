@@ -776,3 +776,32 @@ impl Mesh {
         (output.status.success(), json)
     }
 }
+
+/// The revocation list's distribution point away and back (the chaos
+/// table's CRL fault).
+impl Mesh {
+    /// `kill -9` of the CRL point.
+    pub fn crl_point_away(&self) {
+        self.with(CRL, |p| p.process.kill());
+    }
+
+    /// The CRL point started again on the port every system's settings
+    /// name, serving once more.
+    pub async fn crl_point_back(&self) {
+        let port: u16 = self
+            .crl_url
+            .trim_start_matches("http://127.0.0.1:")
+            .trim_end_matches("/crl")
+            .parse()
+            .expect("the CRL point's port");
+        let listen = format!("127.0.0.1:{port}");
+        self.with(CRL, |p| {
+            p.process.replace_argument("127.0.0.1:0", &listen);
+            p.process.restart();
+        });
+        wait::until(PATIENCE, "the CRL distribution point serves again", || {
+            http_get(port, "/crl")
+        })
+        .await;
+    }
+}

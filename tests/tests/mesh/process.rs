@@ -159,6 +159,16 @@ impl Process {
         self.address = None;
     }
 
+    /// From now on, `to` for the argument `from` (a port chosen by the
+    /// system on the first run, kept for the next).
+    pub fn replace_argument(&mut self, from: &str, to: &str) {
+        for arg in &mut self.args {
+            if arg == from {
+                *arg = to.to_owned();
+            }
+        }
+    }
+
     /// Starts it again with the same command line and settings.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "{} is still running", self.name);
