@@ -140,14 +140,16 @@ async fn a_message_whose_receivers_queue_is_gone_is_retried_then_dead_lettered()
 
     let id = portal.send(application("no-queue")).await.unwrap();
 
-    let retrying = wait_status(&mut statuses, &id, DeliveryStatus::Retrying).await;
-    assert_eq!(retrying.code, "delivery_failed");
-    assert!(retrying.detail.contains("no queue"), "{}", retrying.detail);
+    // The final report is promised (resent until the broker confirms it);
+    // a RETRYING one is dropped when the notifier finds no broker session
+    // at that moment (GetStatus still answers), so the retries are read
+    // from the attempts instead: this failed under a loaded full run.
     let dead = wait_status(&mut statuses, &id, DeliveryStatus::DeadLettered).await;
     assert_eq!(dead.code, "delivery_failed");
+    assert!(dead.detail.contains("no queue"), "{}", dead.detail);
     let status = gw.status(&id).await;
     assert_eq!(status.status, DeliveryStatus::DeadLettered as i32);
-    assert_eq!(status.attempts, 3);
+    assert_eq!(status.attempts, 3, "tried three times before dead-lettering");
     assert_eq!(gw.mesh.queue_depth(&names.gateway_dead()).await, 1);
     gw.stop().await;
 }
