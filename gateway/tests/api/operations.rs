@@ -149,7 +149,10 @@ async fn a_message_whose_receivers_queue_is_gone_is_retried_then_dead_lettered()
     assert!(dead.detail.contains("no queue"), "{}", dead.detail);
     let status = gw.status(&id).await;
     assert_eq!(status.status, DeliveryStatus::DeadLettered as i32);
-    assert_eq!(status.attempts, 3, "tried three times before dead-lettering");
+    assert_eq!(
+        status.attempts, 3,
+        "tried three times before dead-lettering"
+    );
     assert_eq!(gw.mesh.queue_depth(&names.gateway_dead()).await, 1);
     gw.stop().await;
 }
