@@ -140,10 +140,28 @@ async fn a_message_whose_receivers_queue_is_gone_is_retried_then_dead_lettered()
 
     let id = portal.send(application("no-queue")).await.unwrap();
 
-    // The final report is promised (resent until the broker confirms it);
-    // a RETRYING one is dropped when the notifier finds no broker session
-    // at that moment (GetStatus still answers), so the retries are read
-    // from the attempts instead: this failed under a loaded full run.
+    // The gateway's record first (GetStatus), then the report, which is
+    // promised for a final status (resent until the broker confirms it); a
+    // RETRYING report is not (the notifier drops it when it finds no broker
+    // session at that moment), so the retries are read from the attempts.
+    // Waiting for the RETRYING report failed in loaded full runs.
+    egov_testkit::wait::until(PATIENCE, "dead-lettered at the gateway", || async {
+        let status = gw
+            .client
+            .clone()
+            .get_status(egov_proto::gateway::GetStatusRequest {
+                message_id: id.clone(),
+            })
+            .await
+            .map_err(|e| e.message().to_owned())?
+            .into_inner();
+        if status.status == DeliveryStatus::DeadLettered as i32 {
+            Ok(status)
+        } else {
+            Err(format!("{status:?}"))
+        }
+    })
+    .await;
     let dead = wait_status(&mut statuses, &id, DeliveryStatus::DeadLettered).await;
     assert_eq!(dead.code, "delivery_failed");
     assert!(dead.detail.contains("no queue"), "{}", dead.detail);
