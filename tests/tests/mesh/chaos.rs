@@ -1140,6 +1140,39 @@ async fn check(
             problems.push(format!("{reference} listed, made by nobody"));
         }
     }
+    // Every message of the mesh — the look-ups' too, which travel in
+    // conversations of their own — at a final status at the gateway: none
+    // left QUEUED, DELIVERED or RETRYING once the mesh has settled.
+    let open_statuses = tokio::time::timeout(PATIENCE, async {
+        let mut ticks = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            ticks.tick().await;
+            let open: Vec<(String, i16, i64)> = sqlx::query_as(
+                "SELECT service, status, count(*) FROM gateway.message_status
+                 WHERE status IN (0, 1, 2, 7) GROUP BY 1, 2 ORDER BY 1, 2",
+            )
+            .fetch_all(&mesh.db)
+            .await
+            .unwrap_or_default();
+            if open.is_empty() {
+                return open;
+            }
+        }
+    })
+    .await;
+    if open_statuses.is_err() {
+        let open: Vec<(String, i16, i64)> = sqlx::query_as(
+            "SELECT service, status, count(*) FROM gateway.message_status
+             WHERE status IN (0, 1, 2, 7) GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .fetch_all(&mesh.db)
+        .await
+        .unwrap_or_default();
+        stuck += open.iter().map(|(_, _, n)| *n as usize).sum::<usize>();
+        problems.push(format!(
+            "delivery statuses not final at the gateway (service, status, count): {open:?}"
+        ));
+    }
     (problems, lost, duplicated, stuck, extra.len())
 }
 
