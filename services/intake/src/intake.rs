@@ -26,6 +26,10 @@ pub struct Intake {
     /// "Now" for the electronic queue only (the real clock unless a test
     /// fixes it, to call a booking when its time has come).
     pub queue_clock: StorageClock,
+    /// "Now" for the counter's acceptances: the receipt's date and time of
+    /// acceptance and the date of issue planned from it (the real clock
+    /// unless `intake.counter_time` fixes it, as tests do).
+    pub counter_clock: StorageClock,
 }
 
 impl Intake {
@@ -41,6 +45,7 @@ impl Intake {
         Intake {
             storage_clock,
             queue_clock: StorageClock::new(None),
+            counter_clock: StorageClock::new(tuning.counter_time),
             pool,
             trust,
             regulations,

@@ -62,11 +62,20 @@ impl Intake {
             .filter(|d| d.condition.is_none() && !stored.documents_present.contains(&d.code))
             .map(|d| d.code.clone())
             .collect();
-        let now = Utc::now();
+        let now = self.counter_clock.now();
         let (key, certificate) = self.signer(operator).await?;
+        // Signed at the real time: the signature's time is the operator's
+        // certificate's business, not the counter's clock.
+        let signed_at = Utc::now();
         let sign = |bytes: &[u8]| {
-            cms::sign(bytes, &key, &certificate, Encapsulation::Attached, now)
-                .map_err(|e| IntakeError::internal(format!("signing: {e}")))
+            cms::sign(
+                bytes,
+                &key,
+                &certificate,
+                Encapsulation::Attached,
+                signed_at,
+            )
+            .map_err(|e| IntakeError::internal(format!("signing: {e}")))
         };
         if !missing.is_empty() {
             let text = self.refusal_text(regulation, &stored, operator, &missing, now);

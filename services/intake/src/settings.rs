@@ -130,6 +130,12 @@ pub struct Tuning {
     /// `2027-01-31T05:00:00Z`. Unset: the real clock.
     #[serde(default)]
     pub storage_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// A fixed time for the counter's acceptances (the receipt's time of
+    /// acceptance and the date of issue planned from it), e.g.
+    /// `2026-04-06T05:00:00Z`, so tests plan on a year the calendar has.
+    /// Unset: the real clock.
+    #[serde(default)]
+    pub counter_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn default_bin() -> String {
@@ -191,6 +197,7 @@ impl Default for Tuning {
             argon2_iterations: default_argon2_iterations(),
             storage_sweep_every: default_storage_sweep_every(),
             storage_time: None,
+            counter_time: None,
         }
     }
 }

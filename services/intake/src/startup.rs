@@ -35,7 +35,11 @@ impl Application {
         let calendar = Calendar::try_embedded().context("loading the working calendar")?;
         // A receipt's date of issue is planned on the calendar: a year it
         // lacks stops the start, naming the year, not the first request.
-        egov_regulations::check_calendar(&regulations, &calendar, chrono::Utc::now(), |rule| {
+        let today = settings
+            .intake
+            .counter_time
+            .unwrap_or_else(chrono::Utc::now);
+        egov_regulations::check_calendar(&regulations, &calendar, today, |rule| {
             rule.intake && rule.channel == egov_regulations::Channel::StateCorporation
         })
         .map_err(|problem| anyhow::anyhow!("the working calendar: {problem}"))?;

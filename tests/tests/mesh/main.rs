@@ -23,6 +23,7 @@ mod every_diagram;
 mod gateway_crash;
 mod mesh;
 mod operator_cli;
+mod personal_data;
 mod process;
 mod provider;
 mod registry_down;

@@ -93,6 +93,12 @@ pub const INTAKE_SETTINGS: &[(&str, &str)] = &[
     ("EGOV_INTAKE__INTAKE__LOOKUP_DEADLINE", "1500ms"),
     ("EGOV_INTAKE__INTAKE__LOCKOUT_AFTER", "3"),
     ("EGOV_INTAKE__INTAKE__MAX_DOCUMENT_BYTES", "65536"),
+    // The counter accepts at the tests' fixed time, as the workstation
+    // registers (6 April 2026): receipts' dates are literal values.
+    (
+        "EGOV_INTAKE__INTAKE__COUNTER_TIME",
+        egov_harness::REGISTERED_AT,
+    ),
 ];
 
 pub fn intake_settings(mesh: &TestMesh, extra: &[(&str, &str)]) -> egov_intake::Settings {
