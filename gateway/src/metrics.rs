@@ -183,13 +183,17 @@ impl Metrics {
     }
 
     /// Reads each queue's depth with a passive declare (a missing queue is
-    /// skipped; the channel it closed is opened again).
-    pub async fn read_depths(&self, session: &egov_bus::connection::Session, names: &Names) {
+    /// skipped; the channel it closed is opened again). On a connection of
+    /// its own: the broker's refusal of a missing queue ended the shared
+    /// connection's session, so the gateway reconnected every 5 s while a
+    /// system had not declared its queues yet, and messages in flight on it
+    /// were left QUEUED.
+    pub async fn read_depths(&self, connection: &lapin::Connection, names: &Names) {
         let prefix = format!("{}.", names.namespace());
         let mut channel = None;
         for queue in Metrics::depth_queues(names) {
             if channel.is_none() {
-                channel = session.channel().await.ok();
+                channel = connection.create_channel().await.ok();
             }
             let Some(open) = &channel else { return };
             let declared = open

@@ -111,6 +111,7 @@ impl Application {
         let resend = gateway.clone();
         runner.task(move |stop| async move { resend.resend_unreported(stop).await });
         let depths = gateway.clone();
+        let depths_url = settings.bus.url.clone();
         runner.task(move |stop| async move {
             let mut every = tokio::time::interval(crate::metrics::DEPTHS_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -119,15 +120,24 @@ impl Application {
                     _ = stop.cancelled() => return,
                     _ = every.tick() => {}
                 }
-                let session = tokio::select! {
+                let connection = tokio::select! {
                     _ = stop.cancelled() => return,
-                    session = depths.connector.session(crate::metrics::DEPTHS_EVERY) => session,
+                    connection = tokio::time::timeout(
+                        crate::metrics::DEPTHS_EVERY,
+                        lapin::Connection::connect(
+                            &depths_url,
+                            lapin::ConnectionProperties::default().with_connection_name(
+                                format!("{}/gateway/depths", depths.names.namespace()).into(),
+                            ),
+                        ),
+                    ) => connection,
                 };
-                if let Ok(session) = session {
+                if let Ok(Ok(connection)) = connection {
                     tokio::select! {
                         _ = stop.cancelled() => return,
-                        _ = depths.metrics.read_depths(&session, &depths.names) => {}
+                        _ = depths.metrics.read_depths(&connection, &depths.names) => {}
                     }
+                    let _ = connection.close(200, "depths read".into()).await;
                 }
             }
         });
