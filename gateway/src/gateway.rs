@@ -46,20 +46,31 @@ impl Gateway {
     /// Records one status change made by the gateway itself (expired in a
     /// queue, delivery retried or dead-lettered) and tells the sender.
     pub async fn record_change(&self, change: Change) -> bool {
-        let status = change.status;
+        self.record_changes(vec![change]).await
+    }
+
+    /// Records status changes made by the gateway itself, all of one
+    /// status, in one transaction, and tells each sender.
+    pub async fn record_changes(&self, changes: Vec<Change>) -> bool {
+        let Some(status) = changes.first().map(|c| c.status) else {
+            return true;
+        };
         let result = async {
             let mut tx = self.pool.begin().await?;
-            let applied = store::apply(&mut tx, &[change]).await?;
+            let applied = store::apply(&mut tx, &changes).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(applied)
         }
         .await;
         match result {
             Ok(applied) => {
+                // Counted as they took effect (a change behind the message's
+                // status, which the lifecycle ignores, is not counted).
+                let count = applied.len() as u64;
                 match status {
-                    DeliveryStatus::Retrying => self.metrics.retried.inc(),
-                    DeliveryStatus::DeadLettered => self.metrics.dead_lettered.inc(),
-                    DeliveryStatus::Expired => self.metrics.expired.inc(),
+                    DeliveryStatus::Retrying => self.metrics.retried.inc_by(count),
+                    DeliveryStatus::DeadLettered => self.metrics.dead_lettered.inc_by(count),
+                    DeliveryStatus::Expired => self.metrics.expired.inc_by(count),
                     _ => 0,
                 };
                 for change in applied {
@@ -95,6 +106,66 @@ impl Gateway {
                 }
                 Err(error) => tracing::debug!(%error, "Cannot look for unreported statuses now."),
             }
+        }
+    }
+
+    /// Settles the messages whose deadline passed `deadline_grace` ago
+    /// with nobody saying what became of them (a receiver that took a
+    /// look-up and never answered, an answer lost): EXPIRED, and the sender
+    /// told. Every second until stopped. An answer that still comes later
+    /// moves the request on to PROCESSED (a receiver's verdict outranks
+    /// expiry), so nothing true is overwritten.
+    pub async fn expire_overdue(&self, stopping: tokio_util::sync::CancellationToken) {
+        const EVERY: Duration = Duration::from_secs(1);
+        const PAGE: i64 = 1000;
+        // The first sweep looks at the whole past (what a crashed gateway
+        // left); later ones start where the previous one ended.
+        let mut from = None;
+        loop {
+            tokio::select! {
+                _ = stopping.cancelled() => return,
+                _ = tokio::time::sleep(EVERY) => {}
+            }
+            let grace = chrono::Duration::from_std(self.tuning.deadline_grace).unwrap_or_default();
+            let until = chrono::Utc::now() - grace;
+            let overdue = match store::overdue(&self.pool, from, until, PAGE).await {
+                Ok(overdue) => overdue,
+                Err(error) => {
+                    tracing::debug!(%error, "Cannot look for overdue messages now.");
+                    continue;
+                }
+            };
+            let full_page = overdue.len() as i64 == PAGE;
+            let changes: Vec<Change> = overdue
+                .iter()
+                .map(|(id, deadline)| Change {
+                    message_id: *id,
+                    status: DeliveryStatus::Expired,
+                    at: chrono::Utc::now(),
+                    code: "message_expired".into(),
+                    detail: format!(
+                        "no answer and no receipt by its deadline ({}): the receiver took it and said nothing",
+                        deadline.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                    ),
+                    attempt: 1,
+                    reported_by: None,
+                })
+                .collect();
+            if !changes.is_empty() {
+                tracing::warn!(
+                    count = changes.len(),
+                    "Messages past their deadline with no word from their receivers: marked expired."
+                );
+                if !self.record_changes(changes).await {
+                    continue;
+                }
+            }
+            // A full page may have more behind it with the same deadline:
+            // start there next time (the settled ones no longer match).
+            from = match (full_page, overdue.last()) {
+                (true, Some((_, deadline))) => Some(*deadline),
+                _ => Some(until),
+            };
         }
     }
 

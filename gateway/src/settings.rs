@@ -51,6 +51,12 @@ pub struct Tuning {
     /// acked this long is given out again.
     #[serde(with = "duration", default = "default_receive_ack_timeout")]
     pub receive_ack_timeout: Duration,
+    /// A message with a deadline that is still not final this long after
+    /// it is marked EXPIRED by the gateway: its receiver took it and said
+    /// nothing (a look-up left unanswered). The receiver's own report or
+    /// the broker's expiry usually comes first and says more.
+    #[serde(with = "duration", default = "default_deadline_grace")]
+    pub deadline_grace: Duration,
 }
 
 fn default_batch_max() -> usize {
@@ -77,6 +83,9 @@ fn default_clock_skew() -> Duration {
 fn default_receive_ack_timeout() -> Duration {
     Duration::from_secs(30)
 }
+fn default_deadline_grace() -> Duration {
+    Duration::from_secs(5)
+}
 
 impl Default for Tuning {
     fn default() -> Self {
@@ -90,6 +99,7 @@ impl Default for Tuning {
             max_envelope_bytes: default_max_envelope(),
             max_clock_skew: default_clock_skew(),
             receive_ack_timeout: default_receive_ack_timeout(),
+            deadline_grace: default_deadline_grace(),
         }
     }
 }

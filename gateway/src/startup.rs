@@ -110,6 +110,8 @@ impl Application {
         });
         let resend = gateway.clone();
         runner.task(move |stop| async move { resend.resend_unreported(stop).await });
+        let sweeper = gateway.clone();
+        runner.task(move |stop| async move { sweeper.expire_overdue(stop).await });
         let depths = gateway.clone();
         let depths_url = settings.bus.url.clone();
         runner.task(move |stop| async move {

@@ -260,6 +260,33 @@ pub async fn unreported(
     Ok(rows.iter().map(applied_from_row).collect())
 }
 
+/// Messages whose deadline passed between `from` (inclusive) and `until`
+/// and that are still not final (queued, delivered, retrying): nobody said
+/// what became of them. Oldest deadline first, at most `limit`.
+pub async fn overdue(
+    pool: &PgPool,
+    from: Option<DateTime<Utc>>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(uuid::Uuid, DateTime<Utc>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT message_id, expires_at FROM message_status
+         WHERE expires_at IS NOT NULL AND expires_at <= $2
+           AND ($1::timestamptz IS NULL OR expires_at >= $1)
+           AND status IN (1, 2, 7)
+         ORDER BY expires_at LIMIT $3",
+    )
+    .bind(from)
+    .bind(until)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| (row.get("message_id"), row.get("expires_at")))
+        .collect())
+}
+
 /// What GetStatus answers.
 #[derive(Debug, Clone)]
 pub struct StatusView {

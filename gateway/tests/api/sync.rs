@@ -99,6 +99,59 @@ async fn a_call_to_a_receiver_that_is_down_times_out_and_is_never_delivered_late
     gw.stop().await;
 }
 
+/// Issue 12 (chaos): a receiver that takes a look-up and never answers —
+/// a registry switched to "down" with the request in hand, a crash before
+/// the answer — said nothing, and the request stayed QUEUED for good. The
+/// gateway settles it EXPIRED once its deadline is `deadline_grace` past,
+/// and tells the caller; the receiver is not asked again.
+#[tokio::test]
+async fn a_request_its_receiver_took_and_never_answered_expires_at_the_gateway() {
+    let gw = spawn_gateway_with(&[("EGOV__GATEWAY__DEADLINE_GRACE", "1s")]).await;
+    // Takes every message and answers nothing (Outcome::Done).
+    let registry = Recorder::new(gw.mesh.pool("individuals").await).await;
+    let _individuals = gw.system(SystemId::Individuals, registry.clone()).await;
+    let intake = gw.mesh.bus(SystemId::Intake, None).await;
+    let mut statuses = intake.statuses();
+    let deadline = Duration::from_millis(500);
+
+    let error = intake.call(lookup(), deadline).await.unwrap_err();
+    assert_eq!(error.code(), "call_timeout", "{error}");
+    let taken = registry.next().await;
+    let request = taken.message_id().to_owned();
+
+    let expired = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let change = statuses.recv().await.expect("status stream");
+            if change.message_id == request {
+                return change;
+            }
+        }
+    })
+    .await
+    .expect("the caller hears what became of its request");
+    assert_eq!(expired.status, DeliveryStatus::Expired as i32);
+    assert_eq!(expired.code, "message_expired");
+    assert!(
+        expired.detail.contains("no answer and no receipt"),
+        "{}",
+        expired.detail
+    );
+    let status = gw.status(&request).await;
+    assert_eq!(status.status, DeliveryStatus::Expired as i32);
+    let deadline_at = taken.opened.expires_at().expect("a look-up has a deadline");
+    let settled_at = expired
+        .at
+        .as_ref()
+        .and_then(envelope::from_timestamp)
+        .expect("a time");
+    assert!(
+        settled_at >= deadline_at + chrono::Duration::seconds(1),
+        "not before the grace: deadline {deadline_at}, settled {settled_at}"
+    );
+    assert_eq!(registry.effects().await, (1, 1), "handled once, not again");
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn a_call_the_gateway_refuses_fails_at_once_with_the_gateways_code() {
     let gw = spawn_gateway().await;
