@@ -416,11 +416,15 @@ impl Mesh {
     /// workstation holds the head's key only).
     fn workstation_settings(&self) -> String {
         let mut text = format!(
-            "[workstation]\nprovider_bin = {}\npassword_iterations = 1000\nsigner = \"head\"\n\n\
+            "[workstation]\nprovider_bin = {}\npassword_iterations = 1000\nsigner = \"head\"\n\
+             # Deadlines planned on a day the calendar data has, whatever the\n\
+             # real date (issue 12 point 7: no time bomb).\n\
+             registration_time = {}\n\n\
              [workstation.autopilot]\nenabled = {}\nsweep = \"500ms\"\n\
              fields = {{ allowance_amount = \"52000\", allowance_period = \"2026-12-01..2027-11-30\", \
              birth_certificate_number = \"0001234\" }}\n",
             q(PROVIDER_BIN),
+            q(egov_harness::REGISTERED_AT),
             self.options.autopilot,
         );
         let staff = [
@@ -451,8 +455,11 @@ impl Mesh {
     fn intake_settings(&self) -> String {
         let mut text = format!(
             "[intake]\nstate_corporation_bin = {}\n# A cheap Argon2: the cost is a setting.\n\
-             argon2_memory_kib = 1024\nargon2_iterations = 1\nlookup_deadline = \"3s\"\n",
+             argon2_memory_kib = 1024\nargon2_iterations = 1\nlookup_deadline = \"3s\"\n\
+             # Acceptances (and dates of issue) on a day the calendar has.\n\
+             counter_time = {}\n",
             q(STATE_CORPORATION_BIN),
+            q(egov_harness::REGISTERED_AT),
         );
         let operators = [
             ("operator", "operator"),
