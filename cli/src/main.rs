@@ -29,6 +29,9 @@ enum Command {
     Seed(commands::seed::Args),
     /// Start the whole mesh on this machine (what `make run` does).
     Run(commands::run::Args),
+    /// One system of the mesh in this process (what `egovctl run` starts
+    /// for each system).
+    Serve(commands::serve::Args),
     /// The mesh CA: create it, issue and revoke certificates, serve the CRL.
     Pki(commands::pki::Args),
     /// Ask the gateway about a message, a conversation, its routes or its log.
@@ -84,6 +87,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Deadline(args) => commands::deadline::run(args),
         Command::Seed(args) => commands::seed::run(args).await,
         Command::Run(args) => commands::run::run(args).await,
+        Command::Serve(args) => commands::serve::run(args).await,
         Command::Pki(args) => commands::pki::run(args).await,
         Command::Gateway(args) => commands::gateway::run(args).await,
         Command::Lookup(args) => commands::lookup::run(args).await,

@@ -11,4 +11,5 @@ pub mod portal;
 pub mod regulations;
 pub mod run;
 pub mod seed;
+pub mod serve;
 pub mod status;

@@ -162,7 +162,7 @@ async fn flush_outbox(shared: &Arc<Shared>) -> anyhow::Result<()> {
     loop {
         let mut tx = pool.begin().await?;
         let rows = sqlx::query(
-            "SELECT id, envelope FROM bus_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            "SELECT id, envelope, traceparent FROM bus_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
         .bind(BATCH)
         .fetch_all(&mut *tx)
@@ -184,7 +184,11 @@ async fn flush_outbox(shared: &Arc<Shared>) -> anyhow::Result<()> {
                 .and_then(|e| envelope::open_envelope(e).ok())
                 .map(|o| o.header)
                 .unwrap_or_default();
-            let properties = amqp::properties(&header, None, 1);
+            // Published in a span of the trace the message was sent in.
+            let traceparent: Option<String> = row.get("traceparent");
+            let span = tracing::info_span!("outbox publish", message_id = %header.message_id, receiver = %header.receiver, service = %header.service);
+            egov_runtime::propagation::continue_from(&span, traceparent.as_deref());
+            let properties = span.in_scope(|| amqp::properties(&header, None, 1));
             confirms.push(session.publisher.start(&queue, &bytes, properties).await?);
             ids.push(row.get::<i64, _>("id"));
         }

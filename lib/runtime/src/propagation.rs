@@ -15,6 +15,25 @@ pub fn current_context_headers() -> Vec<(String, String)> {
     pairs.0
 }
 
+/// The current span's `traceparent`, to keep with something done later (a
+/// message in the outbox, an application whose steps come later), so the
+/// later work continues this trace.
+pub fn current_traceparent() -> Option<String> {
+    current_context_headers()
+        .into_iter()
+        .find(|(key, _)| key == "traceparent")
+        .map(|(_, value)| value)
+}
+
+/// Makes a kept `traceparent` the parent of `span` (nothing if none).
+pub fn continue_from(span: &tracing::Span, traceparent: Option<&str>) {
+    if let Some(traceparent) = traceparent {
+        set_parent_from(span, |key| {
+            (key == "traceparent").then(|| traceparent.to_owned())
+        });
+    }
+}
+
 /// Makes the context found in `get` the parent of `span`.
 pub fn set_parent_from(span: &tracing::Span, get: impl Fn(&str) -> Option<String>) {
     let found: HashMap<String, String> = ["traceparent", "tracestate"]

@@ -36,7 +36,11 @@ impl Default for TelemetrySettings {
 }
 
 fn default_filter() -> String {
-    "info,lapin=warn,sqlx=warn,h2=warn,tower=warn,hyper=warn".into()
+    // lapin logs ERROR on every channel the broker closes, even one closed
+    // on purpose (the gateway's depth sampler asks after queues of systems
+    // not started, every 5 s); the mesh's own code reports the failures
+    // that matter, so lapin's channel log is off.
+    "info,lapin=warn,lapin::channel=off,sqlx=warn,h2=warn,tower=warn,hyper=warn".into()
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]

@@ -17,6 +17,7 @@ use egov_proto::workstation as ws;
 use egov_trust::cms;
 
 impl Intake {
+    #[tracing::instrument(name = "issue result at the counter", skip_all)]
     pub async fn issue_result(
         &self,
         operator: &Operator,

@@ -105,6 +105,7 @@ impl Intake {
     /// Process 2: the service, the recipient, a representative only with a
     /// notarised power of attorney (its number and date; otherwise none),
     /// the paper documents present and their scans. Kept as a draft.
+    #[tracing::instrument(name = "accept at the counter", skip_all)]
     pub async fn create_request(
         &self,
         operator: &Operator,

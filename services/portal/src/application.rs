@@ -259,6 +259,7 @@ impl Portal {
     /// own IIN), then the application stored and put in the outbox in one
     /// transaction. Submitting the same signed application again returns
     /// it as it stands: it is sent once.
+    #[tracing::instrument(name = "submit application", skip_all)]
     pub async fn submit(
         &self,
         citizen: &Citizen,

@@ -18,6 +18,7 @@ use egov_trust::{KeyPurpose, cms};
 use futures_util::future::BoxFuture;
 use sqlx::{PgConnection, Row};
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Records a notification for the citizen (what egov.kz sends by SMS).
 pub async fn notify(
@@ -79,11 +80,15 @@ impl Handler for Inbox {
                 }
                 (_, egov_proto::services::APPLICATION_STATUS) => {
                     let status: ws::ApplicationStatus = message.decode().map_err(permanent)?;
-                    record_status(ctx.db, &status).await
+                    record_status(ctx.db, &status)
+                        .instrument(tracing::info_span!("status to cabinet"))
+                        .await
                 }
                 (_, egov_proto::services::APPLICATION_RESULT) => {
                     let result: ws::ApplicationResult = message.decode().map_err(permanent)?;
-                    self.record_result(ctx.db, &result).await
+                    self.record_result(ctx.db, &result)
+                        .instrument(tracing::info_span!("result to cabinet"))
+                        .await
                 }
                 (kind, service) => Ok(Outcome::Reject(Rejection {
                     code: "unknown_service".into(),

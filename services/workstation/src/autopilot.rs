@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// Every configured autopilot field must fit each form that has it.
 pub fn check_fields(
@@ -180,6 +181,21 @@ async fn step(workstation: &Workstation, bus: &Bus, id: uuid::Uuid) -> anyhow::R
     let Some(app) = journal::try_lock_open(&mut tx, id).await? else {
         return Ok(false);
     };
+    // The step continues the application's trace (kept at registration),
+    // and so does what it sends: one application, one trace.
+    let span = tracing::info_span!("autopilot", journal_number = %app.journal_number);
+    egov_runtime::propagation::continue_from(&span, app.traceparent.as_deref());
+    step_in_span(workstation, bus, tx, app)
+        .instrument(span)
+        .await
+}
+
+async fn step_in_span(
+    workstation: &Workstation,
+    bus: &Bus,
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    app: AppRow,
+) -> anyhow::Result<bool> {
     let tasks = journal::tasks(&mut *tx, app.id).await?;
     let Some(task) = tasks
         .iter()

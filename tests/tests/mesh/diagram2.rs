@@ -61,7 +61,11 @@ async fn diagram_2_portal_application_reaches_a_result() {
 /// regulation words it.
 #[tokio::test]
 async fn diagram_2_condition_3_the_providers_reasoned_refusal_reaches_the_cabinet() {
-    let mesh = Mesh::start(Options { autopilot: false }).await;
+    let mesh = Mesh::start(Options {
+        autopilot: false,
+        ..Options::default()
+    })
+    .await;
     let citizen = mesh.citizen().await;
     let sent = mesh.apply(&citizen, "002").await;
     let accepted = mesh

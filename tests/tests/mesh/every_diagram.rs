@@ -324,7 +324,11 @@ async fn the_providers_office_diagram_reaches_its_result_and_refuses_what_it_can
 /// refuse; the reasoned refusal reaches the cabinet or the counter.
 #[tokio::test]
 async fn every_providers_refusal_reaches_where_the_application_began() {
-    let mesh = Mesh::start(Options { autopilot: false }).await;
+    let mesh = Mesh::start(Options {
+        autopilot: false,
+        ..Options::default()
+    })
+    .await;
     let reason = "the documents do not meet the Standard";
     let citizen = mesh.citizen().await;
     let mut in_cabinet = Vec::new();

@@ -73,16 +73,21 @@ fn slots() -> &'static Semaphore {
     })
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// The workstation's staff steps done by its rules; without, the
     /// employees act through its API.
     pub autopilot: bool,
+    /// Where every system exports its spans (OTLP/HTTP); none: no export.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { autopilot: true }
+        Options {
+            autopilot: true,
+            otlp_endpoint: None,
+        }
     }
 }
 
@@ -395,6 +400,9 @@ impl Mesh {
             q(key.display()),
             q(&self.crl_url),
         );
+        if let Some(endpoint) = &self.options.otlp_endpoint {
+            text.push_str(&format!("otlp_endpoint = {}\n", q(endpoint)));
+        }
         text.push('\n');
         text.push_str(&match system {
             SystemId::Notary => format!("[lookup]\nas_of = {}\n", q(AS_OF)),

@@ -29,7 +29,7 @@ pub fn binary_dir() -> PathBuf {
     target.join("debug")
 }
 
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ is inside the workspace")

@@ -16,6 +16,7 @@ use egov_bus::envelope::{new_message_id, timestamp};
 use egov_proto::workstation as pb;
 use egov_regulations::{Regulation, Stage};
 use sqlx::PgConnection;
+use tracing::Instrument;
 
 /// What an action did: the step log's note, and the result to send.
 struct Done {
@@ -55,22 +56,44 @@ impl Workstation {
         actor: &Actor,
         action: Action,
     ) -> Result<Vec<Outgoing>, ApiError> {
-        let task = current_task(&app, tasks, position, actor, &action)?;
-        let regulation = self.regulation(&app.regulation)?;
-        let done = match action {
-            Action::Register { note } => Done::note(note),
-            Action::Assign {
-                specialist_login,
-                resolution,
-            } => Done::note(assign(db, &mut app, tasks, &specialist_login, &resolution).await?),
-            Action::Approve { .. } | Action::Refuse { .. } => Done::note(
-                self.examine(db, &mut app, regulation, actor, action)
-                    .await?,
-            ),
-            Action::Sign => Done::note(self.sign(db, &app, regulation, actor).await?),
-            Action::Issue => issue(db, &mut app).await?,
-        };
-        self.complete(db, app, tasks, task, actor, done).await
+        // A span per staff step (issue 13 point 2: the domain acts in the
+        // trace, not only transport); signing and issue have their own.
+        let span = tracing::info_span!(
+            "staff step",
+            journal_number = %app.journal_number,
+            position,
+            action = action.name(),
+            role = %actor.role,
+            autopilot = actor.autopilot,
+        );
+        async move {
+            let task = current_task(&app, tasks, position, actor, &action)?;
+            let regulation = self.regulation(&app.regulation)?;
+            let done = match action {
+                Action::Register { note } => Done::note(note),
+                Action::Assign {
+                    specialist_login,
+                    resolution,
+                } => Done::note(assign(db, &mut app, tasks, &specialist_login, &resolution).await?),
+                Action::Approve { .. } | Action::Refuse { .. } => Done::note(
+                    self.examine(db, &mut app, regulation, actor, action)
+                        .await?,
+                ),
+                Action::Sign => Done::note(
+                    self.sign(db, &app, regulation, actor)
+                        .instrument(tracing::info_span!("sign result"))
+                        .await?,
+                ),
+                Action::Issue => {
+                    issue(db, &mut app)
+                        .instrument(tracing::info_span!("issue result"))
+                        .await?
+                }
+            };
+            self.complete(db, app, tasks, task, actor, done).await
+        }
+        .instrument(span)
+        .await
     }
 
     /// The specialist's examination: a draft result or a reasoned refusal.

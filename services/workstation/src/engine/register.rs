@@ -11,11 +11,23 @@ use chrono::{DateTime, Utc};
 use egov_bus::Outgoing;
 use egov_regulations::{Channel, Regulation};
 use sqlx::PgConnection;
+use tracing::Instrument;
 
 impl Workstation {
     /// Registers a submission in the journal: its number and time, its
     /// documents, its procedure with due times.
     pub async fn register(
+        &self,
+        db: &mut PgConnection,
+        submission: &Submission,
+    ) -> Result<Registration, ApiError> {
+        // The application's trace: kept with it (applications.traceparent),
+        // continued by the steps the autopilot does later.
+        let span = tracing::info_span!("register application", origin = ?submission.origin, conversation_id = %submission.conversation_id);
+        self.register_in_span(db, submission).instrument(span).await
+    }
+
+    async fn register_in_span(
         &self,
         db: &mut PgConnection,
         submission: &Submission,

@@ -48,11 +48,13 @@ pub struct AppRow {
     pub draft: Option<Vec<u8>>,
     pub result_expected_at: Option<DateTime<Utc>>,
     pub status_sequence: i32,
+    /// The trace of its registration, which the autopilot's steps continue.
+    pub traceparent: Option<String>,
 }
 
 const APP_COLUMNS: &str = "id, journal_number, registered_at, regulation, channel, origin, \
     conversation_id, reference, applicant_iin, applicant_name, payload, state, current_position, \
-    assigned_to, decision, draft, result_expected_at, status_sequence";
+    assigned_to, decision, draft, result_expected_at, status_sequence, traceparent";
 
 impl sqlx::FromRow<'_, PgRow> for AppRow {
     fn from_row(row: &PgRow) -> Result<AppRow, sqlx::Error> {
@@ -75,6 +77,7 @@ impl sqlx::FromRow<'_, PgRow> for AppRow {
             draft: row.try_get("draft")?,
             result_expected_at: row.try_get("result_expected_at")?,
             status_sequence: row.try_get("status_sequence")?,
+            traceparent: row.try_get("traceparent")?,
         })
     }
 }
@@ -235,10 +238,10 @@ pub async fn insert_application(
          INSERT INTO applications (id, journal_number, registered_at, regulation, channel,
              origin, conversation_id, message_id, reference, acting_user, applicant_iin,
              applicant_name, payload, state, current_position, result_expected_at,
-             status_sequence)
+             status_sequence, traceparent)
          SELECT $1, extract(year FROM $2 AT TIME ZONE 'Asia/Almaty')::int || '-'
                  || lpad(n, greatest(6, length(n)), '0'),
-             $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15
+             $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15, $16
          FROM n
          ON CONFLICT DO NOTHING
          RETURNING {APP_COLUMNS}"
@@ -258,6 +261,7 @@ pub async fn insert_application(
     .bind(AppState::InProgress.code())
     .bind(new.result_expected_at)
     .bind(i32::from(new.origin.system().is_some()))
+    .bind(egov_runtime::propagation::current_traceparent())
     .fetch_optional(&mut *db)
     .await?;
     let Some(row) = row else {
