@@ -16,7 +16,8 @@ run: services
 ## the binaries are built first.
 ## Then the coverage map of the diagrams from the walks the scenarios
 ## recorded: one line per diagram, failing on an element no test passed.
-test: services
+test:
+	./scripts/ensure-services.sh chromium
 	$(CARGO) build --workspace --bins
 	rm -rf target/tmp/walks
 	$(CARGO) test --workspace

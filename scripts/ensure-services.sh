@@ -61,6 +61,20 @@ ensure_rabbitmq() {
     as_root rabbitmqctl -q await_startup --timeout 120 || wait_for RabbitMQ rabbit_ready
 }
 
+# The scenario test of `egovctl trace` renders its page in a headless
+# browser: Debian's chromium, installed where missing (`make test` asks for
+# it with the argument `chromium`).
+ensure_chromium() {
+    if command -v chromium >/dev/null; then return; fi
+    apt_install chromium
+}
+
 ensure_postgres
 ensure_rabbitmq
 log "PostgreSQL and RabbitMQ are up"
+for extra in "$@"; do
+    case "$extra" in
+        chromium) ensure_chromium ;;
+        *) log "unknown argument $extra"; exit 2 ;;
+    esac
+done

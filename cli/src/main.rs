@@ -51,6 +51,9 @@ enum Command {
     Status(commands::status::Args),
     /// The dead letters of a system or the gateway: list, show one, requeue.
     DeadLetters(commands::dead_letters::Args),
+    /// One application's path through its diagram, as a page for a browser
+    /// (lanes per system, each staff step against its budget).
+    Trace(commands::trace::Args),
 }
 
 /// Exit codes: 0 done, 1 refused or failed, 2 a wrong command line
@@ -96,5 +99,6 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Intake(args) => commands::intake::run(args).await,
         Command::Status(args) => commands::status::run(args).await,
         Command::DeadLetters(args) => commands::dead_letters::run(args).await,
+        Command::Trace(args) => commands::trace::run(args).await,
     }
 }

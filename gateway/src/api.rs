@@ -283,7 +283,10 @@ impl gateway_server::Gateway for GatewayApi {
         &self,
         request: Request<TraceRequest>,
     ) -> Result<Response<TraceResponse>, Status> {
-        let conversation = request.into_inner().conversation_id;
+        let TraceRequest {
+            conversation_id: conversation,
+            include_envelopes,
+        } = request.into_inner();
         if conversation.is_empty() {
             return Err(
                 Refusal::new(ApiCode::MissingConversation, "conversation_id is empty")
@@ -291,9 +294,14 @@ impl gateway_server::Gateway for GatewayApi {
                     .to_status(DOMAIN),
             );
         }
-        let rows = store::trace(&self.gateway.pool, &conversation, TRACE_LIMIT)
-            .await
-            .map_err(database)?;
+        let rows = store::trace(
+            &self.gateway.pool,
+            &conversation,
+            TRACE_LIMIT,
+            include_envelopes,
+        )
+        .await
+        .map_err(database)?;
         Ok(Response::new(TraceResponse {
             entries: rows
                 .into_iter()
@@ -310,6 +318,7 @@ impl gateway_server::Gateway for GatewayApi {
                     status: r.status.unwrap_or(DeliveryStatus::Unspecified) as i32,
                     status_code: r.status_code,
                     status_detail: r.status_detail,
+                    envelope: r.envelope.unwrap_or_default().into(),
                 })
                 .collect(),
         }))

@@ -372,23 +372,28 @@ pub struct TraceRow {
     pub status: Option<DeliveryStatus>,
     pub status_code: String,
     pub status_detail: String,
+    /// The envelope as logged, when asked for.
+    pub envelope: Option<Vec<u8>>,
 }
 
 pub async fn trace(
     pool: &PgPool,
     conversation_id: &str,
     limit: i64,
+    with_envelopes: bool,
 ) -> Result<Vec<TraceRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT l.seq, l.logged_at, l.message_id, l.kind, l.sender, l.receiver, l.service,
                 l.correlation_id, l.verdict, s.status, COALESCE(s.code, '') AS status_code,
-                COALESCE(s.detail, '') AS status_detail
+                COALESCE(s.detail, '') AS status_detail,
+                CASE WHEN $3 THEN l.envelope END AS envelope
          FROM message_log l
          LEFT JOIN message_status s ON s.message_id = l.message_id AND s.log_seq = l.seq
          WHERE l.conversation_id = $1 ORDER BY l.seq LIMIT $2",
     )
     .bind(conversation_id)
     .bind(limit)
+    .bind(with_envelopes)
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -406,6 +411,7 @@ pub async fn trace(
             status: row.get::<Option<i16>, _>("status").map(status_of),
             status_code: row.get("status_code"),
             status_detail: row.get("status_detail"),
+            envelope: row.get("envelope"),
         })
         .collect())
 }

@@ -159,7 +159,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Trace { conversation_id } => {
             let trace = client
-                .trace(TraceRequest { conversation_id })
+                .trace(TraceRequest {
+                    conversation_id,
+                    ..Default::default()
+                })
                 .await
                 .map_err(refusal)?
                 .into_inner();

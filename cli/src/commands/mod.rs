@@ -13,3 +13,4 @@ pub mod run;
 pub mod seed;
 pub mod serve;
 pub mod status;
+pub mod trace;

@@ -56,6 +56,7 @@ async fn every_error_of_the_gateways_api_carries_its_code() {
     let error = client
         .trace(TraceRequest {
             conversation_id: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

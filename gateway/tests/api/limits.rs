@@ -98,6 +98,7 @@ async fn a_send_over_either_limit_is_refused_with_payload_too_large_naming_the_l
     let trace = client
         .trace(TraceRequest {
             conversation_id: "big-grpc-1".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -156,6 +156,7 @@ async fn beyond_crl_max_stale_the_gateway_fails_closed_and_messages_wait_for_the
         .clone()
         .trace(TraceRequest {
             conversation_id: "crl-waiting".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -30,4 +30,5 @@ mod personal_data;
 mod process;
 mod provider;
 mod registry_down;
+mod trace_page;
 mod walks;

@@ -107,6 +107,7 @@ impl Mesh {
         self.gateway()
             .trace(gw::TraceRequest {
                 conversation_id: conversation.into(),
+                ..Default::default()
             })
             .await
             .map(|r| r.into_inner().entries)

@@ -64,6 +64,7 @@ async fn down_makes_calls_time_out_within_their_deadline_until_none() {
         .clone()
         .trace(TraceRequest {
             conversation_id: "while-down".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
