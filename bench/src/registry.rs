@@ -89,7 +89,7 @@ async fn population(people: usize) -> anyhow::Result<String> {
     let url = format!("{server}/egov_bench_people_{people}");
     egov_runtime::database::ensure_database(&url).await?;
     let pool = DatabaseSettings {
-        url: url.clone(),
+        url: url.clone().into(),
         schema: egov_individuals::settings::SCHEMA.to_owned(),
         max_connections: 4,
         acquire_timeout: Duration::from_secs(60),

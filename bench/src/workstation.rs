@@ -96,7 +96,7 @@ pub(crate) fn staff(mesh: &TestMesh) -> anyhow::Result<(Vec<StaffEntry>, Certifi
         }
         entries.push(StaffEntry {
             login: login.into(),
-            password: Some(format!("{login}-bench-password")),
+            password: Some(format!("{login}-bench-password").into()),
             password_hash: None,
             role,
             certificate,

@@ -127,7 +127,7 @@ impl Application {
                     connection = tokio::time::timeout(
                         crate::metrics::DEPTHS_EVERY,
                         lapin::Connection::connect(
-                            &depths_url,
+                            secrecy::ExposeSecret::expose_secret(&depths_url),
                             lapin::ConnectionProperties::default().with_connection_name(
                                 format!("{}/gateway/depths", depths.names.namespace()).into(),
                             ),

@@ -46,9 +46,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let gateway: egov_gateway::Settings =
         load("gateway", &source(&args.config, SystemId::Gateway))?;
-    egov_runtime::database::ensure_database(&gateway.database.url)
-        .await
-        .context("creating the mesh's database")?;
+    egov_runtime::database::ensure_database(secrecy::ExposeSecret::expose_secret(
+        &gateway.database.url,
+    ))
+    .await
+    .context("creating the mesh's database")?;
 
     // Each system its own process (`egovctl serve <system>`), with its own
     // telemetry resource: the gateway first, then the other five at once.

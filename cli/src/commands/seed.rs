@@ -201,7 +201,7 @@ async fn print_catalogue(individuals: &PgPool, notary: &PgPool) -> anyhow::Resul
 
 async fn connect(url: &str, schema: &str) -> anyhow::Result<PgPool> {
     let settings = DatabaseSettings {
-        url: url.to_owned(),
+        url: url.into(),
         schema: schema.to_owned(),
         max_connections: WRITERS as u32,
         acquire_timeout: Duration::from_secs(10),

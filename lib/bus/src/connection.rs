@@ -39,7 +39,8 @@ pub trait OnConnect: Send + Sync + 'static {
 
 #[derive(Debug, Clone)]
 pub struct ConnectorSettings {
-    pub url: String,
+    /// The broker URL, with its password: never printed.
+    pub url: secrecy::SecretString,
     /// Shown in the broker's connection list (and used by tests to close it).
     pub connection_name: String,
     pub reconnect_min: Duration,
@@ -186,7 +187,11 @@ async fn connect(
 ) -> lapin::Result<(Arc<Session>, Events)> {
     let properties = ConnectionProperties::default()
         .with_connection_name(settings.connection_name.clone().into());
-    let connection = Connection::connect(&settings.url, properties).await?;
+    let connection = Connection::connect(
+        secrecy::ExposeSecret::expose_secret(&settings.url),
+        properties,
+    )
+    .await?;
     let events = connection.events_listener().boxed();
     let publisher = Publisher::open(&connection).await?;
     let session = Arc::new(Session {

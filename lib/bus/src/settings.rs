@@ -1,14 +1,16 @@
 //! The bus's settings (the `[bus]` section of every service's settings).
 
 use egov_runtime::settings::{FieldErrors, Validate, duration};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BusSettings {
-    /// amqp://user:password@host:port/vhost
-    pub url: String,
+    /// amqp://user:password@host:port/vhost — a secret: it never prints
+    /// (`{:?}` shows it redacted); read it with `expose_secret()`.
+    pub url: SecretString,
     /// Prefix of every queue name; several meshes share a broker by using
     /// different namespaces.
     pub namespace: String,
@@ -68,7 +70,7 @@ impl BusSettings {
     /// Settings with defaults for everything but the broker and namespace.
     pub fn new(url: impl Into<String>, namespace: impl Into<String>) -> BusSettings {
         BusSettings {
-            url: url.into(),
+            url: SecretString::from(url.into()),
             namespace: namespace.into(),
             prefetch: default_prefetch(),
             reconnect_min: default_reconnect_min(),
@@ -84,7 +86,8 @@ impl BusSettings {
 impl Validate for BusSettings {
     fn validate(&self, errors: &mut FieldErrors) {
         errors.check(
-            self.url.starts_with("amqp://") || self.url.starts_with("amqps://"),
+            self.url.expose_secret().starts_with("amqp://")
+                || self.url.expose_secret().starts_with("amqps://"),
             "bus.url",
             "must be an amqp:// URL",
         );

@@ -176,7 +176,7 @@ pub fn provider_staff(mesh: &TestMesh) -> Vec<StaffEntry> {
         std::fs::write(&private_key, issued.private_key_pem()).expect("write");
         StaffEntry {
             login: login.into(),
-            password: Some(password(login)),
+            password: Some(password(login).into()),
             password_hash: None,
             role,
             certificate,

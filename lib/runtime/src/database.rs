@@ -3,6 +3,7 @@
 //! system).
 
 use crate::settings::{FieldErrors, Validate};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
@@ -12,8 +13,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// postgres://user@host:port/database
-    pub url: String,
+    /// postgres://user:password@host:port/database — a secret: it never
+    /// prints (`{:?}` shows it redacted).
+    pub url: SecretString,
     /// The service's schema; its tables and its migration history live there.
     pub schema: String,
     #[serde(default = "default_max_connections")]
@@ -35,7 +37,7 @@ fn default_acquire_timeout() -> Duration {
 impl Validate for DatabaseSettings {
     fn validate(&self, errors: &mut FieldErrors) {
         errors.check(
-            PgConnectOptions::from_str(&self.url).is_ok(),
+            PgConnectOptions::from_str(self.url.expose_secret()).is_ok(),
             "database.url",
             "not a postgres:// URL",
         );
@@ -58,7 +60,7 @@ impl Validate for DatabaseSettings {
 
 impl DatabaseSettings {
     pub fn connect_options(&self) -> Result<PgConnectOptions, sqlx::Error> {
-        Ok(PgConnectOptions::from_str(&self.url)?
+        Ok(PgConnectOptions::from_str(self.url.expose_secret())?
             .options([("search_path", self.schema.as_str())])
             .log_statements(tracing::log::LevelFilter::Trace))
     }

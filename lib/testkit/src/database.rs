@@ -101,7 +101,7 @@ impl MigratedSchema {
     pub async fn create(schema: &str, migrator: &sqlx::migrate::Migrator) -> MigratedSchema {
         let database = TestDatabase::create().await;
         let pool = egov_runtime::database::DatabaseSettings {
-            url: database.url().to_owned(),
+            url: database.url().into(),
             schema: schema.to_owned(),
             max_connections: 4,
             acquire_timeout: std::time::Duration::from_secs(10),

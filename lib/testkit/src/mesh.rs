@@ -92,7 +92,7 @@ impl TestMesh {
     /// A pool on `schema` of this test's database.
     pub async fn pool(&self, schema: &str) -> sqlx::PgPool {
         egov_runtime::database::DatabaseSettings {
-            url: self.database.url().to_owned(),
+            url: self.database.url().into(),
             schema: schema.to_owned(),
             max_connections: 16,
             acquire_timeout: Duration::from_secs(10),

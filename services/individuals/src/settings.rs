@@ -53,7 +53,7 @@ pub fn default_legal_bases() -> Vec<String> {
 
 pub fn default_database() -> DatabaseSettings {
     DatabaseSettings {
-        url: DEFAULT_DATABASE_URL.to_owned(),
+        url: DEFAULT_DATABASE_URL.into(),
         schema: SCHEMA.to_owned(),
         max_connections: 8,
         acquire_timeout: Duration::from_secs(10),
@@ -95,7 +95,10 @@ mod tests {
         assert_eq!(settings.grpc.listen.port(), 0);
         assert_eq!(settings.bus.namespace, mesh.namespace);
         assert_eq!(settings.database.schema, "individuals");
-        assert_eq!(settings.database.url, mesh.database.url());
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&settings.database.url),
+            mesh.database.url()
+        );
         assert!(settings.trust.certificate.ends_with("individuals.crt.pem"));
         assert_eq!(settings.lookup.allowed_legal_bases, vec!["003"]);
         assert_eq!(settings.fault.seed, 1);

@@ -108,10 +108,13 @@ impl Intake {
                     }
                     hash.clone()
                 }
-                (Some(password), None) => match stored {
-                    Some(s) if self.verify_password(s.clone(), password).await? => s,
-                    _ => self.hash_password(password).await?,
-                },
+                (Some(password), None) => {
+                    let password = secrecy::ExposeSecret::expose_secret(password);
+                    match stored {
+                        Some(s) if self.verify_password(s.clone(), password).await? => s,
+                        _ => self.hash_password(password).await?,
+                    }
+                }
                 (None, None) => return Err(at("no password".into())),
             };
             sqlx::query(

@@ -59,8 +59,9 @@ impl Role {
 pub struct OperatorEntry {
     pub login: String,
     /// Hashed with Argon2id at enrolment; or give `password_hash` (PHC).
+    /// A secret: it never prints.
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<secrecy::SecretString>,
     #[serde(default)]
     pub password_hash: Option<String>,
     pub role: Role,

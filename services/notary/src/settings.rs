@@ -42,7 +42,7 @@ pub struct LookupSettings {
 
 pub fn default_database() -> DatabaseSettings {
     DatabaseSettings {
-        url: DEFAULT_DATABASE_URL.to_owned(),
+        url: DEFAULT_DATABASE_URL.into(),
         schema: SCHEMA.to_owned(),
         max_connections: 8,
         acquire_timeout: Duration::from_secs(10),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub struct Enrolment {
     pub login: String,
     /// Hashed at enrolment; exactly one of this and `password_hash`.
-    pub password: Option<String>,
+    pub password: Option<secrecy::SecretString>,
     pub password_hash: Option<String>,
     pub role: Role,
     /// The EDS certificate (PEM) from the mesh CA.
@@ -122,10 +122,13 @@ pub async fn enrol(
             }
             // Keep the stored hash when the password is unchanged: a new salt
             // on every start would change nothing but the row.
-            (Some(password), None) => match existing {
-                Some(stored) if verify_password(password, &stored) => stored,
-                _ => hash_password(password, iterations),
-            },
+            (Some(password), None) => {
+                let password = secrecy::ExposeSecret::expose_secret(password);
+                match existing {
+                    Some(stored) if verify_password(password, &stored) => stored,
+                    _ => hash_password(password, iterations),
+                }
+            }
             (None, None) => return Err(problem("no password".into())),
         };
         let iin_text = iin.to_string();

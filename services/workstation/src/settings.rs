@@ -7,6 +7,7 @@
 use crate::enrolment::Enrolment;
 use crate::role::Role;
 use egov_runtime::settings::{FieldErrors, Validate, duration};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -69,8 +70,9 @@ pub struct StaffEntry {
     pub login: String,
     /// The password, hashed at enrolment (only the hash is stored). Give
     /// either this or `password_hash`.
+    /// A secret: it never prints.
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     /// A hash as the workstation stores it
     /// (`pbkdf2-sha256$<iterations>$<salt>$<hash>`, base64).
     #[serde(default)]
@@ -276,7 +278,7 @@ impl Validate for Settings {
             );
             if let Some(password) = &entry.password {
                 errors.check(
-                    password.chars().count() >= 8,
+                    password.expose_secret().chars().count() >= 8,
                     &field("password"),
                     "must have at least 8 characters",
                 );

@@ -68,7 +68,7 @@ pub fn operators(mesh: &TestMesh) -> Vec<egov_intake::settings::OperatorEntry> {
         std::fs::write(&private_key, issued.private_key_pem()).expect("write");
         egov_intake::settings::OperatorEntry {
             login: login.into(),
-            password: Some(password(login)),
+            password: Some(password(login).into()),
             password_hash: None,
             role,
             certificate,

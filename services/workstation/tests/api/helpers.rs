@@ -47,7 +47,7 @@ impl Staffer {
     pub fn entry(&self) -> StaffEntry {
         StaffEntry {
             login: self.login.clone(),
-            password: Some(self.password.clone()),
+            password: Some(self.password.clone().into()),
             password_hash: None,
             role: self.role,
             certificate: self.certificate.clone(),
