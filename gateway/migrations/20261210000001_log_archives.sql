@@ -81,8 +81,8 @@ CREATE TRIGGER archived_log_append_only
 
 -- The log's trigger allows exactly one deletion: by the archiver, which
 -- says so for its transaction (SET LOCAL egov.archiving = 'on'), of a row
--- it has already recorded, with the same hash, as in an archive
--- (archived_log, which references its log_archives row). Every UPDATE,
+-- it has already recorded, with the same hash, as in an archive whose range
+-- holds it (archived_log, which references its log_archives row). Every UPDATE,
 -- and every other DELETE, is refused as before.
 CREATE OR REPLACE FUNCTION message_log_append_only() RETURNS trigger
     SET search_path FROM CURRENT
@@ -91,7 +91,9 @@ BEGIN
     IF TG_OP = 'DELETE'
        AND current_setting('egov.archiving', true) = 'on'
        AND EXISTS (SELECT 1 FROM archived_log a
-                   WHERE a.seq = OLD.seq AND a.row_hash = OLD.row_hash)
+                   JOIN log_archives f ON f.first_seq = a.archive
+                   WHERE a.seq = OLD.seq AND a.row_hash = OLD.row_hash
+                     AND OLD.seq BETWEEN f.first_seq AND f.last_seq)
     THEN
         RETURN OLD;
     END IF;

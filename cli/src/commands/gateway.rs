@@ -248,14 +248,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                         .map(|k| k.as_str_name().trim_start_matches("KIND_"))
                         .unwrap_or("?");
                     println!(
-                        "{:>6}  {:<23}  {:<36}  {:<12}  {:<30}  {:<10}  {}",
+                        "{:>6}  {:<23}  {:<36}  {:<12}  {:<30}  {:<10}  {}{}",
                         e.log_sequence,
                         time(&e.logged_at),
                         e.message_id,
                         kind,
                         format!("{}→{} {}", e.sender, e.receiver, e.service),
                         status_name(e.status),
-                        e.verdict
+                        e.verdict,
+                        if e.archive.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  (archived: {})", e.archive)
+                        }
                     );
                 }
             });

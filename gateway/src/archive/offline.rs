@@ -131,7 +131,7 @@ pub fn read_ca(bytes: &[u8]) -> Result<Vec<u8>, Problem> {
         }
         _ => bytes.to_vec(),
     };
-    egov_trust::CertificateInfo::parse(&der).map_err(|e| {
+    egov_trust::trust_store::check_ca(&der).map_err(|e| {
         Problem::new(
             CheckCode::InvalidCa,
             "",

@@ -127,3 +127,14 @@ pub fn issued_by(ca_der: &[u8], der: &[u8]) -> Result<(), CertError> {
     }
     Ok(())
 }
+
+/// Whether `der` is a CA certificate (X.509 with basicConstraints cA): what
+/// an offline verifier is given to trust. Says why not.
+pub fn check_ca(der: &[u8]) -> Result<(), String> {
+    let (_, ca) =
+        X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    if !ca.is_ca() {
+        return Err(format!("{} is not a certification authority", ca.subject()));
+    }
+    Ok(())
+}
