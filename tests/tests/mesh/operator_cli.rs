@@ -65,6 +65,19 @@ async fn every_egovctl_command_speaks_json_and_refusals_exit_1_with_their_code()
     // certificate alone, export the application's evidence and verify it;
     // a changed byte exits 1 with its code.
     let ca = mesh.ca.ca_certificate_path().display().to_string();
+    let page = std::env::temp_dir().join(egov_testkit::unique_name("egov-trace-"));
+    let page = page.display().to_string();
+    let drawn = |label: &'static str| {
+        let (mesh, page, reference) = (&mesh, page.clone(), sent.reference.clone());
+        async move {
+            let (ok, path) = mesh
+                .egovctl_json(&["trace", &reference, "--out", &page])
+                .await;
+            assert!(ok, "{label}: {path}");
+            path
+        }
+    };
+    let path_before = drawn("before archiving").await;
     let (ok, archived) = mesh
         .egovctl_json(&["gateway", "archive", "--pki", &pki, "--until", "now"])
         .await;
@@ -86,6 +99,24 @@ async fn every_egovctl_command_speaks_json_and_refusals_exit_1_with_their_code()
     }
     let (ok, log) = mesh.egovctl_json(&["gateway", "verify-log"]).await;
     assert!(ok && log["intact"] == true, "after archiving: {log}");
+    // The application's page is drawn the same from its archived rows
+    // (Trace reads their envelopes back from the files).
+    let (ok, traced) = mesh
+        .egovctl_json(&["gateway", "trace", &sent.reference])
+        .await;
+    assert!(ok, "{traced}");
+    let archived_rows = traced["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| !text(&e["archive"]).is_empty())
+        .count();
+    assert!(
+        archived_rows > 0,
+        "the application's rows were archived: {traced}"
+    );
+    assert_eq!(drawn("after archiving").await, path_before);
+    let _ = std::fs::remove_file(&page);
     let evidence = std::env::temp_dir().join(egov_testkit::unique_name("egov-evidence-"));
     let evidence = evidence.display().to_string();
     let (ok, exported) = mesh
