@@ -1,5 +1,6 @@
 //! The gateway's gRPC API (proto/egov/gateway/v1/gateway.proto).
 
+use crate::archive::{self, evidence::EvidenceError, writer::ArchiveError};
 use crate::gateway::Gateway;
 use crate::pipeline::{Admission, Admitted, Entrance, Origin};
 use crate::store;
@@ -7,8 +8,9 @@ use crate::verify::{Code, RejectCode};
 use egov_bus::envelope;
 use egov_proto::envelope::{DeliveryStatus, Kind};
 use egov_proto::gateway::{
-    CallRequest, CallResponse, GetStatusRequest, ListRoutesRequest, ListRoutesResponse,
-    MessageStatus, Mode, Route, SendRequest, SendResponse, TraceEntry, TraceRequest, TraceResponse,
+    ArchiveLogRequest, ArchiveLogResponse, CallRequest, CallResponse, ExportEvidenceRequest,
+    ExportEvidenceResponse, GetStatusRequest, ListRoutesRequest, ListRoutesResponse, MessageStatus,
+    Mode, Route, SendRequest, SendResponse, TraceEntry, TraceRequest, TraceResponse,
     VerifyLogRequest, VerifyLogResponse, gateway_server,
 };
 use egov_proto::prost::Message;
@@ -75,6 +77,22 @@ pub enum ApiCode {
     CredentialRefused,
     /// Ack: no message given out to this partner under this token.
     UnknownAckToken,
+    /// VerifyLog: the range ends among archived rows.
+    RangeArchived,
+    /// ArchiveLog: `until` is missing.
+    MissingUntil,
+    /// ArchiveLog, ExportEvidence: `gateway.archive_dir` is not set.
+    ArchiveNotConfigured,
+    /// ArchiveLog: a row to archive does not verify; nothing was archived.
+    LogBroken,
+    /// ArchiveLog: the archive file could not be written; nothing left the
+    /// database.
+    ArchiveWriteFailed,
+    /// ExportEvidence: no log row belongs to the conversation.
+    UnknownConversation,
+    /// ExportEvidence: an archive file the conversation's rows are in is
+    /// missing or not the one recorded.
+    ArchiveMissing,
 }
 
 impl Code for ApiCode {
@@ -87,6 +105,13 @@ impl Code for ApiCode {
         ApiCode::InvalidRange,
         ApiCode::CredentialRefused,
         ApiCode::UnknownAckToken,
+        ApiCode::RangeArchived,
+        ApiCode::MissingUntil,
+        ApiCode::ArchiveNotConfigured,
+        ApiCode::LogBroken,
+        ApiCode::ArchiveWriteFailed,
+        ApiCode::UnknownConversation,
+        ApiCode::ArchiveMissing,
     ];
 
     fn as_str(self) -> &'static str {
@@ -99,6 +124,13 @@ impl Code for ApiCode {
             ApiCode::InvalidRange => "invalid_range",
             ApiCode::CredentialRefused => "credential_refused",
             ApiCode::UnknownAckToken => "unknown_ack_token",
+            ApiCode::RangeArchived => "range_archived",
+            ApiCode::MissingUntil => "missing_until",
+            ApiCode::ArchiveNotConfigured => "archive_not_configured",
+            ApiCode::LogBroken => "log_broken",
+            ApiCode::ArchiveWriteFailed => "archive_write_failed",
+            ApiCode::UnknownConversation => "unknown_conversation",
+            ApiCode::ArchiveMissing => "archive_missing",
         }
     }
 
@@ -106,11 +138,19 @@ impl Code for ApiCode {
         match self {
             ApiCode::GatewayUnavailable => tonic::Code::Unavailable,
             ApiCode::CallTimeout => tonic::Code::DeadlineExceeded,
-            ApiCode::InvalidMessageId | ApiCode::MissingConversation | ApiCode::InvalidRange => {
-                tonic::Code::InvalidArgument
+            ApiCode::InvalidMessageId
+            | ApiCode::MissingConversation
+            | ApiCode::InvalidRange
+            | ApiCode::MissingUntil => tonic::Code::InvalidArgument,
+            ApiCode::UnknownMessage | ApiCode::UnknownAckToken | ApiCode::UnknownConversation => {
+                tonic::Code::NotFound
             }
-            ApiCode::UnknownMessage | ApiCode::UnknownAckToken => tonic::Code::NotFound,
             ApiCode::CredentialRefused => tonic::Code::Unauthenticated,
+            ApiCode::RangeArchived | ApiCode::ArchiveNotConfigured | ApiCode::ArchiveMissing => {
+                tonic::Code::FailedPrecondition
+            }
+            ApiCode::LogBroken => tonic::Code::DataLoss,
+            ApiCode::ArchiveWriteFailed => tonic::Code::Unavailable,
         }
     }
 }
@@ -146,6 +186,34 @@ fn missing_envelope() -> Status {
     Refusal::new(RejectCode::MalformedEnvelope, "envelope is missing")
         .field("envelope")
         .to_status(DOMAIN)
+}
+
+fn evidence_refusal(e: EvidenceError) -> Status {
+    match e {
+        EvidenceError::UnknownConversation(_) => {
+            refusal(ApiCode::UnknownConversation, e.to_string())
+        }
+        EvidenceError::NotConfigured => refusal(ApiCode::ArchiveNotConfigured, e.to_string()),
+        EvidenceError::ArchiveMissing { .. } => refusal(ApiCode::ArchiveMissing, e.to_string()),
+        EvidenceError::Signing(_) => refusal(CommonCode::InternalError, e.to_string()),
+        EvidenceError::Database(e) => database(e),
+    }
+}
+
+/// An operator's call: its credential must be signed with the gateway's
+/// own certificate (whoever holds the gateway's key runs the gateway).
+async fn operator(
+    gateway: &Gateway,
+    credential: Option<egov_proto::envelope::Envelope>,
+) -> Result<(), Status> {
+    crate::receive::authenticate(
+        gateway,
+        credential,
+        crate::receive::OPERATE_SERVICE,
+        crate::receive::Who::Operator,
+    )
+    .await
+    .map(|_| ())
 }
 
 fn ts(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<egov_proto::prost_types::Timestamp> {
@@ -294,7 +362,7 @@ impl gateway_server::Gateway for GatewayApi {
                     .to_status(DOMAIN),
             );
         }
-        let rows = store::trace(
+        let mut rows = store::trace(
             &self.gateway.pool,
             &conversation,
             TRACE_LIMIT,
@@ -302,6 +370,19 @@ impl gateway_server::Gateway for GatewayApi {
         )
         .await
         .map_err(database)?;
+        // The envelopes of archived rows are in their archive files.
+        let archived: Vec<(i64, String)> = rows
+            .iter()
+            .filter_map(|r| r.archive.clone().map(|file| (r.seq, file)))
+            .collect();
+        if include_envelopes && !archived.is_empty() {
+            let mut envelopes = archive::evidence::archived_envelopes(&self.gateway, &archived)
+                .await
+                .map_err(evidence_refusal)?;
+            for row in rows.iter_mut().filter(|r| r.archive.is_some()) {
+                row.envelope = envelopes.remove(&row.seq);
+            }
+        }
         Ok(Response::new(TraceResponse {
             entries: rows
                 .into_iter()
@@ -319,6 +400,7 @@ impl gateway_server::Gateway for GatewayApi {
                     status_code: r.status_code,
                     status_detail: r.status_detail,
                     envelope: r.envelope.unwrap_or_default().into(),
+                    archive: r.archive.unwrap_or_default(),
                 })
                 .collect(),
         }))
@@ -394,6 +476,17 @@ impl gateway_server::Gateway for GatewayApi {
         let report = crate::log::verify(&self.gateway.pool, r.from_sequence, r.to_sequence)
             .await
             .map_err(database)?;
+        if r.to_sequence != 0 && r.to_sequence <= report.anchor_sequence {
+            return Err(Refusal::new(
+                ApiCode::RangeArchived,
+                format!(
+                    "rows 1 to {} are archived: verify them with egovctl gateway verify-archive",
+                    report.anchor_sequence
+                ),
+            )
+            .field("to_sequence")
+            .to_status(DOMAIN));
+        }
         Ok(Response::new(VerifyLogResponse {
             intact: report.intact,
             rows_checked: report.rows_checked,
@@ -401,6 +494,83 @@ impl gateway_server::Gateway for GatewayApi {
             problem: report.problem,
             head_sequence: report.head_sequence,
             head_hash: report.head_hash.into(),
+            anchor_sequence: report.anchor_sequence,
+            anchor_hash: report.anchor_hash.into(),
+        }))
+    }
+
+    async fn archive_log(
+        &self,
+        request: Request<ArchiveLogRequest>,
+    ) -> Result<Response<ArchiveLogResponse>, Status> {
+        let r = request.into_inner();
+        operator(&self.gateway, r.credential).await?;
+        let until = r
+            .until
+            .as_ref()
+            .and_then(envelope::from_timestamp)
+            .ok_or_else(|| {
+                Refusal::new(
+                    ApiCode::MissingUntil,
+                    "until: the time to archive up to is required",
+                )
+                .field("until")
+                .to_status(DOMAIN)
+            })?;
+        let archived = archive::writer::archive_until(&self.gateway, until)
+            .await
+            .map_err(|e| match e {
+                ArchiveError::NotConfigured => {
+                    refusal(ApiCode::ArchiveNotConfigured, e.to_string())
+                }
+                ArchiveError::Broken { .. } => refusal(ApiCode::LogBroken, e.to_string()),
+                ArchiveError::Write { .. } => refusal(ApiCode::ArchiveWriteFailed, e.to_string()),
+                ArchiveError::Database(e) => database(e),
+            })?;
+        Ok(Response::new(ArchiveLogResponse {
+            files: archived.files,
+            anchor_sequence: archived.anchor.seq as u64,
+            anchor_hash: if archived.anchor.seq == 0 {
+                Default::default()
+            } else {
+                archived.anchor.hash.into()
+            },
+            held_by_message: archived
+                .held
+                .as_ref()
+                .map(|h| h.message_id.to_string())
+                .unwrap_or_default(),
+            held_at_sequence: archived.held.map(|h| h.seq as u64).unwrap_or_default(),
+            archive_dir: self
+                .gateway
+                .tuning
+                .archive_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn export_evidence(
+        &self,
+        request: Request<ExportEvidenceRequest>,
+    ) -> Result<Response<ExportEvidenceResponse>, Status> {
+        let r = request.into_inner();
+        operator(&self.gateway, r.credential).await?;
+        if r.conversation_id.is_empty() {
+            return Err(
+                Refusal::new(ApiCode::MissingConversation, "conversation_id is empty")
+                    .field("conversation_id")
+                    .to_status(DOMAIN),
+            );
+        }
+        let exported = archive::evidence::export(&self.gateway, &r.conversation_id)
+            .await
+            .map_err(evidence_refusal)?;
+        Ok(Response::new(ExportEvidenceResponse {
+            evidence: exported.bytes.into(),
+            rows: exported.rows,
+            archived_rows: exported.archived_rows,
         }))
     }
 }

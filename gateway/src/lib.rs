@@ -11,6 +11,8 @@
 //! - [`pipeline`]: verify → log → deliver → acknowledge;
 //! - [`verify`]: the ordered checks and the rejection codes;
 //! - [`log`]: the append-only, hash-chained message log;
+//! - [`archive`]: its rows moved into signed archive files, evidence of a
+//!   conversation, both verified offline;
 //! - [`batch`]: one batch written in one atomic statement;
 //! - [`store`]: delivery statuses, GetStatus and Trace;
 //! - [`notify`]: status messages to senders;
@@ -21,6 +23,7 @@
 //! - [`settings`].
 
 pub mod api;
+pub mod archive;
 pub mod batch;
 pub mod bridge;
 pub mod gateway;

@@ -38,29 +38,67 @@ pub const ACCEPTED: &str = "accepted";
 
 /// The hash of one row, given the previous row's hash.
 pub fn row_hash(prev: &[u8], seq: i64, logged_at: DateTime<Utc>, e: &LogEntry) -> [u8; 32] {
+    hash_fields(&RowFields {
+        prev,
+        seq,
+        logged_at_micros: logged_at.timestamp_micros(),
+        message_id: e
+            .message_id
+            .as_ref()
+            .map(|id| id.as_bytes().as_slice())
+            .unwrap_or(&[]),
+        kind: e.kind,
+        sender: &e.sender,
+        receiver: &e.receiver,
+        service: &e.service,
+        conversation_id: &e.conversation_id,
+        correlation_id: &e.correlation_id,
+        verdict: &e.verdict,
+        detail: &e.detail,
+        envelope: &e.envelope,
+    })
+}
+
+/// Every field a row's hash covers, borrowed: from a log entry, a database
+/// row or an archive file's row alike.
+pub struct RowFields<'a> {
+    pub prev: &'a [u8],
+    pub seq: i64,
+    pub logged_at_micros: i64,
+    /// The message id's 16 bytes, or none.
+    pub message_id: &'a [u8],
+    pub kind: i16,
+    pub sender: &'a str,
+    pub receiver: &'a str,
+    pub service: &'a str,
+    pub conversation_id: &'a str,
+    pub correlation_id: &'a str,
+    pub verdict: &'a str,
+    pub detail: &'a str,
+    pub envelope: &'a [u8],
+}
+
+/// SHA-256 over the length-prefixed fields, in this order (the chain's
+/// definition; archive.proto repeats it for offline verifiers).
+pub fn hash_fields(f: &RowFields<'_>) -> [u8; 32] {
     let mut buf = Vec::with_capacity(256);
     let mut field = |bytes: &[u8]| {
         buf.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
         buf.extend_from_slice(bytes);
     };
-    field(prev);
-    field(&seq.to_be_bytes());
-    field(&logged_at.timestamp_micros().to_be_bytes());
-    field(
-        e.message_id
-            .as_ref()
-            .map(|id| id.as_bytes().as_slice())
-            .unwrap_or(&[]),
-    );
-    field(&e.kind.to_be_bytes());
-    field(e.sender.as_bytes());
-    field(e.receiver.as_bytes());
-    field(e.service.as_bytes());
-    field(e.conversation_id.as_bytes());
-    field(e.correlation_id.as_bytes());
-    field(e.verdict.as_bytes());
-    field(e.detail.as_bytes());
-    field(&sha256(&e.envelope));
+    field(f.prev);
+    field(&f.seq.to_be_bytes());
+    field(&f.logged_at_micros.to_be_bytes());
+    field(f.message_id);
+    field(&f.kind.to_be_bytes());
+    field(f.sender.as_bytes());
+    field(f.receiver.as_bytes());
+    field(f.service.as_bytes());
+    field(f.conversation_id.as_bytes());
+    field(f.correlation_id.as_bytes());
+    field(f.verdict.as_bytes());
+    field(f.detail.as_bytes());
+    field(&sha256(f.envelope));
     sha256(&buf)
 }
 
@@ -72,6 +110,17 @@ pub struct Head {
 }
 
 pub async fn read_head(db: &PgPool) -> Result<Head, sqlx::Error> {
+    let row = sqlx::query("SELECT seq, hash FROM log_head")
+        .fetch_one(db)
+        .await?;
+    Ok(Head {
+        seq: row.get("seq"),
+        hash: row.get("hash"),
+    })
+}
+
+/// The chain head as `db` (a transaction's snapshot) sees it.
+pub async fn read_head_in(db: &mut sqlx::PgConnection) -> Result<Head, sqlx::Error> {
     let row = sqlx::query("SELECT seq, hash FROM log_head")
         .fetch_one(db)
         .await?;
@@ -104,6 +153,34 @@ pub fn chain(head: &Head, entries: &[LogEntry], now: DateTime<Utc>) -> (Vec<Logg
     (logged, Head { seq, hash: prev })
 }
 
+/// Where the database's part of the chain starts: the last archived row
+/// and its hash (0 and the zero hash when nothing was archived).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+}
+
+pub const ZERO_HASH: [u8; 32] = [0; 32];
+
+/// The last archive's end, as `db` sees it.
+pub async fn anchor(db: &mut sqlx::PgConnection) -> Result<Anchor, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT last_seq, last_hash FROM log_archives ORDER BY last_seq DESC LIMIT 1")
+            .fetch_optional(db)
+            .await?;
+    Ok(match row {
+        Some(row) => Anchor {
+            seq: row.get("last_seq"),
+            hash: row.get("last_hash"),
+        },
+        None => Anchor {
+            seq: 0,
+            hash: ZERO_HASH.to_vec(),
+        },
+    })
+}
+
 /// What a check of the chain found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -113,16 +190,27 @@ pub struct VerifyReport {
     pub problem: String,
     pub head_sequence: u64,
     pub head_hash: Vec<u8>,
+    /// The rows up to here are archived; the check started after it.
+    pub anchor_sequence: u64,
+    pub anchor_hash: Vec<u8>,
 }
 
-/// Recomputes the chain over [from, to] (0, 0 = everything), streaming rows.
+/// Recomputes the chain over [from, to] (0, 0 = everything still in the
+/// database), streaming rows, in one snapshot of the log (so rows archived
+/// meanwhile do not look missing). A range starting among archived rows
+/// starts after the last archive, from its hash.
 pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<VerifyReport, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let anchor = anchor(&mut tx).await?;
     let head = sqlx::query("SELECT seq, hash FROM log_head")
-        .fetch_one(pool)
+        .fetch_one(&mut *tx)
         .await?;
     let head_seq: i64 = head.get("seq");
     let head_hash: Vec<u8> = head.get("hash");
-    let from = from.max(1) as i64;
+    let from = (from as i64).max(anchor.seq + 1).max(1);
     let to = if to == 0 {
         head_seq
     } else {
@@ -135,6 +223,12 @@ pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<VerifyReport, s
         problem: String::new(),
         head_sequence: head_seq as u64,
         head_hash: head_hash.clone(),
+        anchor_sequence: anchor.seq as u64,
+        anchor_hash: if anchor.seq == 0 {
+            Vec::new()
+        } else {
+            anchor.hash.clone()
+        },
     };
     let fail = |report: &mut VerifyReport, seq: i64, problem: String| {
         report.intact = false;
@@ -142,12 +236,12 @@ pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<VerifyReport, s
         report.problem = problem;
     };
     // The hash the first checked row must link to.
-    let mut expected_prev: Vec<u8> = if from == 1 {
-        vec![0; 32]
+    let mut expected_prev: Vec<u8> = if from == anchor.seq + 1 {
+        anchor.hash.clone()
     } else {
         match sqlx::query("SELECT row_hash FROM message_log WHERE seq = $1")
             .bind(from - 1)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?
         {
             Some(row) => row.get("row_hash"),
@@ -168,7 +262,7 @@ pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<VerifyReport, s
     )
     .bind(from)
     .bind(to)
-    .fetch(pool);
+    .fetch(&mut *tx);
     let mut next_seq = from;
     while let Some(row) = rows.try_next().await? {
         let seq: i64 = row.get("seq");
@@ -182,14 +276,18 @@ pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<VerifyReport, s
         }
         let prev: Vec<u8> = row.get("prev_hash");
         if prev != expected_prev {
-            fail(
-                &mut report,
-                seq,
+            let problem = if seq == anchor.seq + 1 {
+                format!(
+                    "row {seq} does not link to the last archive's hash (row {} in the archives)",
+                    anchor.seq
+                )
+            } else {
                 format!(
                     "row {seq} does not link to row {} (prev_hash differs)",
                     seq - 1
-                ),
-            );
+                )
+            };
+            fail(&mut report, seq, problem);
             return Ok(report);
         }
         let entry = LogEntry {
@@ -226,11 +324,15 @@ pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<VerifyReport, s
             next_seq,
             format!("rows {next_seq} to {to} are missing"),
         );
-    } else if to == head_seq && to > 0 && expected_prev != head_hash {
+    } else if to == head_seq && expected_prev != head_hash {
         fail(
             &mut report,
-            to as i64,
-            "the log head's hash does not match the last row".into(),
+            to,
+            if to == anchor.seq {
+                "the log head's hash does not match the last archive's".into()
+            } else {
+                "the log head's hash does not match the last row".into()
+            },
         );
     }
     Ok(report)

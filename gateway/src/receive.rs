@@ -77,63 +77,7 @@ impl Mailboxes {
 
     /// The partner the credential proves, or why not.
     pub async fn authenticate(&self, credential: Option<Envelope>) -> Result<SystemId, Status> {
-        let refused = |why: String| refusal(ApiCode::CredentialRefused, why);
-        let credential =
-            credential.ok_or_else(|| refused("credential: an envelope is required".into()))?;
-        let opened =
-            envelope::open_envelope(credential).map_err(|e| refused(format!("credential: {e}")))?;
-        let header = &opened.header;
-        if header.receiver != SystemId::Gateway.as_str()
-            || header.service != RECEIVE_SERVICE
-            || opened.kind() != Kind::Request
-        {
-            return Err(refused(format!(
-                "credential: a KIND_REQUEST to \"gateway\", service \"{RECEIVE_SERVICE}\""
-            )));
-        }
-        let now = Utc::now();
-        let skew = chrono::Duration::from_std(self.gateway.tuning.max_clock_skew)
-            .unwrap_or_else(|_| chrono::Duration::minutes(5));
-        let fresh = header
-            .created_at
-            .as_ref()
-            .and_then(envelope::from_timestamp)
-            .is_some_and(|at| at > now - skew && at < now + skew);
-        if !fresh {
-            return Err(refused(
-                "credential: created_at must be within the gateway's clock skew of now (a credential is not kept and replayed)".into(),
-            ));
-        }
-        let system = SystemId::parse(&header.sender)
-            .filter(|s| *s != SystemId::Gateway)
-            .ok_or_else(|| {
-                refused(format!(
-                    "credential: {:?} is no partner system",
-                    header.sender
-                ))
-            })?;
-        let trust = &self.gateway.trust;
-        let der = &opened.envelope.signer_certificate;
-        let certificate = trust
-            .parse(der)
-            .map_err(|e| refused(format!("credential: the certificate: {e}")))?;
-        if !certificate.verifies(&opened.envelope.signed, &opened.envelope.signature) {
-            return Err(refused("credential: the signature does not verify".into()));
-        }
-        match trust.check(der, &certificate, now).await {
-            Ok(()) => {}
-            Err(CertError::RevocationUnknown(detail)) => {
-                return Err(refusal(ApiCode::GatewayUnavailable, detail));
-            }
-            Err(e) => return Err(refused(format!("credential: the certificate: {e}"))),
-        }
-        if certificate.subject != Subject::System(system) {
-            return Err(refused(format!(
-                "credential: says {system}, the certificate names {}",
-                certificate.subject
-            )));
-        }
-        Ok(system)
+        authenticate(&self.gateway, credential, RECEIVE_SERVICE, Who::Partner).await
     }
 
     /// The next message of `system`'s inbox and its ack token; none when
@@ -288,4 +232,93 @@ impl Mailboxes {
         channels.insert(system, (session.generation, channel.clone()));
         Ok(channel)
     }
+}
+
+/// Whom a credential must name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// A partner system (Receive, Ack): any system of the mesh but the
+    /// gateway.
+    Partner,
+    /// The gateway's operator (ArchiveLog, ExportEvidence), who holds the
+    /// gateway's own key.
+    Operator,
+}
+
+/// The service name an operator's credential carries.
+pub const OPERATE_SERVICE: &str = "operate";
+
+/// The system a credential proves, or why not: a fresh KIND_REQUEST
+/// envelope to the gateway for `service`, signed with a system certificate
+/// of the mesh CA (valid, not revoked) that names its sender, the sender
+/// being whom `who` allows.
+pub async fn authenticate(
+    gateway: &Gateway,
+    credential: Option<Envelope>,
+    service: &str,
+    who: Who,
+) -> Result<SystemId, Status> {
+    let refused = |why: String| refusal(ApiCode::CredentialRefused, why);
+    let credential =
+        credential.ok_or_else(|| refused("credential: an envelope is required".into()))?;
+    let opened =
+        envelope::open_envelope(credential).map_err(|e| refused(format!("credential: {e}")))?;
+    let header = &opened.header;
+    if header.receiver != SystemId::Gateway.as_str()
+        || header.service != service
+        || opened.kind() != Kind::Request
+    {
+        return Err(refused(format!(
+            "credential: a KIND_REQUEST to \"gateway\", service \"{service}\""
+        )));
+    }
+    let now = Utc::now();
+    let skew = chrono::Duration::from_std(gateway.tuning.max_clock_skew)
+        .unwrap_or_else(|_| chrono::Duration::minutes(5));
+    let fresh = header
+        .created_at
+        .as_ref()
+        .and_then(envelope::from_timestamp)
+        .is_some_and(|at| at > now - skew && at < now + skew);
+    if !fresh {
+        return Err(refused(
+            "credential: created_at must be within the gateway's clock skew of now (a credential is not kept and replayed)".into(),
+        ));
+    }
+    let system = SystemId::parse(&header.sender)
+        .filter(|s| match who {
+            Who::Partner => *s != SystemId::Gateway,
+            Who::Operator => *s == SystemId::Gateway,
+        })
+        .ok_or_else(|| {
+            refused(match who {
+                Who::Partner => format!("credential: {:?} is no partner system", header.sender),
+                Who::Operator => format!(
+                    "credential: an operator signs as \"gateway\", with the gateway's own certificate, not as {:?}",
+                    header.sender
+                ),
+            })
+        })?;
+    let trust = &gateway.trust;
+    let der = &opened.envelope.signer_certificate;
+    let certificate = trust
+        .parse(der)
+        .map_err(|e| refused(format!("credential: the certificate: {e}")))?;
+    if !certificate.verifies(&opened.envelope.signed, &opened.envelope.signature) {
+        return Err(refused("credential: the signature does not verify".into()));
+    }
+    match trust.check(der, &certificate, now).await {
+        Ok(()) => {}
+        Err(CertError::RevocationUnknown(detail)) => {
+            return Err(refusal(ApiCode::GatewayUnavailable, detail));
+        }
+        Err(e) => return Err(refused(format!("credential: the certificate: {e}"))),
+    }
+    if certificate.subject != Subject::System(system) {
+        return Err(refused(format!(
+            "credential: says {system}, the certificate names {}",
+            certificate.subject
+        )));
+    }
+    Ok(system)
 }

@@ -57,6 +57,24 @@ pub struct Tuning {
     /// the broker's expiry usually comes first and says more.
     #[serde(with = "duration", default = "default_deadline_grace")]
     pub deadline_grace: Duration,
+    /// Where the gateway writes its message log archives (ArchiveLog and
+    /// the retention task); none: archiving is off (`archive_not_configured`).
+    #[serde(default)]
+    pub archive_dir: Option<PathBuf>,
+    /// Rows logged longer ago than this are archived by a background task
+    /// into `archive_dir`; none (the default): only ArchiveLog archives.
+    #[serde(with = "duration", default)]
+    pub log_retention: Option<Duration>,
+    /// How often the retention task looks for rows to archive.
+    #[serde(with = "duration", default = "default_archive_every")]
+    pub archive_every: Duration,
+    /// Most rows in one archive file.
+    #[serde(default = "default_archive_max_rows")]
+    pub archive_max_rows: usize,
+    /// Most bytes of envelopes in one archive file (a single larger
+    /// envelope still makes a file of its own).
+    #[serde(default = "default_archive_max_bytes")]
+    pub archive_max_bytes: usize,
 }
 
 fn default_batch_max() -> usize {
@@ -86,6 +104,15 @@ fn default_receive_ack_timeout() -> Duration {
 fn default_deadline_grace() -> Duration {
     Duration::from_secs(5)
 }
+fn default_archive_every() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_archive_max_rows() -> usize {
+    10_000
+}
+fn default_archive_max_bytes() -> usize {
+    64 * 1024 * 1024
+}
 
 impl Default for Tuning {
     fn default() -> Self {
@@ -100,6 +127,11 @@ impl Default for Tuning {
             max_clock_skew: default_clock_skew(),
             receive_ack_timeout: default_receive_ack_timeout(),
             deadline_grace: default_deadline_grace(),
+            archive_dir: None,
+            log_retention: None,
+            archive_every: default_archive_every(),
+            archive_max_rows: default_archive_max_rows(),
+            archive_max_bytes: default_archive_max_bytes(),
         }
     }
 }
@@ -117,6 +149,26 @@ impl Validate for Settings {
         errors.check(
             t.max_envelope_bytes >= 1024,
             "gateway.max_envelope_bytes",
+            "must be at least 1024",
+        );
+        errors.check(
+            t.log_retention.is_none() || t.archive_dir.is_some(),
+            "gateway.log_retention",
+            "needs gateway.archive_dir, where the archives go",
+        );
+        errors.check(
+            !t.archive_every.is_zero(),
+            "gateway.archive_every",
+            "must be above zero",
+        );
+        errors.check(
+            t.archive_max_rows > 0,
+            "gateway.archive_max_rows",
+            "must be at least 1",
+        );
+        errors.check(
+            t.archive_max_bytes >= 1024,
+            "gateway.archive_max_bytes",
             "must be at least 1024",
         );
         if let Some(path) = &t.routes {

@@ -110,6 +110,12 @@ impl Application {
         });
         let resend = gateway.clone();
         runner.task(move |stop| async move { resend.resend_unreported(stop).await });
+        if let Some(dir) = &settings.gateway.archive_dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating gateway.archive_dir {}", dir.display()))?;
+        }
+        let archiver = gateway.clone();
+        runner.task(move |stop| crate::archive::writer::keep_retention(archiver, stop));
         let sweeper = gateway.clone();
         runner.task(move |stop| async move { sweeper.expire_overdue(stop).await });
         let depths = gateway.clone();

@@ -26,9 +26,13 @@ pub async fn known(
         return Ok(Default::default());
     }
     let rows = sqlx::query(
+        // An archived row's hash is in archived_log (looked up only when
+        // the row has left message_log: COALESCE evaluates lazily).
         "SELECT s.message_id, s.sender, s.receiver, s.signed_hash, s.reply_queue, s.status,
-                s.code, s.log_seq, l.row_hash
-         FROM message_status s JOIN message_log l ON l.seq = s.log_seq
+                s.code, s.log_seq,
+                COALESCE(l.row_hash,
+                         (SELECT a.row_hash FROM archived_log a WHERE a.seq = s.log_seq)) AS row_hash
+         FROM message_status s LEFT JOIN message_log l ON l.seq = s.log_seq
          WHERE s.message_id = ANY($1)",
     )
     .bind(ids)
@@ -335,7 +339,12 @@ pub async fn status(pool: &PgPool, id: uuid::Uuid) -> Result<Option<StatusView>,
     }
     let row = sqlx::query(
         "SELECT verdict, detail, sender, receiver, service, conversation_id, logged_at
-         FROM message_log WHERE message_id = $1 ORDER BY seq DESC LIMIT 1",
+         FROM (SELECT seq, verdict, detail, sender, receiver, service, conversation_id, logged_at
+               FROM message_log WHERE message_id = $1
+               UNION ALL
+               SELECT seq, verdict, detail, sender, receiver, service, conversation_id, logged_at
+               FROM archived_log WHERE message_id = $1) l
+         ORDER BY seq DESC LIMIT 1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -374,8 +383,12 @@ pub struct TraceRow {
     pub status_detail: String,
     /// The envelope as logged, when asked for.
     pub envelope: Option<Vec<u8>>,
+    /// The archive file holding the row, once it has left the database.
+    pub archive: Option<String>,
 }
 
+/// A conversation's log rows in order: those still in the database and
+/// those archived (from archived_log, with their archive file's name).
 pub async fn trace(
     pool: &PgPool,
     conversation_id: &str,
@@ -384,12 +397,19 @@ pub async fn trace(
 ) -> Result<Vec<TraceRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT l.seq, l.logged_at, l.message_id, l.kind, l.sender, l.receiver, l.service,
-                l.correlation_id, l.verdict, s.status, COALESCE(s.code, '') AS status_code,
-                COALESCE(s.detail, '') AS status_detail,
-                CASE WHEN $3 THEN l.envelope END AS envelope
-         FROM message_log l
+                l.correlation_id, l.verdict, l.archive, l.envelope, s.status,
+                COALESCE(s.code, '') AS status_code, COALESCE(s.detail, '') AS status_detail
+         FROM (SELECT seq, logged_at, message_id, kind, sender, receiver, service,
+                      correlation_id, verdict, NULL::text AS archive,
+                      CASE WHEN $3 THEN envelope END AS envelope
+               FROM message_log WHERE conversation_id = $1
+               UNION ALL
+               SELECT a.seq, a.logged_at, a.message_id, a.kind, a.sender, a.receiver, a.service,
+                      a.correlation_id, a.verdict, f.file, NULL::bytea
+               FROM archived_log a JOIN log_archives f ON f.first_seq = a.archive
+               WHERE a.conversation_id = $1) l
          LEFT JOIN message_status s ON s.message_id = l.message_id AND s.log_seq = l.seq
-         WHERE l.conversation_id = $1 ORDER BY l.seq LIMIT $2",
+         ORDER BY l.seq LIMIT $2",
     )
     .bind(conversation_id)
     .bind(limit)
@@ -412,6 +432,7 @@ pub async fn trace(
             status_code: row.get("status_code"),
             status_detail: row.get("status_detail"),
             envelope: row.get("envelope"),
+            archive: row.get("archive"),
         })
         .collect())
 }

@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let files = [
         "egov/envelope/v1/envelope.proto",
+        "egov/gateway/v1/archive.proto",
         "egov/gateway/v1/gateway.proto",
         "egov/individuals/v1/individuals.proto",
         "egov/intake/v1/intake.proto",

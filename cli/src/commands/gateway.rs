@@ -3,9 +3,14 @@
 
 use crate::output;
 use chrono::{DateTime, Utc};
+use egov_gateway::archive::offline::{self, CheckCode, Problem};
 use egov_proto::envelope::{DeliveryStatus, Kind};
 use egov_proto::gateway::gateway_client::GatewayClient;
-use egov_proto::gateway::{GetStatusRequest, ListRoutesRequest, TraceRequest, VerifyLogRequest};
+use egov_proto::gateway::{
+    ArchiveLogRequest, ExportEvidenceRequest, GetStatusRequest, ListRoutesRequest, TraceRequest,
+    VerifyLogRequest,
+};
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -34,13 +39,72 @@ enum Command {
     Send(SendArgs),
     /// The same, as a synchronous request: wait for the receiver's answer.
     Call(SendArgs),
-    /// Recompute the message log's hash chain (whole log by default).
+    /// Recompute the message log's hash chain (whole log by default; what
+    /// is archived is checked with verify-archive).
     VerifyLog {
         #[arg(long, default_value_t = 0)]
         from: u64,
         #[arg(long, default_value_t = 0)]
         to: u64,
     },
+    /// Move the log rows logged before a time out of the gateway's database
+    /// into signed archive files in its archive directory (an operator's
+    /// act: signed with the gateway's key from --pki).
+    Archive {
+        /// RFC 3339 time, a date (midnight UTC) or "now".
+        #[arg(long, value_parser = parse_until)]
+        until: DateTime<Utc>,
+        /// The CA directory holding the gateway's key.
+        #[arg(long, default_value = crate::commands::pki::DEFAULT_DIR)]
+        pki: PathBuf,
+    },
+    /// Verify archive files offline, with only the CA certificate: the
+    /// signature, every row's hash, and that the files chain to each other.
+    VerifyArchive {
+        /// Archive files, or directories of them.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The mesh CA's certificate (PEM or DER).
+        #[arg(long, default_value = DEFAULT_CA)]
+        ca: PathBuf,
+    },
+    /// Export one conversation's envelopes with their log proof as a
+    /// signed evidence file (an operator's act, as archive).
+    Evidence {
+        conversation_id: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = crate::commands::pki::DEFAULT_DIR)]
+        pki: PathBuf,
+    },
+    /// Verify an evidence file offline, with only the CA certificate (and,
+    /// given them, against the archive files its rows are in).
+    VerifyEvidence {
+        file: PathBuf,
+        #[arg(long, default_value = DEFAULT_CA)]
+        ca: PathBuf,
+        /// Archive files, or directories of them, to check the archived
+        /// rows against.
+        #[arg(long = "archive")]
+        archives: Vec<PathBuf>,
+    },
+}
+
+const DEFAULT_CA: &str = ".run/pki/ca.crt.pem";
+
+/// `--until`: an RFC 3339 time, a date (its midnight, UTC) or "now".
+fn parse_until(text: &str) -> Result<DateTime<Utc>, String> {
+    if text == "now" {
+        return Ok(Utc::now());
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("{text:?} is not an RFC 3339 time, a date (YYYY-MM-DD) or \"now\""))
 }
 
 #[derive(clap::Args)]
@@ -113,6 +177,14 @@ fn status_name(value: i32) -> &'static str {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    // Offline: no gateway needed.
+    match args.command {
+        Command::VerifyArchive { files, ca } => return verify_archive(&files, &ca),
+        Command::VerifyEvidence { file, ca, archives } => {
+            return verify_evidence(&file, &ca, &archives);
+        }
+        _ => {}
+    }
     let mut client = GatewayClient::connect(args.addr.clone())
         .await
         .map_err(|e| {
@@ -176,14 +248,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                         .map(|k| k.as_str_name().trim_start_matches("KIND_"))
                         .unwrap_or("?");
                     println!(
-                        "{:>6}  {:<23}  {:<36}  {:<12}  {:<30}  {:<10}  {}",
+                        "{:>6}  {:<23}  {:<36}  {:<12}  {:<30}  {:<10}  {}{}",
                         e.log_sequence,
                         time(&e.logged_at),
                         e.message_id,
                         kind,
                         format!("{}→{} {}", e.sender, e.receiver, e.service),
                         status_name(e.status),
-                        e.verdict
+                        e.verdict,
+                        if e.archive.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  (archived: {})", e.archive)
+                        }
                     );
                 }
             });
@@ -276,6 +353,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                         r.head_sequence,
                         hex(&r.head_hash)
                     );
+                    if r.anchor_sequence > 0 {
+                        println!(
+                            "rows 1 to {} are archived; the database's chain starts from {}",
+                            r.anchor_sequence,
+                            hex(&r.anchor_hash)
+                        );
+                    }
                 } else {
                     println!("BROKEN at row {}: {}", r.first_bad_sequence, r.problem);
                 }
@@ -284,8 +368,345 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 anyhow::bail!("log_broken: at row {}: {}", r.first_bad_sequence, r.problem);
             }
         }
+        Command::Archive { until, pki } => {
+            let r = client
+                .archive_log(ArchiveLogRequest {
+                    credential: Some(operator_credential(&pki)?),
+                    until: Some(egov_bus::envelope::timestamp(until)),
+                })
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            output::emit(&r, "egov.gateway.v1.ArchiveLogResponse", || {
+                if r.files.is_empty() {
+                    println!("nothing to archive before {}", until.to_rfc3339());
+                }
+                for f in &r.files {
+                    println!(
+                        "archived rows {} to {} into {} ({} rows, {} bytes, sha256 {})",
+                        f.first_sequence,
+                        f.last_sequence,
+                        std::path::Path::new(&r.archive_dir).join(&f.file).display(),
+                        f.rows,
+                        f.size_bytes,
+                        hex(&f.sha256)
+                    );
+                }
+                if r.anchor_sequence > 0 {
+                    println!(
+                        "the database's chain starts after row {} ({})",
+                        r.anchor_sequence,
+                        hex(&r.anchor_hash)
+                    );
+                }
+                if !r.held_by_message.is_empty() {
+                    println!(
+                        "stopped at row {}: message {} is not final yet; it and the later rows stay",
+                        r.held_at_sequence, r.held_by_message
+                    );
+                }
+            });
+        }
+        Command::Evidence {
+            conversation_id,
+            out,
+            pki,
+        } => {
+            let r = client
+                .max_decoding_message_size(usize::MAX)
+                .export_evidence(ExportEvidenceRequest {
+                    credential: Some(operator_credential(&pki)?),
+                    conversation_id: conversation_id.clone(),
+                })
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            std::fs::write(&out, &r.evidence)
+                .map_err(|e| anyhow::anyhow!("file_unwritable: {}: {e}", out.display()))?;
+            output::say(
+                serde_json::json!({
+                    "conversation_id": conversation_id,
+                    "out": out.display().to_string(),
+                    "rows": r.rows,
+                    "archived_rows": r.archived_rows,
+                    "size_bytes": r.evidence.len(),
+                    "sha256": hex(&egov_trust::sha256(&r.evidence)),
+                }),
+                || {
+                    println!(
+                        "evidence of conversation {conversation_id}: {} rows ({} from archives), written to {} ({} bytes)",
+                        r.rows,
+                        r.archived_rows,
+                        out.display(),
+                        r.evidence.len()
+                    );
+                },
+            );
+        }
+        Command::VerifyArchive { .. } | Command::VerifyEvidence { .. } => unreachable!(),
     }
     Ok(())
+}
+
+/// An operator's credential: a fresh envelope to the gateway, service
+/// "operate", signed with the gateway's own key from the CA directory.
+fn operator_credential(pki: &Path) -> anyhow::Result<egov_proto::envelope::Envelope> {
+    let message = egov_bus::Outgoing::raw(
+        egov_trust::SystemId::Gateway,
+        egov_gateway::receive::OPERATE_SERVICE,
+        Kind::Request,
+        Vec::new(),
+    );
+    sign_as(pki, egov_trust::SystemId::Gateway, &message)
+}
+
+/// Reads files; a directory stands for the archive files in it.
+fn read_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let unreadable = |path: &Path, e: std::io::Error| {
+        anyhow::anyhow!(
+            "{}",
+            Problem {
+                code: CheckCode::FileUnreadable,
+                file: path.display().to_string(),
+                row: None,
+                words: e.to_string(),
+            }
+        )
+    };
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut names: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| unreadable(path, e))?
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .and_then(egov_gateway::archive::format::parse_file_name)
+                        .is_some()
+                })
+                .collect();
+            names.sort();
+            for name in names {
+                let bytes = std::fs::read(&name).map_err(|e| unreadable(&name, e))?;
+                files.push((name.display().to_string(), bytes));
+            }
+        } else {
+            let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+            files.push((path.display().to_string(), bytes));
+        }
+    }
+    Ok(files)
+}
+
+fn read_ca(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            Problem {
+                code: CheckCode::InvalidCa,
+                file: path.display().to_string(),
+                row: None,
+                words: e.to_string(),
+            }
+        )
+    })?;
+    offline::read_ca(&bytes).map_err(|p| anyhow::anyhow!("{p}"))
+}
+
+fn at(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+fn verify_archive(paths: &[PathBuf], ca: &Path) -> anyhow::Result<()> {
+    let ca = read_ca(ca)?;
+    let files = read_files(paths)?;
+    let checked = offline::verify_archives(&files, &ca).map_err(|p| anyhow::anyhow!("{p}"))?;
+    let json_files: Vec<serde_json::Value> = checked
+        .files
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "file": f.file,
+                "first_sequence": f.first_sequence,
+                "last_sequence": f.last_sequence,
+                "rows": f.rows,
+                "prev_hash": hex(&f.prev_hash),
+                "last_hash": hex(&f.last_hash),
+                "first_logged_at": f.first_logged_at.map(|t| t.to_rfc3339()),
+                "last_logged_at": f.last_logged_at.map(|t| t.to_rfc3339()),
+                "sha256": hex(&f.sha256),
+                "size_bytes": f.size_bytes,
+                "signer": f.signer.subject,
+                "signer_serial": f.signer.serial,
+                "signed_at": f.signer.signed_at.map(|t| t.to_rfc3339()),
+            })
+        })
+        .collect();
+    output::say(
+        serde_json::json!({
+            "intact": true,
+            "files": json_files,
+            "first_sequence": checked.first_sequence,
+            "last_sequence": checked.last_sequence,
+            "prev_hash": hex(&checked.prev_hash),
+            "last_hash": hex(&checked.last_hash),
+        }),
+        || {
+            for f in &checked.files {
+                println!(
+                    "{}  rows {} to {} ({}), logged {} to {}, signed by {} at {}: intact",
+                    f.file,
+                    f.first_sequence,
+                    f.last_sequence,
+                    f.rows,
+                    at(f.first_logged_at),
+                    at(f.last_logged_at),
+                    f.signer.subject,
+                    at(f.signer.signed_at)
+                );
+            }
+            println!(
+                "intact: {} file(s), rows {} to {} chained; the chain goes on after row {} from {}",
+                checked.files.len(),
+                checked.first_sequence,
+                checked.last_sequence,
+                checked.last_sequence,
+                hex(&checked.last_hash)
+            );
+        },
+    );
+    Ok(())
+}
+
+fn verify_evidence(file: &Path, ca: &Path, archives: &[PathBuf]) -> anyhow::Result<()> {
+    let ca = read_ca(ca)?;
+    let evidence = read_files(&[file.to_path_buf()])?;
+    let archives = read_files(archives)?;
+    let (name, bytes) = &evidence[0];
+    let checked = offline::verify_evidence(name, bytes, &ca, &archives)
+        .map_err(|p| anyhow::anyhow!("{p}"))?;
+    let where_ = |archive: &str| {
+        if archive.is_empty() {
+            "database".to_owned()
+        } else {
+            archive.to_owned()
+        }
+    };
+    let rows: Vec<serde_json::Value> = checked
+        .rows
+        .iter()
+        .map(|r| {
+            let row = &r.row;
+            serde_json::json!({
+                "sequence": row.sequence,
+                "logged_at": egov_gateway::archive::format::from_micros(row.logged_at_micros).map(|t| t.to_rfc3339()),
+                "message_id": egov_gateway::archive::format::message_id(row),
+                "kind": kind_name(row.kind),
+                "sender": row.sender,
+                "receiver": row.receiver,
+                "service": row.service,
+                "correlation_id": row.correlation_id,
+                "verdict": row.verdict,
+                "envelope_bytes": row.envelope.len(),
+                "prev_hash": hex(&row.prev_hash),
+                "row_hash": hex(&row.row_hash),
+                "archive": r.archive,
+                "checked_against_archive": r.matched_archive,
+            })
+        })
+        .collect();
+    let anchors: Vec<serde_json::Value> = checked
+        .anchors
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "archive": a.file,
+                "first_sequence": a.first_sequence,
+                "last_sequence": a.last_sequence,
+                "prev_hash": hex(&a.prev_hash),
+                "last_hash": hex(&a.last_hash),
+                "file_sha256": hex(&a.file_sha256),
+            })
+        })
+        .collect();
+    output::say(
+        serde_json::json!({
+            "intact": true,
+            "conversation_id": checked.conversation_id,
+            "exported_at": checked.exported_at.map(|t| t.to_rfc3339()),
+            "signer": checked.signer.subject,
+            "signer_serial": checked.signer.serial,
+            "rows": rows,
+            "anchors": anchors,
+        }),
+        || {
+            println!(
+                "evidence of conversation {}, exported {}, signed by {}",
+                checked.conversation_id,
+                at(checked.exported_at),
+                checked.signer.subject
+            );
+            println!(
+                "{:>6}  {:<27}  {:<36}  {:<12}  {:<30}  {:<22}  WHERE",
+                "SEQ", "LOGGED", "MESSAGE", "KIND", "ROUTE", "VERDICT"
+            );
+            for r in &checked.rows {
+                let row = &r.row;
+                println!(
+                    "{:>6}  {:<27}  {:<36}  {:<12}  {:<30}  {:<22}  {}{}",
+                    row.sequence,
+                    at(egov_gateway::archive::format::from_micros(
+                        row.logged_at_micros
+                    )),
+                    egov_gateway::archive::format::message_id(row),
+                    kind_name(row.kind),
+                    format!("{}→{} {}", row.sender, row.receiver, row.service),
+                    row.verdict,
+                    where_(&r.archive),
+                    if r.matched_archive {
+                        " (checked against the file)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            for a in &checked.anchors {
+                if a.file.is_empty() {
+                    println!(
+                        "database: rows {} to {}, from {} to the chain head {}",
+                        a.first_sequence,
+                        a.last_sequence,
+                        hex(&a.prev_hash),
+                        hex(&a.last_hash)
+                    );
+                } else {
+                    println!(
+                        "{}: rows {} to {}, from {} to {}, file sha256 {}",
+                        a.file,
+                        a.first_sequence,
+                        a.last_sequence,
+                        hex(&a.prev_hash),
+                        hex(&a.last_hash),
+                        hex(&a.file_sha256)
+                    );
+                }
+            }
+            println!(
+                "intact: {} rows, every row hash recomputed",
+                checked.rows.len()
+            );
+        },
+    );
+    Ok(())
+}
+
+fn kind_name(kind: i32) -> &'static str {
+    Kind::try_from(kind)
+        .map(|k| k.as_str_name().trim_start_matches("KIND_"))
+        .unwrap_or("?")
 }
 
 /// A refusal as the services word it: their message starts with the code.

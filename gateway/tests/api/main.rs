@@ -2,6 +2,7 @@
 //! own database, broker namespace and CA (egov-testkit), so they run in
 //! parallel and leave nothing behind.
 
+mod archive;
 mod crash;
 mod delivery;
 mod errors;

@@ -261,6 +261,102 @@ pub fn encapsulated_content(cms_der: &[u8]) -> Result<Vec<u8>, CmsError> {
         .unwrap_or_default())
 }
 
+/// The content inside an attached signature, read without checking
+/// anything: for a verifier that first says which part of a changed file
+/// was changed (a row of an archive), then whether the signature holds.
+pub fn attached_content_unchecked(cms_der: &[u8]) -> Result<Vec<u8>, CmsError> {
+    let content_info = ContentInfo::from_der(cms_der).map_err(malformed)?;
+    if content_info.content_type != ID_SIGNED_DATA {
+        return Err(CmsError::Malformed(format!(
+            "content type {} is not signedData",
+            content_info.content_type
+        )));
+    }
+    let signed_data: SignedData = content_info.content.decode_as().map_err(malformed)?;
+    match &signed_data.encap_content_info.econtent {
+        Some(any) => Ok(any
+            .decode_as::<OctetString>()
+            .map_err(malformed)?
+            .into_bytes()),
+        None => Err(CmsError::MissingContent),
+    }
+}
+
+/// Verifies an attached signature the mesh made itself and keeps (the
+/// gateway's log archives and evidence files) with only the CA
+/// certificate in hand: no revocation list, and the certificate's validity
+/// checked at the signing time the signature states, so an archive signed
+/// years ago still verifies after its certificate expired.
+///
+/// Stricter about form than [`verify`]: the file must be exactly what
+/// [`sign`] writes (the one DER encoding, versions 1, SHA-256 declared
+/// once, the content attached, one certificate, no CRLs, no unsigned
+/// attributes). So a changed byte anywhere is found: in the content (the
+/// messageDigest), the signed attributes or the signature value (the
+/// signature), the certificate (signingCertificateV2), the signer's
+/// identifier (no such certificate), or the parts no signature covers
+/// (this form).
+pub fn verify_offline(cms_der: &[u8], ca_der: &[u8]) -> Result<Verified, CmsError> {
+    check_form(cms_der)?;
+    let signed = check_signature(cms_der, None)?;
+    let certificate = CertificateInfo::parse(&signed.certificate_der)?;
+    crate::trust_store::issued_by(ca_der, &signed.certificate_der)?;
+    let signed_at = signed
+        .signing_time
+        .ok_or_else(|| CmsError::Malformed("no signingTime attribute".into()))?;
+    certificate.check_validity(signed_at)?;
+    Ok(Verified {
+        certificate: Arc::new(certificate),
+        certificate_der: signed.certificate_der,
+        signing_time: signed.signing_time,
+        encapsulated_content: signed.encapsulated_content,
+    })
+}
+
+/// Exactly the form [`sign`] writes with [`Encapsulation::Attached`].
+fn check_form(cms_der: &[u8]) -> Result<(), CmsError> {
+    let form = |what: &str| CmsError::Malformed(format!("not the form the mesh signs in: {what}"));
+    let content_info = ContentInfo::from_der(cms_der).map_err(malformed)?;
+    if content_info.to_der().map_err(malformed)? != cms_der {
+        return Err(form("not the one DER encoding of the message"));
+    }
+    if content_info.content_type != ID_SIGNED_DATA {
+        return Err(form("not signedData"));
+    }
+    let signed_data: SignedData = content_info.content.decode_as().map_err(malformed)?;
+    if Any::encode_from(&signed_data).map_err(malformed)? != content_info.content {
+        return Err(form("not the one DER encoding of the SignedData"));
+    }
+    if signed_data.version != CmsVersion::V1 {
+        return Err(form("SignedData version is not 1"));
+    }
+    let digests = signed_data.digest_algorithms.as_slice();
+    if digests.len() != 1 || digests[0] != algorithm(ID_SHA256) {
+        return Err(form("the digest algorithms are not SHA-256 alone"));
+    }
+    if signed_data.encap_content_info.econtent_type != ID_DATA
+        || signed_data.encap_content_info.econtent.is_none()
+    {
+        return Err(form("the content is not attached data"));
+    }
+    if signed_data.crls.is_some()
+        || signed_data
+            .certificates
+            .as_ref()
+            .is_none_or(|set| set.0.len() != 1)
+    {
+        return Err(form("not exactly the signer's certificate, without CRLs"));
+    }
+    let signers = signed_data.signer_infos.0.as_slice();
+    if signers.len() != 1
+        || signers[0].version != CmsVersion::V1
+        || signers[0].unsigned_attrs.is_some()
+    {
+        return Err(form("not one version 1 signer without unsigned attributes"));
+    }
+    Ok(())
+}
+
 /// What the message itself proves, before trusting the certificate.
 struct SignatureChecked {
     certificate_der: Vec<u8>,

@@ -79,32 +79,7 @@ impl TrustStore {
         if self.cached(&cert.fingerprint).is_some() {
             return Ok(());
         }
-        let (_, ca) = X509Certificate::from_der(&self.ca_der)
-            .map_err(|e| CertError::Malformed(format!("CA certificate: {e}")))?;
-        let (_, parsed) =
-            X509Certificate::from_der(der).map_err(|e| CertError::Malformed(e.to_string()))?;
-        // The CA's signature covers only the TBS part: the bytes around it
-        // must be the one encoding of this certificate, or one certificate
-        // travels as many byte strings (found by `make fuzz`, target
-        // verify: a bit string claiming unused bits, a re-encoded outer
-        // algorithm). Strict DER, the outer algorithm the inner one, the
-        // signature whole bytes.
-        use x509_cert::der::{Decode, Encode};
-        let strict = x509_cert::Certificate::from_der(der)
-            .map_err(|e| CertError::Malformed(format!("not DER: {e}")))?;
-        if strict.to_der().ok().as_deref() != Some(der)
-            || strict.signature_algorithm != strict.tbs_certificate.signature
-            || parsed.signature_value.unused_bits != 0
-        {
-            return Err(CertError::Malformed(
-                "not the one DER encoding of a certificate".into(),
-            ));
-        }
-        if parsed.issuer() != ca.subject()
-            || parsed.verify_signature(Some(ca.public_key())).is_err()
-        {
-            return Err(CertError::NotFromCa);
-        }
+        issued_by(&self.ca_der, der)?;
         let mut cache = self.issued_by_ca.lock().expect("certificate cache lock");
         if cache.len() >= MAX_CACHED {
             cache.clear();
@@ -120,4 +95,46 @@ impl TrustStore {
             .get(fingerprint)
             .cloned()
     }
+}
+
+/// Whether the CA (`ca_der`) signed this certificate, with nothing cached
+/// and no revocation list: the check an offline verifier makes with only
+/// the CA certificate in hand.
+pub fn issued_by(ca_der: &[u8], der: &[u8]) -> Result<(), CertError> {
+    let (_, ca) = X509Certificate::from_der(ca_der)
+        .map_err(|e| CertError::Malformed(format!("CA certificate: {e}")))?;
+    let (_, parsed) =
+        X509Certificate::from_der(der).map_err(|e| CertError::Malformed(e.to_string()))?;
+    // The CA's signature covers only the TBS part: the bytes around it
+    // must be the one encoding of this certificate, or one certificate
+    // travels as many byte strings (found by `make fuzz`, target
+    // verify: a bit string claiming unused bits, a re-encoded outer
+    // algorithm). Strict DER, the outer algorithm the inner one, the
+    // signature whole bytes.
+    use x509_cert::der::{Decode, Encode};
+    let strict = x509_cert::Certificate::from_der(der)
+        .map_err(|e| CertError::Malformed(format!("not DER: {e}")))?;
+    if strict.to_der().ok().as_deref() != Some(der)
+        || strict.signature_algorithm != strict.tbs_certificate.signature
+        || parsed.signature_value.unused_bits != 0
+    {
+        return Err(CertError::Malformed(
+            "not the one DER encoding of a certificate".into(),
+        ));
+    }
+    if parsed.issuer() != ca.subject() || parsed.verify_signature(Some(ca.public_key())).is_err() {
+        return Err(CertError::NotFromCa);
+    }
+    Ok(())
+}
+
+/// Whether `der` is a CA certificate (X.509 with basicConstraints cA): what
+/// an offline verifier is given to trust. Says why not.
+pub fn check_ca(der: &[u8]) -> Result<(), String> {
+    let (_, ca) =
+        X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    if !ca.is_ca() {
+        return Err(format!("{} is not a certification authority", ca.subject()));
+    }
+    Ok(())
 }

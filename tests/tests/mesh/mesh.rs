@@ -413,6 +413,11 @@ impl Mesh {
                  max_document_bytes = 1048576\n"
                 .to_owned(),
             SystemId::Intake => self.intake_settings(),
+            SystemId::Gateway => format!(
+                "[gateway]\n# Where `egovctl gateway archive` writes the log's archives.\n\
+                 archive_dir = {}\n",
+                q(self.dir.join("archive").display())
+            ),
             _ => String::new(),
         });
         let path = self.dir.join("config").join(format!("{system}.toml"));

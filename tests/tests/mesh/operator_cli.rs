@@ -59,6 +59,110 @@ async fn every_egovctl_command_speaks_json_and_refusals_exit_1_with_their_code()
     let (ok, log) = mesh.egovctl_json(&["gateway", "verify-log"]).await;
     assert!(ok && log["intact"] == true, "{log}");
 
+    // The log's archives and evidence (issue 13 point 5) as an operator
+    // scripts them: archive what may leave (signed with the gateway's key
+    // from the CA directory), verify the files offline with the CA
+    // certificate alone, export the application's evidence and verify it;
+    // a changed byte exits 1 with its code.
+    let ca = mesh.ca.ca_certificate_path().display().to_string();
+    let page = std::env::temp_dir().join(egov_testkit::unique_name("egov-trace-"));
+    let page = page.display().to_string();
+    let drawn = |label: &'static str| {
+        let (mesh, page, reference) = (&mesh, page.clone(), sent.reference.clone());
+        async move {
+            let (ok, path) = mesh
+                .egovctl_json(&["trace", &reference, "--out", &page])
+                .await;
+            assert!(ok, "{label}: {path}");
+            path
+        }
+    };
+    let path_before = drawn("before archiving").await;
+    let (ok, archived) = mesh
+        .egovctl_json(&["gateway", "archive", "--pki", &pki, "--until", "now"])
+        .await;
+    assert!(ok, "{archived}");
+    let archive_dir = text(&archived["archiveDir"]).to_owned();
+    assert!(!archive_dir.is_empty(), "{archived}");
+    if let Some(files) = archived["files"].as_array() {
+        let (ok, checked) = mesh
+            .egovctl_json(&["gateway", "verify-archive", &archive_dir, "--ca", &ca])
+            .await;
+        assert!(ok && checked["intact"] == true, "{checked}");
+        assert_eq!(checked["files"].as_array().map(Vec::len), Some(files.len()));
+        // 64-bit numbers are strings in proto3 JSON, plain numbers here.
+        assert_eq!(
+            checked["last_sequence"].to_string(),
+            text(&archived["anchorSequence"]),
+            "{checked}"
+        );
+    }
+    let (ok, log) = mesh.egovctl_json(&["gateway", "verify-log"]).await;
+    assert!(ok && log["intact"] == true, "after archiving: {log}");
+    // The application's page is drawn the same from its archived rows
+    // (Trace reads their envelopes back from the files).
+    let (ok, traced) = mesh
+        .egovctl_json(&["gateway", "trace", &sent.reference])
+        .await;
+    assert!(ok, "{traced}");
+    let archived_rows = traced["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| !text(&e["archive"]).is_empty())
+        .count();
+    assert!(
+        archived_rows > 0,
+        "the application's rows were archived: {traced}"
+    );
+    assert_eq!(drawn("after archiving").await, path_before);
+    let _ = std::fs::remove_file(&page);
+    let evidence = std::env::temp_dir().join(egov_testkit::unique_name("egov-evidence-"));
+    let evidence = evidence.display().to_string();
+    let (ok, exported) = mesh
+        .egovctl_json(&[
+            "gateway",
+            "evidence",
+            &sent.reference,
+            "--pki",
+            &pki,
+            "--out",
+            &evidence,
+        ])
+        .await;
+    assert!(ok, "{exported}");
+    assert_eq!(
+        exported["rows"],
+        serde_json::json!(trace.len()),
+        "{exported}"
+    );
+    let (ok, verified) = mesh
+        .egovctl_json(&[
+            "gateway",
+            "verify-evidence",
+            &evidence,
+            "--ca",
+            &ca,
+            "--archive",
+            &archive_dir,
+        ])
+        .await;
+    assert!(ok && verified["intact"] == true, "{verified}");
+    assert_eq!(text(&verified["conversation_id"]), sent.reference);
+    let mut bytes = std::fs::read(&evidence).expect("the evidence file");
+    *bytes.last_mut().expect("not empty") ^= 0x01;
+    std::fs::write(&evidence, &bytes).unwrap();
+    let (ok, refused) = mesh
+        .egovctl_json(&["gateway", "verify-evidence", &evidence, "--ca", &ca])
+        .await;
+    assert!(!ok);
+    assert_eq!(
+        text(&refused["error"]["code"]),
+        "bad_signature",
+        "{refused}"
+    );
+    let _ = std::fs::remove_file(&evidence);
+
     // A refusal: exit 1, the gateway's stable code.
     let (ok, refused) = mesh
         .egovctl_json(&["gateway", "status", "not-a-uuid"])

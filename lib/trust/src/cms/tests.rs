@@ -576,3 +576,83 @@ async fn our_verify_reads_cades_signatures_made_by_openssl() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The gateway's archives and evidence files (`verify_offline`): only the
+/// CA certificate in hand; a changed byte anywhere is found, whatever part
+/// of the file it is in; the signer's validity is judged at the signing
+/// time, so an old archive outlives its certificate.
+#[test]
+fn verify_offline_finds_a_changed_byte_anywhere_and_judges_validity_at_the_signing_time() {
+    let ca = ca();
+    let now = Utc::now();
+    let gateway = ca
+        .issue(
+            &crate::ca::SubjectSpec::System(crate::system::SystemId::Gateway),
+            now - Duration::days(400),
+            now - Duration::days(35),
+        )
+        .unwrap();
+    // Signed when the certificate was valid; it has expired since.
+    let signed_at = now - Duration::days(100);
+    let signature = sign(
+        DOCUMENT,
+        &gateway.signing_key(),
+        &gateway.certificate_der,
+        Encapsulation::Attached,
+        signed_at,
+    )
+    .unwrap();
+    let verified = verify_offline(&signature, ca.certificate_der()).unwrap();
+    assert_eq!(verified.encapsulated_content.as_deref(), Some(DOCUMENT));
+    assert_eq!(
+        verified.certificate.system(),
+        Some(crate::system::SystemId::Gateway)
+    );
+    assert_eq!(
+        attached_content_unchecked(&signature).unwrap(),
+        DOCUMENT.to_vec()
+    );
+
+    for at in 0..signature.len() {
+        let mut changed = signature.clone();
+        changed[at] ^= 0x01;
+        assert!(
+            verify_offline(&changed, ca.certificate_der()).is_err(),
+            "byte {at} of {} changed and not found",
+            signature.len()
+        );
+    }
+
+    // Signed outside the certificate's validity.
+    let late = sign(
+        DOCUMENT,
+        &gateway.signing_key(),
+        &gateway.certificate_der,
+        Encapsulation::Attached,
+        now,
+    )
+    .unwrap();
+    assert!(matches!(
+        verify_offline(&late, ca.certificate_der()),
+        Err(CmsError::Certificate(CertError::Expired(_)))
+    ));
+    // Another CA's certificate.
+    let rogue = CertificateAuthority::create("test CA", now, Duration::days(365)).unwrap();
+    assert_eq!(
+        verify_offline(&signature, rogue.certificate_der()).unwrap_err(),
+        CmsError::Certificate(CertError::NotFromCa)
+    );
+    // A detached signature is not an archive.
+    let detached = sign(
+        DOCUMENT,
+        &gateway.signing_key(),
+        &gateway.certificate_der,
+        Encapsulation::Detached,
+        signed_at,
+    )
+    .unwrap();
+    assert!(matches!(
+        verify_offline(&detached, ca.certificate_der()),
+        Err(CmsError::Malformed(_))
+    ));
+}
