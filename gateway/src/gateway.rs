@@ -31,6 +31,8 @@ pub struct Gateway {
     /// Ingress messages worked on at once.
     pub prefetch: u16,
     pub metrics: Metrics,
+    /// Each sender's rate (`gateway.rate_limit_per_second`); none: no limit.
+    pub limiter: Option<egov_runtime::limit::RateLimiter<SystemId>>,
 }
 
 impl Gateway {

@@ -57,6 +57,13 @@ pub struct Tuning {
     /// the broker's expiry usually comes first and says more.
     #[serde(with = "duration", default = "default_deadline_grace")]
     pub deadline_grace: Duration,
+    /// Messages a sender may send per second on average (its receipts not
+    /// counted), after a burst of `rate_limit_burst`; over it a message is
+    /// refused `rate_limited`. 0 (the default): no limit.
+    #[serde(default)]
+    pub rate_limit_per_second: f64,
+    #[serde(default = "default_rate_limit_burst")]
+    pub rate_limit_burst: u32,
     /// Where the gateway writes its message log archives (ArchiveLog and
     /// the retention task); none: archiving is off (`archive_not_configured`).
     #[serde(default)]
@@ -101,6 +108,9 @@ fn default_clock_skew() -> Duration {
 fn default_receive_ack_timeout() -> Duration {
     Duration::from_secs(30)
 }
+fn default_rate_limit_burst() -> u32 {
+    200
+}
 fn default_deadline_grace() -> Duration {
     Duration::from_secs(5)
 }
@@ -127,6 +137,8 @@ impl Default for Tuning {
             max_clock_skew: default_clock_skew(),
             receive_ack_timeout: default_receive_ack_timeout(),
             deadline_grace: default_deadline_grace(),
+            rate_limit_per_second: 0.0,
+            rate_limit_burst: default_rate_limit_burst(),
             archive_dir: None,
             log_retention: None,
             archive_every: default_archive_every(),
@@ -144,6 +156,16 @@ impl Validate for Settings {
         errors.check(
             t.verify_concurrency > 0,
             "gateway.verify_concurrency",
+            "must be at least 1",
+        );
+        errors.check(
+            t.rate_limit_per_second >= 0.0 && t.rate_limit_per_second.is_finite(),
+            "gateway.rate_limit_per_second",
+            "must be 0 (no limit) or more",
+        );
+        errors.check(
+            t.rate_limit_burst >= 1,
+            "gateway.rate_limit_burst",
             "must be at least 1",
         );
         errors.check(

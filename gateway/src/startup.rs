@@ -78,6 +78,12 @@ impl Application {
             publish_timeout: settings.bus.publish_timeout,
             prefetch: settings.bus.prefetch,
             metrics: Metrics::default(),
+            limiter: (settings.gateway.rate_limit_per_second > 0.0).then(|| {
+                egov_runtime::limit::RateLimiter::new(
+                    settings.gateway.rate_limit_per_second,
+                    settings.gateway.rate_limit_burst,
+                )
+            }),
         });
         let (pipeline, pipeline_task) = Pipeline::start(gateway.clone());
         let entrance = Arc::new(Entrance::new(pipeline));

@@ -43,6 +43,7 @@ pub enum RejectCode {
     CertificateNotSenders,
     RouteNotAllowed,
     MessageExpired,
+    RateLimited,
     DuplicateMessageId,
     UnknownRequest,
     RequestHashMismatch,
@@ -60,6 +61,7 @@ impl Code for RejectCode {
         RejectCode::CertificateNotSenders,
         RejectCode::RouteNotAllowed,
         RejectCode::MessageExpired,
+        RejectCode::RateLimited,
         RejectCode::DuplicateMessageId,
         RejectCode::UnknownRequest,
         RejectCode::RequestHashMismatch,
@@ -77,6 +79,7 @@ impl Code for RejectCode {
             RejectCode::CertificateNotSenders => "certificate_not_senders",
             RejectCode::RouteNotAllowed => "route_not_allowed",
             RejectCode::MessageExpired => "message_expired",
+            RejectCode::RateLimited => "rate_limited",
             RejectCode::DuplicateMessageId => "duplicate_message_id",
             RejectCode::UnknownRequest => "unknown_request",
             RejectCode::RequestHashMismatch => "request_hash_mismatch",
@@ -87,7 +90,7 @@ impl Code for RejectCode {
     fn grpc_code(self) -> tonic::Code {
         use RejectCode::*;
         match self {
-            PayloadTooLarge => tonic::Code::ResourceExhausted,
+            PayloadTooLarge | RateLimited => tonic::Code::ResourceExhausted,
             MalformedEnvelope => tonic::Code::InvalidArgument,
             UnknownSender | BadSignature | UntrustedCertificate | CertificateExpired
             | CertificateRevoked => tonic::Code::Unauthenticated,

@@ -30,6 +30,7 @@ pub use admission::{Admission, Admitted, Origin};
 
 use self::admission::Item;
 use crate::gateway::Gateway;
+use crate::verify::Checked;
 use chrono::Utc;
 use futures_util::StreamExt;
 use std::sync::{Arc, Mutex};
@@ -100,6 +101,41 @@ async fn run(gateway: Arc<Gateway>, input: mpsc::Receiver<Admission>) {
     let _ = verifier.await;
 }
 
+/// The sender's rate, checked once its signature has proved who it is (so
+/// nobody spends another's allowance). A message the gateway is trying
+/// again (its own retry, a redelivery) was counted when it came first;
+/// receipts are the receiver's duty, not its traffic.
+fn rate_limit(gateway: &Gateway, admission: &Admission, checked: Checked) -> Checked {
+    let (Some(limiter), Checked::Passed(passed)) = (&gateway.limiter, &checked) else {
+        return checked;
+    };
+    let first_try = admission.origin.attempt() == 1 && !admission.origin.arrival().redelivered;
+    if !first_try || passed.kind == egov_proto::envelope::Kind::Receipt {
+        return checked;
+    }
+    match limiter.allow(&passed.sender) {
+        Ok(()) => checked,
+        Err(wait) => {
+            let Checked::Passed(passed) = checked else {
+                unreachable!("matched above")
+            };
+            Checked::Refused(
+                crate::verify::Refusal {
+                    code: crate::verify::RejectCode::RateLimited,
+                    detail: format!(
+                        "{} sends more than gateway.rate_limit_per_second = {} (burst {}); try again in {} ms",
+                        passed.sender,
+                        gateway.tuning.rate_limit_per_second,
+                        gateway.tuning.rate_limit_burst,
+                        wait.as_millis().max(1)
+                    ),
+                },
+                Some(Box::new(passed.opened)),
+            )
+        }
+    }
+}
+
 /// Verifies in parallel (signature checks are the CPU-heavy part) and passes
 /// results on in arrival order.
 async fn verify_stage(
@@ -122,6 +158,7 @@ async fn verify_stage(
                     .check(&admission.raw, Utc::now())
                     .instrument(span)
                     .await;
+                let checked = rate_limit(&gateway, &admission, checked);
                 gateway
                     .metrics
                     .verify_seconds

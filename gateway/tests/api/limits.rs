@@ -169,3 +169,70 @@ async fn an_amqp_publish_over_the_envelope_limit_is_refused_with_payload_too_lar
     wait_status(&mut statuses, &small_id, DeliveryStatus::Queued).await;
     gw.stop().await;
 }
+
+/// Issue 14 point 5: each sender's rate. Within its burst every message is
+/// accepted; past it a message is refused `rate_limited` (RESOURCE_EXHAUSTED,
+/// logged as refused, never accepted), while another sender's messages
+/// still pass.
+#[tokio::test]
+async fn a_sender_over_its_rate_is_refused_rate_limited_and_others_still_pass() {
+    // A burst of 3 and practically no refill: the 4th is over.
+    let gw = spawn_gateway_with(&[
+        ("EGOV__GATEWAY__RATE_LIMIT_PER_SECOND", "0.001"),
+        ("EGOV__GATEWAY__RATE_LIMIT_BURST", "3"),
+    ])
+    .await;
+    let mut client = gw.client.clone();
+    for n in 0..3 {
+        client
+            .send(SendRequest {
+                envelope: Some(application_of(&gw, &format!("rate-{n}"), 10)),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("message {n} within the burst: {e:?}"));
+    }
+    let error = client
+        .send(SendRequest {
+            envelope: Some(application_of(&gw, "rate-over", 10)),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), tonic::Code::ResourceExhausted, "{error:?}");
+    assert!(
+        error.message().starts_with("rate_limited: "),
+        "{}",
+        error.message()
+    );
+    let info = error
+        .get_error_details()
+        .error_info()
+        .cloned()
+        .expect("ErrorInfo");
+    assert_eq!(info.reason, "rate_limited");
+    let trace = client
+        .trace(TraceRequest {
+            conversation_id: "rate-over".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("trace")
+        .into_inner();
+    let verdicts: Vec<&str> = trace.entries.iter().map(|e| e.verdict.as_str()).collect();
+    assert_eq!(
+        verdicts,
+        ["rate_limited"],
+        "logged as refused, not accepted"
+    );
+
+    // Another sender has its own allowance.
+    let identity = gw.mesh.identity(SystemId::Intake);
+    let message = application("rate-intake");
+    let header = message.header(SystemId::Intake, Utc::now(), "");
+    client
+        .send(SendRequest {
+            envelope: Some(envelope::seal(&identity, header, message.payload)),
+        })
+        .await
+        .expect("the intake is not limited by the portal's rate");
+    gw.stop().await;
+}

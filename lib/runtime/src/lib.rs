@@ -20,6 +20,7 @@
 
 pub mod database;
 pub mod grpc;
+pub mod limit;
 pub mod metrics;
 pub mod propagation;
 pub mod refusal;

@@ -1,6 +1,6 @@
 //! The operators' gRPC API (egov.intake.v1.Intake).
 
-use crate::error::IntakeResult;
+use crate::error::{IntakeCode, IntakeError, IntakeResult};
 use crate::intake::Intake;
 use crate::operators::Operator;
 use crate::request::counter_documents;
@@ -14,6 +14,8 @@ use tonic::{Request, Response, Status};
 
 pub struct IntakeApi {
     pub intake: Arc<Intake>,
+    /// Password logins per client address (`intake.login_attempts_per_minute`).
+    pub logins: Option<egov_runtime::limit::RateLimiter<std::net::IpAddr>>,
 }
 
 use egov_accounts::bearer;
@@ -73,6 +75,16 @@ impl intake_server::Intake for IntakeApi {
         &self,
         request: Request<pb::LoginRequest>,
     ) -> Result<Response<pb::Session>, Status> {
+        if let Err(seconds) =
+            egov_runtime::limit::check_login(self.logins.as_ref(), request.remote_addr())
+        {
+            return answer(Err(IntakeError::new(
+                IntakeCode::TooManyAttempts,
+                format!(
+                    "too many logins from this address (intake.login_attempts_per_minute); try again in {seconds} s"
+                ),
+            )));
+        }
         let r = request.into_inner();
         answer(
             self.intake

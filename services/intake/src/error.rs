@@ -9,6 +9,7 @@ pub const DOMAIN: &str = "intake.egov-mesh";
 pub enum IntakeCode {
     // The operator (process 1).
     LoginRefused,
+    TooManyAttempts,
     Unauthenticated,
     WrongRole,
     // The request form (process 2).
@@ -54,6 +55,7 @@ pub enum IntakeCode {
 impl Code for IntakeCode {
     const ALL: &'static [Self] = &[
         IntakeCode::LoginRefused,
+        IntakeCode::TooManyAttempts,
         IntakeCode::Unauthenticated,
         IntakeCode::WrongRole,
         IntakeCode::UnknownService,
@@ -94,6 +96,7 @@ impl Code for IntakeCode {
         use IntakeCode::*;
         match self {
             LoginRefused => "login_refused",
+            TooManyAttempts => "too_many_attempts",
             Unauthenticated => "unauthenticated",
             WrongRole => "wrong_role",
             UnknownService => "unknown_service",
@@ -148,7 +151,7 @@ impl Code for IntakeCode {
             | ConsentCodeWrong
             | UnknownCourier
             | OutsideWorkingHours => G::InvalidArgument,
-            DocumentTooLarge => G::ResourceExhausted,
+            DocumentTooLarge | TooManyAttempts => G::ResourceExhausted,
             ChannelNotOffered | WrongStage | ConsentRequired | ConsentCodeExpired
             | PersonNotFound | PoaNotFound | PoaExpired | PoaRevoked | PoaOutOfScope
             | PoaOtherPrincipal | NoResultYet | AlreadyIssued | PackageOutOfOrder | QueueEmpty => {

@@ -103,6 +103,11 @@ pub struct Tuning {
     pub lockout_for: Duration,
     #[serde(with = "duration", default = "default_session_ttl")]
     pub session_ttl: Duration,
+    /// Password logins one client address may try per minute, after a
+    /// burst of as many; over it `too_many_attempts`. 0 (the default): no
+    /// limit (deploy/config sets 30).
+    #[serde(default = "default_login_attempts_per_minute")]
+    pub login_attempts_per_minute: u32,
     /// Deadline of a look-up in ЖТ МДБ or БНАЖ.
     #[serde(with = "duration", default = "default_lookup_deadline")]
     pub lookup_deadline: Duration,
@@ -152,6 +157,9 @@ fn default_lockout_after() -> u32 {
 fn default_lockout_for() -> Duration {
     Duration::from_secs(15 * 60)
 }
+fn default_login_attempts_per_minute() -> u32 {
+    0
+}
 fn default_session_ttl() -> Duration {
     Duration::from_secs(8 * 60 * 60)
 }
@@ -190,6 +198,7 @@ impl Default for Tuning {
             lockout_after: default_lockout_after(),
             lockout_for: default_lockout_for(),
             session_ttl: default_session_ttl(),
+            login_attempts_per_minute: default_login_attempts_per_minute(),
             lookup_deadline: default_lookup_deadline(),
             consent_code_ttl: default_consent_code_ttl(),
             max_document_bytes: default_max_document_bytes(),

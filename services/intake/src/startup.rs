@@ -92,6 +92,9 @@ impl Application {
         let runner = service.runner();
         let api = IntakeServer::new(IntakeApi {
             intake: intake.clone(),
+            logins: egov_runtime::limit::logins_per_minute(
+                settings.intake.login_attempts_per_minute,
+            ),
         })
         .max_decoding_message_size(runner.max_message_bytes());
         runner.serve(api);

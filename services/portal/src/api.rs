@@ -1,7 +1,7 @@
 //! The citizens' gRPC API (egov.portal.v1.Portal).
 
 use crate::accounts::NewSession;
-use crate::error::PortalResult;
+use crate::error::{PortalCode, PortalError, PortalResult};
 use crate::portal::Citizen;
 use crate::portal::Portal;
 use egov_proto::portal as pb;
@@ -11,6 +11,8 @@ use tonic::{Request, Response, Status};
 
 pub struct PortalApi {
     pub portal: Arc<Portal>,
+    /// Password logins per client address (`portal.login_attempts_per_minute`).
+    pub logins: Option<egov_runtime::limit::RateLimiter<std::net::IpAddr>>,
 }
 
 use egov_accounts::bearer;
@@ -56,6 +58,16 @@ impl portal_server::Portal for PortalApi {
         &self,
         request: Request<pb::LoginRequest>,
     ) -> Result<Response<pb::Session>, Status> {
+        if let Err(seconds) =
+            egov_runtime::limit::check_login(self.logins.as_ref(), request.remote_addr())
+        {
+            return answer(Err(PortalError::new(
+                PortalCode::TooManyAttempts,
+                format!(
+                    "too many logins from this address (portal.login_attempts_per_minute); try again in {seconds} s"
+                ),
+            )));
+        }
         let r = request.into_inner();
         answer(self.portal.login(&r.iin, &r.password).await.map(session))
     }

@@ -16,6 +16,7 @@ pub enum PortalCode {
     PersonNotFound,
     RegistryUnavailable,
     LoginRefused,
+    TooManyAttempts,
     Unauthenticated,
     ChallengeExpired,
     // The application (process 3).
@@ -56,6 +57,7 @@ impl Code for PortalCode {
         PortalCode::PersonNotFound,
         PortalCode::RegistryUnavailable,
         PortalCode::LoginRefused,
+        PortalCode::TooManyAttempts,
         PortalCode::Unauthenticated,
         PortalCode::ChallengeExpired,
         PortalCode::UnknownService,
@@ -94,6 +96,7 @@ impl Code for PortalCode {
             PersonNotFound => "person_not_found",
             RegistryUnavailable => "registry_unavailable",
             LoginRefused => "login_refused",
+            TooManyAttempts => "too_many_attempts",
             Unauthenticated => "unauthenticated",
             ChallengeExpired => "challenge_expired",
             UnknownService => "unknown_service",
@@ -142,7 +145,7 @@ impl Code for PortalCode {
             | DocumentHashMismatch
             | EdsMalformed
             | NotPrepared => G::InvalidArgument,
-            DocumentTooLarge => G::ResourceExhausted,
+            DocumentTooLarge | TooManyAttempts => G::ResourceExhausted,
             ChannelNotOffered | PersonNotFound | ChallengeExpired | NoResultYet => {
                 G::FailedPrecondition
             }

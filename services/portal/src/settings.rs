@@ -31,6 +31,11 @@ pub struct Tuning {
     /// How long a login lasts.
     #[serde(with = "duration", default = "default_session_ttl")]
     pub session_ttl: Duration,
+    /// Password logins one client address may try per minute, after a
+    /// burst of as many; over it `too_many_attempts`. 0 (the default): no
+    /// limit (deploy/config sets 30).
+    #[serde(default = "default_login_attempts_per_minute")]
+    pub login_attempts_per_minute: u32,
     /// How long an EDS login challenge may be answered.
     #[serde(with = "duration", default = "default_challenge_ttl")]
     pub challenge_ttl: Duration,
@@ -58,6 +63,9 @@ fn default_lockout_after() -> u32 {
 }
 fn default_lockout_for() -> Duration {
     Duration::from_secs(15 * 60)
+}
+fn default_login_attempts_per_minute() -> u32 {
+    0
 }
 fn default_session_ttl() -> Duration {
     Duration::from_secs(30 * 60)
@@ -96,6 +104,7 @@ impl Default for Tuning {
             lockout_after: default_lockout_after(),
             lockout_for: default_lockout_for(),
             session_ttl: default_session_ttl(),
+            login_attempts_per_minute: default_login_attempts_per_minute(),
             challenge_ttl: default_challenge_ttl(),
             lookup_deadline: default_lookup_deadline(),
             max_document_bytes: default_max_document_bytes(),

@@ -76,6 +76,9 @@ impl Application {
         let runner = service.runner();
         let api = PortalServer::new(PortalApi {
             portal: portal.clone(),
+            logins: egov_runtime::limit::logins_per_minute(
+                settings.portal.login_attempts_per_minute,
+            ),
         })
         .max_decoding_message_size(runner.max_message_bytes());
         runner.serve(api);

@@ -1,6 +1,7 @@
 //! What every service shares: health that follows the broker, reflection as
 //! an outside client sees it, the README's code table kept true.
 
+use crate::counter::code;
 use crate::helpers::*;
 use egov_intake::error::IntakeCode;
 use egov_runtime::refusal::{CommonCode, code_table, documented_codes};
@@ -97,4 +98,32 @@ async fn the_intake_refuses_to_start_when_the_calendar_lacks_a_year_a_deadline_n
         .await
         .expect("starts with the shipped deadline");
     drop(app);
+}
+
+/// Issue 14 point 5: operators' password logins per client address; past
+/// `intake.login_attempts_per_minute`, `too_many_attempts` whatever the
+/// password.
+#[tokio::test]
+async fn logins_from_one_address_over_the_rate_are_too_many_attempts() {
+    let mesh = egov_testkit::TestMesh::new().await;
+    let (_intake, address, _) = start_intake(
+        &mesh,
+        &[("EGOV_INTAKE__INTAKE__LOGIN_ATTEMPTS_PER_MINUTE", "2")],
+    )
+    .await;
+    let mut client =
+        egov_proto::intake::intake_client::IntakeClient::connect(format!("http://{address}"))
+            .await
+            .expect("connect");
+    let login = egov_proto::intake::LoginRequest {
+        login: "operator".into(),
+        password: "not the password".into(),
+    };
+    for n in 0..2 {
+        let error = client.login(login.clone()).await.unwrap_err();
+        assert_eq!(code(&error), "login_refused", "attempt {n}: {error:?}");
+    }
+    let error = client.login(login.clone()).await.unwrap_err();
+    assert_eq!(code(&error), "too_many_attempts", "{error:?}");
+    assert_eq!(error.code(), tonic::Code::ResourceExhausted);
 }

@@ -51,3 +51,41 @@ async fn an_attachment_over_the_grpc_limit_is_payload_too_large_and_one_over_the
     assert_eq!(mesh.count("applications").await, 0);
     assert_eq!(mesh.count("bus_outbox").await, 0);
 }
+
+/// Issue 14 point 5: password logins per client address. Within
+/// `portal.login_attempts_per_minute` each is answered on its merits (a
+/// wrong password `login_refused`); past it `too_many_attempts`, before the
+/// password is even looked at — the right one included.
+#[tokio::test]
+async fn logins_from_one_address_over_the_rate_are_too_many_attempts() {
+    let mesh = egov_testkit::TestMesh::new().await;
+    let mut settings: egov_portal::Settings =
+        egov_harness::settings(&mesh, egov_trust::SystemId::Portal, PORTAL_SETTINGS);
+    settings.portal.login_attempts_per_minute = 2;
+    let app = egov_portal::Application::build(settings)
+        .await
+        .expect("build the portal");
+    app.wait_ready(PATIENCE).await.expect("portal ready");
+    let address = app.address();
+    let _portal = egov_harness::Running::spawn(address, |stop| app.run_until_stopped(stop));
+    let mut client =
+        egov_proto::portal::portal_client::PortalClient::connect(format!("http://{address}"))
+            .await
+            .expect("connect");
+    let login = egov_proto::portal::LoginRequest {
+        iin: "900101300017".into(),
+        password: "not the password".into(),
+    };
+    for n in 0..2 {
+        let error = client.login(login.clone()).await.unwrap_err();
+        assert_eq!(code(&error), "login_refused", "attempt {n}: {error:?}");
+    }
+    let error = client.login(login.clone()).await.unwrap_err();
+    assert_eq!(code(&error), "too_many_attempts", "{error:?}");
+    assert_eq!(error.code(), tonic::Code::ResourceExhausted);
+    assert!(
+        error.message().contains("try again in"),
+        "{}",
+        error.message()
+    );
+}
