@@ -15,6 +15,7 @@ use egov_proto::gateway::{
 };
 use egov_proto::prost::Message;
 use egov_runtime::refusal::{CommonCode, Refusal};
+use egov_trust::SystemId;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use tonic::{Request, Response, Status};
@@ -93,6 +94,9 @@ pub enum ApiCode {
     /// ExportEvidence: an archive file the conversation's rows are in is
     /// missing or not the one recorded.
     ArchiveMissing,
+    /// GetStatus, Trace: the reader neither sent nor received what it asks
+    /// about.
+    NotAParty,
 }
 
 impl Code for ApiCode {
@@ -112,6 +116,7 @@ impl Code for ApiCode {
         ApiCode::ArchiveWriteFailed,
         ApiCode::UnknownConversation,
         ApiCode::ArchiveMissing,
+        ApiCode::NotAParty,
     ];
 
     fn as_str(self) -> &'static str {
@@ -131,6 +136,7 @@ impl Code for ApiCode {
             ApiCode::ArchiveWriteFailed => "archive_write_failed",
             ApiCode::UnknownConversation => "unknown_conversation",
             ApiCode::ArchiveMissing => "archive_missing",
+            ApiCode::NotAParty => "not_a_party",
         }
     }
 
@@ -151,6 +157,7 @@ impl Code for ApiCode {
             }
             ApiCode::LogBroken => tonic::Code::DataLoss,
             ApiCode::ArchiveWriteFailed => tonic::Code::Unavailable,
+            ApiCode::NotAParty => tonic::Code::PermissionDenied,
         }
     }
 }
@@ -198,6 +205,16 @@ fn evidence_refusal(e: EvidenceError) -> Status {
         EvidenceError::Signing(_) => refusal(CommonCode::InternalError, e.to_string()),
         EvidenceError::Database(e) => database(e),
     }
+}
+
+/// Who reads (GetStatus, Trace, VerifyLog): a system of the mesh, or the
+/// operator as `gateway` (issue 14 point 2: reads only by the parties).
+async fn reader(
+    gateway: &Gateway,
+    credential: Option<egov_proto::envelope::Envelope>,
+    who: crate::receive::Who,
+) -> Result<SystemId, Status> {
+    crate::receive::authenticate(gateway, credential, crate::receive::READ_SERVICE, who).await
 }
 
 /// An operator's call: its credential must be signed with the gateway's
@@ -315,7 +332,11 @@ impl gateway_server::Gateway for GatewayApi {
         &self,
         request: Request<GetStatusRequest>,
     ) -> Result<Response<MessageStatus>, Status> {
-        let id = request.into_inner().message_id;
+        let GetStatusRequest {
+            message_id: id,
+            credential,
+        } = request.into_inner();
+        let reader = reader(&self.gateway, credential, crate::receive::Who::Reader).await?;
         let uuid: uuid::Uuid = id.parse().map_err(|_| {
             Refusal::new(ApiCode::InvalidMessageId, format!("{id:?} is not a UUID"))
                 .field("message_id")
@@ -330,6 +351,15 @@ impl gateway_server::Gateway for GatewayApi {
                     format!("no message {id} has passed through the gateway"),
                 )
             })?;
+        if reader != SystemId::Gateway
+            && view.sender != reader.as_str()
+            && view.receiver != reader.as_str()
+        {
+            return Err(refusal(
+                ApiCode::NotAParty,
+                format!("{reader} neither sent nor received message {id}"),
+            ));
+        }
         Ok(Response::new(MessageStatus {
             message_id: id,
             status: view.status as i32,
@@ -354,7 +384,9 @@ impl gateway_server::Gateway for GatewayApi {
         let TraceRequest {
             conversation_id: conversation,
             include_envelopes,
+            credential,
         } = request.into_inner();
+        let reader = reader(&self.gateway, credential, crate::receive::Who::Reader).await?;
         if conversation.is_empty() {
             return Err(
                 Refusal::new(ApiCode::MissingConversation, "conversation_id is empty")
@@ -370,6 +402,17 @@ impl gateway_server::Gateway for GatewayApi {
         )
         .await
         .map_err(database)?;
+        // A system sees what it sent or received; the operator everything.
+        if reader != SystemId::Gateway {
+            let found = !rows.is_empty();
+            rows.retain(|r| r.sender == reader.as_str() || r.receiver == reader.as_str());
+            if found && rows.is_empty() {
+                return Err(refusal(
+                    ApiCode::NotAParty,
+                    format!("{reader} sent or received nothing of conversation {conversation:?}"),
+                ));
+            }
+        }
         // The envelopes of archived rows are in their archive files.
         let archived: Vec<(i64, String)> = rows
             .iter()
@@ -466,6 +509,12 @@ impl gateway_server::Gateway for GatewayApi {
         request: Request<VerifyLogRequest>,
     ) -> Result<Response<VerifyLogResponse>, Status> {
         let r = request.into_inner();
+        reader(
+            &self.gateway,
+            r.credential.clone(),
+            crate::receive::Who::Operator,
+        )
+        .await?;
         if r.to_sequence != 0 && r.to_sequence < r.from_sequence {
             return Err(
                 Refusal::new(ApiCode::InvalidRange, "to_sequence is before from_sequence")

@@ -28,10 +28,19 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum Command {
-    /// The delivery status of one message.
-    Status { message_id: String },
+    /// The delivery status of one message (read as the gateway's operator:
+    /// signed with the gateway's key from --pki).
+    Status {
+        message_id: String,
+        #[arg(long, env = "EGOV_PKI", default_value = crate::commands::pki::DEFAULT_DIR)]
+        pki: PathBuf,
+    },
     /// The messages of one conversation (application, case), in log order.
-    Trace { conversation_id: String },
+    Trace {
+        conversation_id: String,
+        #[arg(long, env = "EGOV_PKI", default_value = crate::commands::pki::DEFAULT_DIR)]
+        pki: PathBuf,
+    },
     /// The routing table with each row's source in the regulations.
     Routes,
     /// Sign a message as a system (with its key from the CA directory) and
@@ -46,6 +55,8 @@ enum Command {
         from: u64,
         #[arg(long, default_value_t = 0)]
         to: u64,
+        #[arg(long, env = "EGOV_PKI", default_value = crate::commands::pki::DEFAULT_DIR)]
+        pki: PathBuf,
     },
     /// Move the log rows logged before a time out of the gateway's database
     /// into signed archive files in its archive directory (an operator's
@@ -194,9 +205,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             )
         })?;
     match args.command {
-        Command::Status { message_id } => {
+        Command::Status { message_id, pki } => {
             let s = client
-                .get_status(GetStatusRequest { message_id })
+                .get_status(GetStatusRequest {
+                    message_id,
+                    credential: Some(read_credential(&pki)?),
+                })
                 .await
                 .map_err(refusal)?
                 .into_inner();
@@ -229,10 +243,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 );
             });
         }
-        Command::Trace { conversation_id } => {
+        Command::Trace {
+            conversation_id,
+            pki,
+        } => {
             let trace = client
                 .trace(TraceRequest {
                     conversation_id,
+                    credential: Some(read_credential(&pki)?),
                     ..Default::default()
                 })
                 .await
@@ -336,9 +354,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 },
             );
         }
-        Command::VerifyLog { from, to } => {
+        Command::VerifyLog { from, to, pki } => {
             let r = client
                 .verify_log(VerifyLogRequest {
+                    credential: Some(read_credential(&pki)?),
                     from_sequence: from,
                     to_sequence: to,
                 })
@@ -446,6 +465,30 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::VerifyArchive { .. } | Command::VerifyEvidence { .. } => unreachable!(),
     }
     Ok(())
+}
+
+/// The operator's credential for the reads (GetStatus, Trace, VerifyLog):
+/// service "read", signed with the gateway's own key from the CA directory.
+pub fn read_credential(pki: &Path) -> anyhow::Result<egov_proto::envelope::Envelope> {
+    let dir = egov_trust::ca_dir::CaDirectory::open(pki).map_err(|e| {
+        anyhow::anyhow!(
+            "credential_unavailable: the CA directory {}: {e}",
+            pki.display()
+        )
+    })?;
+    let (cert, key) = dir.paths_for(&egov_trust::ca::SubjectSpec::System(
+        egov_trust::SystemId::Gateway,
+    ));
+    let identity = egov_trust::Identity::load(&cert, &key).map_err(|e| {
+        anyhow::anyhow!(
+            "credential_unavailable: the gateway's key in {}: {e}",
+            pki.display()
+        )
+    })?;
+    Ok(egov_bus::envelope::credential(
+        &identity,
+        egov_gateway::receive::READ_SERVICE,
+    ))
 }
 
 /// An operator's credential: a fresh envelope to the gateway, service

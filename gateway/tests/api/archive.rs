@@ -93,7 +93,10 @@ async fn archive(gw: &TestGateway) -> ArchiveLogResponse {
 async fn verify_log(gw: &TestGateway) -> VerifyLogResponse {
     gw.client
         .clone()
-        .verify_log(VerifyLogRequest::default())
+        .verify_log(VerifyLogRequest {
+            credential: Some(gw.mesh.operator_read()),
+            ..Default::default()
+        })
         .await
         .expect("VerifyLog")
         .into_inner()
@@ -218,6 +221,7 @@ async fn archives_verify_offline_and_with_openssl_and_verify_log_goes_on_from_th
         .verify_log(VerifyLogRequest {
             from_sequence: 1,
             to_sequence: 1,
+            credential: Some(gw.mesh.operator_read()),
         })
         .await
         .unwrap_err();
@@ -230,6 +234,7 @@ async fn archives_verify_offline_and_with_openssl_and_verify_log_goes_on_from_th
         .trace(TraceRequest {
             conversation_id: "arch-0".into(),
             include_envelopes: true,
+            credential: Some(gw.mesh.operator_read()),
         })
         .await
         .unwrap()

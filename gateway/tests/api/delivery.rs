@@ -155,6 +155,7 @@ async fn trace_lists_the_messages_of_a_conversation_in_order() {
         .clone()
         .trace(TraceRequest {
             conversation_id: "case-7".into(),
+            credential: Some(gw.mesh.operator_read()),
             ..Default::default()
         })
         .await

@@ -38,6 +38,7 @@ async fn every_error_of_the_gateways_api_carries_its_code() {
     let error = client
         .get_status(GetStatusRequest {
             message_id: "not-a-uuid".into(),
+            credential: Some(gw.mesh.operator_read()),
         })
         .await
         .unwrap_err();
@@ -47,6 +48,7 @@ async fn every_error_of_the_gateways_api_carries_its_code() {
     let error = client
         .get_status(GetStatusRequest {
             message_id: uuid::Uuid::now_v7().to_string(),
+            credential: Some(gw.mesh.operator_read()),
         })
         .await
         .unwrap_err();
@@ -56,6 +58,7 @@ async fn every_error_of_the_gateways_api_carries_its_code() {
     let error = client
         .trace(TraceRequest {
             conversation_id: String::new(),
+            credential: Some(gw.mesh.operator_read()),
             ..Default::default()
         })
         .await
@@ -66,6 +69,7 @@ async fn every_error_of_the_gateways_api_carries_its_code() {
         .verify_log(VerifyLogRequest {
             from_sequence: 10,
             to_sequence: 2,
+            credential: Some(gw.mesh.operator_read()),
         })
         .await
         .unwrap_err();

@@ -94,6 +94,7 @@ impl TestGateway {
             .clone()
             .get_status(GetStatusRequest {
                 message_id: message_id.to_owned(),
+                credential: Some(self.mesh.operator_read()),
             })
             .await
             .expect("GetStatus")

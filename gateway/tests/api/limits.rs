@@ -98,6 +98,7 @@ async fn a_send_over_either_limit_is_refused_with_payload_too_large_naming_the_l
     let trace = client
         .trace(TraceRequest {
             conversation_id: "big-grpc-1".into(),
+            credential: Some(gw.mesh.operator_read()),
             ..Default::default()
         })
         .await
@@ -212,6 +213,7 @@ async fn a_sender_over_its_rate_is_refused_rate_limited_and_others_still_pass() 
     let trace = client
         .trace(TraceRequest {
             conversation_id: "rate-over".into(),
+            credential: Some(gw.mesh.operator_read()),
             ..Default::default()
         })
         .await

@@ -17,11 +17,13 @@ async fn verify_log_finds_a_row_changed_behind_the_gateways_back() {
     }
     let verify = |from, to| {
         let mut client = gw.client.clone();
+        let credential = gw.mesh.operator_read();
         async move {
             client
                 .verify_log(VerifyLogRequest {
                     from_sequence: from,
                     to_sequence: to,
+                    credential: Some(credential),
                 })
                 .await
                 .unwrap()
@@ -86,7 +88,10 @@ async fn verify_log_finds_a_deleted_row() {
     let report = gw
         .client
         .clone()
-        .verify_log(VerifyLogRequest::default())
+        .verify_log(VerifyLogRequest {
+            credential: Some(gw.mesh.operator_read()),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

@@ -151,6 +151,7 @@ async fn a_message_whose_receivers_queue_is_gone_is_retried_then_dead_lettered()
             .clone()
             .get_status(egov_proto::gateway::GetStatusRequest {
                 message_id: id.clone(),
+                credential: Some(gw.mesh.operator_read()),
             })
             .await
             .map_err(|e| e.message().to_owned())?

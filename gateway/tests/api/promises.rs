@@ -38,6 +38,7 @@ async fn status_or_code(gw: &TestGateway, id: &str) -> Result<DeliveryStatus, St
         .clone()
         .get_status(GetStatusRequest {
             message_id: id.to_owned(),
+            credential: Some(gw.mesh.operator_read()),
         })
         .await
         .map(|s| s.into_inner().status())
@@ -156,6 +157,7 @@ async fn beyond_crl_max_stale_the_gateway_fails_closed_and_messages_wait_for_the
         .clone()
         .trace(TraceRequest {
             conversation_id: "crl-waiting".into(),
+            credential: Some(gw.mesh.operator_read()),
             ..Default::default()
         })
         .await

@@ -59,6 +59,7 @@ async fn a_malformed_envelope_is_refused_with_malformed_envelope() {
         .clone()
         .trace(TraceRequest {
             conversation_id: "bad-1".into(),
+            credential: Some(gw.mesh.operator_read()),
             ..Default::default()
         })
         .await

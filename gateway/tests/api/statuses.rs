@@ -225,6 +225,7 @@ async fn a_message_its_receiver_refuses_is_rejected_with_the_receivers_code_over
         .clone()
         .trace(TraceRequest {
             conversation_id: "refused-amqp".into(),
+            credential: Some(gw.mesh.operator_read()),
             ..Default::default()
         })
         .await

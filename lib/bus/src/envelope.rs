@@ -149,6 +149,22 @@ pub fn seal(identity: &Identity, header: Header, payload: Vec<u8>) -> Envelope {
     }
 }
 
+/// A credential for the gateway's API (Receive, the reads, an operator's
+/// calls): a fresh KIND_REQUEST to the gateway for `service` ("receive",
+/// "read", "operate"), signed by `identity`, which it proves.
+pub fn credential(identity: &Identity, service: &str) -> Envelope {
+    let header = Header {
+        message_id: new_message_id(),
+        sender: identity.system.to_string(),
+        receiver: SystemId::Gateway.to_string(),
+        service: service.to_owned(),
+        kind: Kind::Request as i32,
+        created_at: Some(timestamp(Utc::now())),
+        ..Header::default()
+    };
+    seal(identity, header, Vec::new())
+}
+
 /// An envelope decoded down to its header and payload.
 #[derive(Debug, Clone)]
 pub struct Opened {

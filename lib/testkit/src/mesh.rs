@@ -183,6 +183,12 @@ impl TestMesh {
         pids.len()
     }
 
+    /// The gateway's operator's credential for reads (GetStatus, Trace,
+    /// VerifyLog): signed as the gateway.
+    pub fn operator_read(&self) -> egov_proto::envelope::Envelope {
+        egov_bus::envelope::credential(&self.pki.identity(SystemId::Gateway), "read")
+    }
+
     pub fn identity(&self, system: SystemId) -> Arc<egov_trust::Identity> {
         self.pki.identity(system)
     }

@@ -362,6 +362,7 @@ impl Stage<'_> {
                 .gateway()
                 .get_status(gw::GetStatusRequest {
                     message_id: id.clone(),
+                    credential: Some(self.mesh.operator_read()),
                 })
                 .await
                 .map_err(|e| e.to_string())?
@@ -413,6 +414,7 @@ impl Stage<'_> {
             .gateway()
             .get_status(gw::GetStatusRequest {
                 message_id: self.accepted_message.clone(),
+                credential: Some(self.mesh.operator_read()),
             })
             .await
             .expect("the status")

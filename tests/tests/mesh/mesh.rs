@@ -760,6 +760,19 @@ impl Mesh {
         &self.dir
     }
 
+    /// The gateway's operator's credential for reads (GetStatus, Trace,
+    /// VerifyLog), signed with the gateway's key from the scenario's CA.
+    pub fn operator_read(&self) -> egov_proto::envelope::Envelope {
+        self.credential(SystemId::Gateway)
+    }
+
+    /// A system's credential for reads: it sees what it is a party to.
+    pub fn credential(&self, system: SystemId) -> egov_proto::envelope::Envelope {
+        let (certificate, key) = self.ca.paths_for(&SubjectSpec::System(system));
+        let identity = egov_trust::Identity::load(&certificate, &key).expect("the system's key");
+        egov_bus::envelope::credential(&identity, "read")
+    }
+
     /// The scenario's broker namespace.
     pub fn namespace(&self) -> &str {
         &self.namespace
@@ -780,6 +793,7 @@ impl Mesh {
         let output = command
             .env("EGOV_AMQP_URL", egov_testkit::amqp_url())
             .env("EGOV_NAMESPACE", &self.namespace)
+            .env("EGOV_PKI", self.ca.root())
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true)
             .output()

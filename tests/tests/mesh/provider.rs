@@ -107,6 +107,7 @@ impl Mesh {
         self.gateway()
             .trace(gw::TraceRequest {
                 conversation_id: conversation.into(),
+                credential: Some(self.operator_read()),
                 ..Default::default()
             })
             .await
@@ -144,7 +145,10 @@ impl Mesh {
     /// The gateway's hash-chained log, recomputed by the gateway.
     pub async fn verify_log(&self) -> gw::VerifyLogResponse {
         self.gateway()
-            .verify_log(gw::VerifyLogRequest::default())
+            .verify_log(gw::VerifyLogRequest {
+                credential: Some(self.operator_read()),
+                ..Default::default()
+            })
             .await
             .expect("VerifyLog")
             .into_inner()

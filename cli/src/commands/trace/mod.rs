@@ -32,6 +32,10 @@ pub struct Args {
         default_value = "http://127.0.0.1:7100"
     )]
     addr: String,
+    /// The CA directory with the gateway's key: the page is read as the
+    /// gateway's operator.
+    #[arg(long, env = "EGOV_PKI", default_value = crate::commands::pki::DEFAULT_DIR)]
+    pki: PathBuf,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -47,6 +51,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .trace(TraceRequest {
             conversation_id: args.conversation.clone(),
             include_envelopes: true,
+            credential: Some(crate::commands::gateway::read_credential(&args.pki)?),
         })
         .await
         .map_err(anyhow::Error::from)?

@@ -64,6 +64,7 @@ async fn down_makes_calls_time_out_within_their_deadline_until_none() {
         .clone()
         .trace(TraceRequest {
             conversation_id: "while-down".into(),
+            credential: Some(registry.mesh.operator_read()),
             ..Default::default()
         })
         .await

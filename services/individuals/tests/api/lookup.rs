@@ -59,6 +59,7 @@ async fn a_signed_look_up_from_an_allowed_system_returns_the_person() {
         .clone()
         .get_status(GetStatusRequest {
             message_id: answer.header.correlation_id.clone(),
+            credential: Some(registry.mesh.operator_read()),
         })
         .await
         .unwrap()
