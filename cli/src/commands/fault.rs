@@ -46,6 +46,10 @@ pub struct Args {
         default_value = "http://127.0.0.1:7202"
     )]
     notary_addr: String,
+    /// The CA directory: setting a fault is an operator's act, signed with
+    /// the registry's own key from it.
+    #[arg(long, env = "EGOV_PKI", default_value = crate::commands::pki::DEFAULT_DIR)]
+    pki: std::path::PathBuf,
 }
 
 impl Args {
@@ -55,6 +59,34 @@ impl Args {
             _ => &self.notary_addr,
         }
     }
+}
+
+/// The operator's credential for `registry`: service "operate", signed
+/// with the registry's own key from the CA directory.
+fn operator_credential(
+    pki: &std::path::Path,
+    registry: &str,
+) -> anyhow::Result<egov_proto::envelope::Envelope> {
+    let system = egov_trust::SystemId::parse(registry)
+        .ok_or_else(|| anyhow::anyhow!("unknown registry {registry:?}"))?;
+    let dir = egov_trust::ca_dir::CaDirectory::open(pki).map_err(|e| {
+        anyhow::anyhow!(
+            "credential_unavailable: the CA directory {}: {e}",
+            pki.display()
+        )
+    })?;
+    let (cert, key) = dir.paths_for(&egov_trust::ca::SubjectSpec::System(system));
+    let identity = egov_trust::Identity::load(&cert, &key).map_err(|e| {
+        anyhow::anyhow!(
+            "credential_unavailable: {registry}'s key in {}: {e}",
+            pki.display()
+        )
+    })?;
+    Ok(egov_bus::envelope::credential_to(
+        &identity,
+        system,
+        egov_registry::admin::OPERATE_SERVICE,
+    ))
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -83,6 +115,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let state = RegistryAdminClient::new(channel.clone())
         .set_fault(SetFaultRequest {
             mode: Some(mode.into()),
+            credential: Some(operator_credential(&args.pki, system)?),
         })
         .await
         .map_err(|status| anyhow::anyhow!("{}", status.message()))?

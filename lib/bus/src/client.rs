@@ -119,6 +119,12 @@ impl Bus {
         self.shared.identity.system
     }
 
+    /// The mesh's trust store (CA, revocation list), for checking what
+    /// others present (an operator's credential).
+    pub fn trust(&self) -> &Arc<egov_trust::TrustStore> {
+        &self.shared.trust
+    }
+
     pub fn names(&self) -> &Names {
         &self.shared.names
     }

@@ -153,16 +153,76 @@ pub fn seal(identity: &Identity, header: Header, payload: Vec<u8>) -> Envelope {
 /// calls): a fresh KIND_REQUEST to the gateway for `service` ("receive",
 /// "read", "operate"), signed by `identity`, which it proves.
 pub fn credential(identity: &Identity, service: &str) -> Envelope {
+    credential_to(identity, SystemId::Gateway, service)
+}
+
+/// A credential presented to another system than the gateway (a
+/// registry's admin API).
+pub fn credential_to(identity: &Identity, receiver: SystemId, service: &str) -> Envelope {
     let header = Header {
         message_id: new_message_id(),
         sender: identity.system.to_string(),
-        receiver: SystemId::Gateway.to_string(),
+        receiver: receiver.to_string(),
         service: service.to_owned(),
         kind: Kind::Request as i32,
         created_at: Some(timestamp(Utc::now())),
         ..Header::default()
     };
     seal(identity, header, Vec::new())
+}
+
+/// Checks a [`credential`] presented to `receiver` for `service`: a fresh
+/// (within `skew` of now) KIND_REQUEST to it, signed with a system
+/// certificate of the mesh CA (valid, not revoked) that names its sender.
+/// The system it proves, or why not.
+pub async fn verify_credential(
+    trust: &TrustStore,
+    credential: Option<Envelope>,
+    receiver: SystemId,
+    service: &str,
+    skew: Duration,
+) -> Result<SystemId, String> {
+    let credential = credential.ok_or("an envelope is required")?;
+    let opened = open_envelope(credential).map_err(|e| e.to_string())?;
+    let header = &opened.header;
+    if header.receiver != receiver.as_str()
+        || header.service != service
+        || opened.kind() != Kind::Request
+    {
+        return Err(format!(
+            "a KIND_REQUEST to {receiver:?}, service {service:?}"
+        ));
+    }
+    let now = Utc::now();
+    let skew = chrono::Duration::from_std(skew).unwrap_or_else(|_| chrono::Duration::minutes(5));
+    let fresh = header
+        .created_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .is_some_and(|at| at > now - skew && at < now + skew);
+    if !fresh {
+        return Err("created_at must be within a few minutes of now (a credential is not kept and replayed)".into());
+    }
+    let system = SystemId::parse(&header.sender)
+        .ok_or_else(|| format!("{:?} is no system of the mesh", header.sender))?;
+    let der = &opened.envelope.signer_certificate;
+    let certificate = trust
+        .parse(der)
+        .map_err(|e| format!("the certificate: {e}"))?;
+    if !certificate.verifies(&opened.envelope.signed, &opened.envelope.signature) {
+        return Err("the signature does not verify".into());
+    }
+    trust
+        .check(der, &certificate, now)
+        .await
+        .map_err(|e| format!("the certificate: {e}"))?;
+    if certificate.subject != Subject::System(system) {
+        return Err(format!(
+            "says {system}, the certificate names {}",
+            certificate.subject
+        ));
+    }
+    Ok(system)
 }
 
 /// An envelope decoded down to its header and payload.

@@ -16,27 +16,45 @@ pub enum AdminCode {
     FaultModeMissing,
     /// A mode out of range (an error share above 1, say, or no kind).
     InvalidFaultMode,
+    /// SetFault: no operator's credential (issue 14 point 2: only an
+    /// operator switches a registry's faults).
+    CredentialRefused,
 }
 
 impl Code for AdminCode {
-    const ALL: &'static [Self] = &[AdminCode::FaultModeMissing, AdminCode::InvalidFaultMode];
+    const ALL: &'static [Self] = &[
+        AdminCode::FaultModeMissing,
+        AdminCode::InvalidFaultMode,
+        AdminCode::CredentialRefused,
+    ];
 
     fn as_str(self) -> &'static str {
         match self {
             AdminCode::FaultModeMissing => "fault_mode_missing",
             AdminCode::InvalidFaultMode => "invalid_fault_mode",
+            AdminCode::CredentialRefused => "credential_refused",
         }
     }
 
     fn grpc_code(self) -> tonic::Code {
-        tonic::Code::InvalidArgument
+        match self {
+            AdminCode::CredentialRefused => tonic::Code::Unauthenticated,
+            _ => tonic::Code::InvalidArgument,
+        }
     }
 }
 
 /// `egov.registry.v1.RegistryAdmin` over a registry's fault switch.
 pub struct AdminApi {
     pub fault: Arc<FaultSwitch>,
+    /// Checks operators' credentials.
+    pub trust: Arc<egov_trust::TrustStore>,
+    /// This registry (a credential is addressed to it).
+    pub system: egov_trust::SystemId,
 }
+
+/// The service an operator's credential carries.
+pub const OPERATE_SERVICE: &str = "operate";
 
 impl AdminApi {
     fn refused(&self, code: AdminCode, message: impl Into<String>) -> Status {
@@ -51,7 +69,36 @@ impl RegistryAdmin for AdminApi {
         &self,
         request: Request<SetFaultRequest>,
     ) -> Result<Response<FaultState>, Status> {
-        let wire = request.into_inner().mode.ok_or_else(|| {
+        let request = request.into_inner();
+        // An operator: whoever holds this registry's key, or the gateway's
+        // (the mesh's operator).
+        let operator = egov_bus::envelope::verify_credential(
+            &self.trust,
+            request.credential,
+            self.system,
+            OPERATE_SERVICE,
+            std::time::Duration::from_secs(300),
+        )
+        .await
+        .and_then(|system| {
+            if system == self.system || system == egov_trust::SystemId::Gateway {
+                Ok(system)
+            } else {
+                Err(format!(
+                    "{system} is no operator of {}: sign as {} or as gateway",
+                    self.system, self.system
+                ))
+            }
+        });
+        if let Err(why) = operator {
+            let domain = format!("{}.egov-mesh", self.fault.system());
+            return Err(
+                Refusal::new(AdminCode::CredentialRefused, format!("credential: {why}"))
+                    .field("credential")
+                    .to_status(&domain),
+            );
+        }
+        let wire = request.mode.ok_or_else(|| {
             self.refused(
                 AdminCode::FaultModeMissing,
                 "SetFaultRequest.mode is required",

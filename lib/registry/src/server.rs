@@ -32,6 +32,8 @@ fn serve(service: &mut BusService, fault: &Arc<FaultSwitch>, metrics: RegistryMe
     metrics.register(runner.registry());
     let api = RegistryAdminServer::new(AdminApi {
         fault: fault.clone(),
+        trust: bus.trust().clone(),
+        system: bus.system(),
     })
     .max_decoding_message_size(runner.max_message_bytes());
     runner.serve(api);

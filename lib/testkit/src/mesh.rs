@@ -189,6 +189,16 @@ impl TestMesh {
         egov_bus::envelope::credential(&self.pki.identity(SystemId::Gateway), "read")
     }
 
+    /// A credential for `registry`'s admin API (SetFault), signed as
+    /// `signer` (the registry itself or the gateway are its operators).
+    pub fn registry_credential(
+        &self,
+        registry: SystemId,
+        signer: SystemId,
+    ) -> egov_proto::envelope::Envelope {
+        egov_bus::envelope::credential_to(&self.pki.identity(signer), registry, "operate")
+    }
+
     pub fn identity(&self, system: SystemId) -> Arc<egov_trust::Identity> {
         self.pki.identity(system)
     }

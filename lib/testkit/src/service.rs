@@ -108,8 +108,15 @@ pub async fn reflection_v1alpha(address: SocketAddr) -> Vec<String> {
 }
 
 /// A registry's admin API (lib/registry, the same for ЖТ МДБ and БНАЖ):
-/// every refusal carries its code in ErrorInfo, in `domain`.
-pub async fn registry_admin_errors_carry_their_codes(address: SocketAddr, domain: &str) {
+/// every refusal carries its code in ErrorInfo, in `domain`; a SetFault
+/// without `operator`'s credential (none, or `outsider`'s) is
+/// `credential_refused` (issue 14 point 2: only an operator sets faults).
+pub async fn registry_admin_errors_carry_their_codes(
+    address: SocketAddr,
+    domain: &str,
+    operator: egov_proto::envelope::Envelope,
+    outsider: egov_proto::envelope::Envelope,
+) {
     use egov_proto::registry::registry_admin_client::RegistryAdminClient;
     use egov_proto::registry::{FaultKind, FaultMode, SetFaultRequest};
     use tonic_types::StatusExt;
@@ -119,12 +126,37 @@ pub async fn registry_admin_errors_carry_their_codes(address: SocketAddr, domain
         latency_ms: 0,
         error_fraction: 1.5,
     };
+    let down = FaultMode {
+        kind: FaultKind::Down as i32,
+        latency_ms: 0,
+        error_fraction: 0.0,
+    };
+    for credential in [None, Some(outsider)] {
+        let error = admin
+            .set_fault(SetFaultRequest {
+                mode: Some(down),
+                credential,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), tonic::Code::Unauthenticated, "{error:?}");
+        assert!(
+            error.message().starts_with("credential_refused: "),
+            "{error:?}"
+        );
+    }
     for (mode, expected) in [
         (None, "fault_mode_missing"),
         (Some(bad_mode), "invalid_fault_mode"),
         (Some(FaultMode::default()), "invalid_fault_mode"),
     ] {
-        let error = admin.set_fault(SetFaultRequest { mode }).await.unwrap_err();
+        let error = admin
+            .set_fault(SetFaultRequest {
+                mode,
+                credential: Some(operator.clone()),
+            })
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), tonic::Code::InvalidArgument);
         let info = error
             .get_error_details()

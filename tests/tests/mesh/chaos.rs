@@ -1217,7 +1217,10 @@ async fn set_fault(mesh: &Mesh, registry: SystemId, kind: FaultKind) {
         },
     };
     RegistryAdminClient::new(mesh.channel(registry))
-        .set_fault(SetFaultRequest { mode: Some(mode) })
+        .set_fault(SetFaultRequest {
+            mode: Some(mode),
+            credential: Some(mesh.registry_operator(registry)),
+        })
         .await
         .unwrap_or_else(|e| panic!("{registry} takes fault mode {kind:?}: {e}"));
 }

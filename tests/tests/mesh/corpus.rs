@@ -903,7 +903,10 @@ impl Stage<'_> {
             }),
         };
         match RegistryAdminClient::new(self.mesh.channel(SystemId::Individuals))
-            .set_fault(SetFaultRequest { mode })
+            .set_fault(SetFaultRequest {
+                mode,
+                credential: Some(self.mesh.registry_operator(SystemId::Individuals)),
+            })
             .await
         {
             Ok(_) => Answer::Taken(None),

@@ -773,6 +773,14 @@ impl Mesh {
         egov_bus::envelope::credential(&identity, "read")
     }
 
+    /// An operator's credential for a registry's admin API (SetFault),
+    /// signed with the registry's own key.
+    pub fn registry_operator(&self, registry: SystemId) -> egov_proto::envelope::Envelope {
+        let (certificate, key) = self.ca.paths_for(&SubjectSpec::System(registry));
+        let identity = egov_trust::Identity::load(&certificate, &key).expect("the registry's key");
+        egov_bus::envelope::credential_to(&identity, registry, "operate")
+    }
+
     /// The scenario's broker namespace.
     pub fn namespace(&self) -> &str {
         &self.namespace

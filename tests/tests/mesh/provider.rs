@@ -50,6 +50,7 @@ impl Mesh {
     pub async fn set_fault(&self, registry: SystemId, kind: FaultKind) {
         RegistryAdminClient::new(self.channel(registry))
             .set_fault(SetFaultRequest {
+                credential: Some(self.registry_operator(registry)),
                 mode: Some(FaultMode {
                     kind: kind as i32,
                     latency_ms: 0,

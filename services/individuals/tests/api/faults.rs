@@ -8,6 +8,7 @@ use egov_proto::envelope::{DeliveryStatus, Kind};
 use egov_proto::gateway::TraceRequest;
 use egov_proto::registry::{FaultKind, FaultMode, SetFaultRequest};
 use egov_registry::fault::FLAKY_MIX;
+use egov_trust::SystemId;
 use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -253,7 +254,14 @@ async fn the_mode_is_visible_and_a_bad_mode_is_refused() {
         let status = registry
             .admin
             .clone()
-            .set_fault(SetFaultRequest { mode: Some(bad) })
+            .set_fault(SetFaultRequest {
+                mode: Some(bad),
+                credential: Some(
+                    registry
+                        .mesh
+                        .registry_credential(SystemId::Individuals, SystemId::Individuals),
+                ),
+            })
             .await
             .unwrap_err();
         assert_eq!(status.code(), tonic::Code::InvalidArgument);
@@ -266,7 +274,14 @@ async fn the_mode_is_visible_and_a_bad_mode_is_refused() {
     let missing = registry
         .admin
         .clone()
-        .set_fault(SetFaultRequest { mode: None })
+        .set_fault(SetFaultRequest {
+            mode: None,
+            credential: Some(
+                registry
+                    .mesh
+                    .registry_credential(SystemId::Individuals, SystemId::Individuals),
+            ),
+        })
         .await
         .unwrap_err();
     assert!(missing.message().starts_with("fault_mode_missing: "));

@@ -121,6 +121,10 @@ impl Registry {
             .clone()
             .set_fault(SetFaultRequest {
                 mode: Some(mode.into()),
+                credential: Some(
+                    self.mesh
+                        .registry_credential(SystemId::Individuals, SystemId::Individuals),
+                ),
             })
             .await
             .expect("SetFault")

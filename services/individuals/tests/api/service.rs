@@ -34,6 +34,14 @@ async fn every_error_of_the_admin_api_carries_its_code() {
     egov_testkit::service::registry_admin_errors_carry_their_codes(
         registry.address,
         "individuals.egov-mesh",
+        registry.mesh.registry_credential(
+            egov_trust::SystemId::Individuals,
+            egov_trust::SystemId::Individuals,
+        ),
+        registry.mesh.registry_credential(
+            egov_trust::SystemId::Individuals,
+            egov_trust::SystemId::Portal,
+        ),
     )
     .await;
     registry.stop().await;

@@ -112,6 +112,10 @@ impl Notary {
             .clone()
             .set_fault(SetFaultRequest {
                 mode: Some(mode.into()),
+                credential: Some(
+                    self.mesh
+                        .registry_credential(SystemId::Notary, SystemId::Gateway),
+                ),
             })
             .await
             .expect("SetFault")

@@ -34,6 +34,12 @@ async fn every_error_of_the_admin_api_carries_its_code() {
     egov_testkit::service::registry_admin_errors_carry_their_codes(
         notary.address,
         "notary.egov-mesh",
+        notary
+            .mesh
+            .registry_credential(egov_trust::SystemId::Notary, egov_trust::SystemId::Notary),
+        notary
+            .mesh
+            .registry_credential(egov_trust::SystemId::Notary, egov_trust::SystemId::Portal),
     )
     .await;
     notary.stop().await;
