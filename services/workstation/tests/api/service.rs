@@ -139,3 +139,27 @@ async fn the_journal_lists_registered_applications_newest_first() {
     let year = "2026-";
     assert!(journals[0].starts_with(year), "{journals:?}");
 }
+
+/// Issue 14 point 2: an employee of another provider cannot act on this
+/// provider's tasks — their EDS certificate names another BIN, so the
+/// workstation does not enrol them (it refuses to start, naming the entry),
+/// and without enrolment there is no login and no task.
+#[tokio::test]
+async fn an_employee_of_another_provider_is_not_enrolled() {
+    let mesh = egov_testkit::TestMesh::new().await;
+    let staff = issue_staff(&mesh);
+    let mut settings = settings(&mesh, &staff, &Options::default());
+    // The staff's certificates name PROVIDER_BIN; this workstation is
+    // another provider's.
+    settings.workstation.provider_bin = "990340009999".into();
+    let error = match egov_workstation::Application::build(settings).await {
+        Ok(_) => panic!("enrolled another provider's employees"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(
+        error.contains(&format!(
+            "the certificate's BIN {PROVIDER_BIN} is not the provider's 990340009999"
+        )),
+        "{error}"
+    );
+}
