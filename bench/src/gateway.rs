@@ -130,6 +130,8 @@ pub async fn asynchronous(config: &Config) -> anyhow::Result<f64> {
     let payload = vec![7u8; config.payload];
     let window = Arc::new(Semaphore::new(config.window));
 
+    // The CPU of the timed part only (not the set-up: migrations, connects).
+    let meter = crate::cpu::Meter::start();
     let started = Instant::now();
     for i in 0..config.messages {
         let permit = window.clone().acquire_owned().await?;
@@ -151,6 +153,7 @@ pub async fn asynchronous(config: &Config) -> anyhow::Result<f64> {
         tokio::time::timeout(Duration::from_secs(600), done).await?;
     }
     let elapsed = started.elapsed();
+    meter.finish("gateway.async", config.messages);
     crate::statuses::report("gateway.async", &mesh).await?;
     stop.cancel();
     task.await??;
@@ -170,6 +173,7 @@ pub async fn synchronous(config: &Config) -> anyhow::Result<Vec<Duration>> {
     let intake = sender(&mesh, SystemId::Intake).await?;
     let payload = vec![7u8; config.payload];
     let mut latencies = Vec::with_capacity(config.calls);
+    let meter = crate::cpu::Meter::start();
     for i in 0..config.calls + config.calls / 10 {
         let started = Instant::now();
         let request = Outgoing::raw(
@@ -183,6 +187,7 @@ pub async fn synchronous(config: &Config) -> anyhow::Result<Vec<Duration>> {
             latencies.push(started.elapsed());
         }
     }
+    meter.finish("gateway.sync", config.calls + config.calls / 10);
     crate::statuses::report("gateway.sync", &mesh).await?;
     stop.cancel();
     task.await??;

@@ -18,10 +18,16 @@
 //!   answered on autopilot with a result signed with the head's EDS
 //!   (workstation.rs, BENCH_APPLICATIONS; BENCH_ONLY=workstation runs it alone).
 //!
+//! Every section also prints what it cost the machine (cpu.rs): CPU per
+//! operation of the bench process, RabbitMQ and PostgreSQL from /proc
+//! (`<name>.cpu_us_per_op[.bench|.broker|.postgres]`) and their memory at
+//! its end (`<name>.rss_mib.<group>`, PostgreSQL's and RabbitMQ's as Pss).
+//!
 //! Sizes: BENCH_MESSAGES (async, default 20000), BENCH_CALLS (sync, 1000),
 //! BENCH_PAYLOAD bytes (1024); BENCH_PEOPLE, BENCH_LOOKUPS and
 //! BENCH_CONCURRENCY for registry.lookup (see registry.rs).
 
+mod cpu;
 mod crypto;
 mod gateway;
 mod portal;
@@ -103,6 +109,14 @@ async fn main() -> anyhow::Result<()> {
         let gateway_async = gateway::asynchronous(&config).await?;
         line("gateway.async.msgs_per_s", gateway_async, "msgs/s");
         line("gateway.async.ratio", gateway_async / raw_async, "ratio");
+        // The same comparison by cost, which holds on any machine: the CPU
+        // the gateway path costs per message over the bare path's.
+        if let (Some(gateway), Some(raw)) = (
+            cpu::recorded("gateway.async"),
+            cpu::recorded("raw.two_queue"),
+        ) {
+            line("gateway.async.cpu_cost_ratio", gateway / raw, "ratio");
+        }
     }
     if only == "async" {
         return Ok(());
@@ -114,6 +128,9 @@ async fn main() -> anyhow::Result<()> {
     let sync = gateway::synchronous(&config).await?;
     line("gateway.sync.p50_ms", percentile_ms(&sync, 50.0), "ms");
     line("gateway.sync.p99_ms", percentile_ms(&sync, 99.0), "ms");
+    if let (Some(gateway), Some(raw)) = (cpu::recorded("gateway.sync"), cpu::recorded("raw.rpc")) {
+        line("gateway.sync.cpu_cost_ratio", gateway / raw, "ratio");
+    }
     line(
         "gateway.sync.p50_ratio",
         percentile_ms(&sync, 50.0) / percentile_ms(&raw_rpc, 50.0),

@@ -193,6 +193,7 @@ async fn run(applications: usize, citizens: usize) -> anyhow::Result<f64> {
         on_paper: false,
     };
 
+    let meter = crate::cpu::Meter::start();
     let started = Instant::now();
     let per_citizen = applications.div_ceil(citizens);
     let mut sending = tokio::task::JoinSet::new();
@@ -256,6 +257,7 @@ async fn run(applications: usize, citizens: usize) -> anyhow::Result<f64> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
+    meter.finish("portal", applications);
     eprintln!(
         "portal: {applications} applications by {citizens} citizens submitted in {submitted:.2?}, all results verified in the cabinets in {elapsed:.2?}"
     );

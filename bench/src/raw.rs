@@ -139,6 +139,7 @@ pub async fn two_queue(config: &Config) -> anyhow::Result<f64> {
     let publish = Arc::new(confirm_channel(&producer).await?);
     let payload = Arc::new(vec![7u8; config.payload]);
     let window = Arc::new(Semaphore::new(config.window));
+    let meter = crate::cpu::Meter::start();
     let started = Instant::now();
     for _ in 0..config.messages {
         let permit = window.clone().acquire_owned().await?;
@@ -157,6 +158,7 @@ pub async fn two_queue(config: &Config) -> anyhow::Result<f64> {
         });
     }
     let finished = consumed.await?;
+    meter.finish("raw.two_queue", config.messages);
     forwarding.abort();
     for queue in [&q1, &q2] {
         setup
@@ -229,6 +231,7 @@ pub async fn rpc(config: &Config) -> anyhow::Result<Vec<Duration>> {
     let publish = confirm_channel(&client).await?;
     let payload = vec![7u8; config.payload];
     let mut latencies = Vec::with_capacity(config.calls);
+    let meter = crate::cpu::Meter::start();
     for i in 0..config.calls + config.calls / 10 {
         let started = Instant::now();
         publish
@@ -247,6 +250,7 @@ pub async fn rpc(config: &Config) -> anyhow::Result<Vec<Duration>> {
             latencies.push(started.elapsed());
         }
     }
+    meter.finish("raw.rpc", config.calls + config.calls / 10);
     f1.abort();
     f2.abort();
     serving.abort();

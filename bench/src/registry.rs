@@ -211,9 +211,11 @@ async fn lookups(sizes: &Sizes, database: &str) -> anyhow::Result<(Vec<Duration>
     let iins = Arc::new(iins);
 
     calls(&intake, &iins, sizes.lookups / 10, sizes.concurrency).await?;
+    let meter = crate::cpu::Meter::start();
     let started = Instant::now();
     let mut latencies = calls(&intake, &iins, sizes.lookups, sizes.concurrency).await?;
     let elapsed = started.elapsed();
+    meter.finish("registry.lookup", sizes.lookups);
     latencies.sort();
 
     intake.shutdown().await;

@@ -218,6 +218,7 @@ pub async fn autopilot(applications: usize) -> anyhow::Result<f64> {
     let waiting = results.done.notified();
     tokio::pin!(waiting);
     waiting.as_mut().enable();
+    let meter = crate::cpu::Meter::start();
     let started = Instant::now();
     let sends = (0..applications).map(|i| {
         let portal = portal.clone();
@@ -239,6 +240,7 @@ pub async fn autopilot(applications: usize) -> anyhow::Result<f64> {
         })?;
     }
     let elapsed = started.elapsed();
+    meter.finish("workstation.autopilot", applications);
     eprintln!(
         "workstation.autopilot: {applications} applications (seed 003: 5 staff tasks each) answered with signed results in {elapsed:.2?}"
     );
