@@ -70,6 +70,16 @@ async fn diagram_1_counter_request_reaches_a_result_and_is_issued() {
 
     let trace = mesh.settled_trace(&reference).await;
     assert_one_result(&reference, &trace, SystemId::Intake);
+
+    // What an operator's Prometheus sees (issue 13 point 1): the request
+    // handed over at the counter, the application issued at the provider.
+    mesh.wait_metric(
+        SystemId::Intake,
+        "egov_intake_requests",
+        &[("regulation", "003"), ("stage", "issued")],
+        1.0,
+    )
+    .await;
 }
 
 /// Seed 002 p.5 / seed 003 §9 1): an incomplete package gets the refusal

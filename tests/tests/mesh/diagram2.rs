@@ -53,6 +53,27 @@ async fn diagram_2_portal_application_reaches_a_result() {
     assert_eq!(journal[0].journal_number, issued.journal_number);
     let log = mesh.verify_log().await;
     assert!(log.intact, "{}", log.problem);
+
+    // What an operator's Prometheus sees (issue 13 point 1): the
+    // application in the cabinet issued, the provider's issued.
+    mesh.wait_metric(
+        SystemId::Portal,
+        "egov_portal_applications",
+        &[("regulation", "003"), ("stage", "issued")],
+        1.0,
+    )
+    .await;
+    mesh.wait_metric(
+        SystemId::Workstation,
+        "egov_workstation_applications",
+        &[
+            ("regulation", "003"),
+            ("channel", "portal"),
+            ("state", "issued"),
+        ],
+        1.0,
+    )
+    .await;
 }
 
 /// Condition 3, process 7: the provider's employees (through their API)

@@ -781,6 +781,34 @@ impl Mesh {
         egov_bus::envelope::credential_to(&identity, registry, "operate")
     }
 
+    /// Where a system serves its Prometheus metrics (this run's port).
+    pub fn metrics_address(&self, system: SystemId) -> SocketAddr {
+        self.with(system.as_str(), |p| p.process.logged_metrics_address())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Waits until `system`'s metrics show `name{labels}` at `value` (the
+    /// database gauges are read every 5 s), parsed with a Prometheus
+    /// text parser.
+    pub async fn wait_metric(
+        &self,
+        system: SystemId,
+        name: &str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) {
+        let address = self.metrics_address(system);
+        let what = format!("{system}'s {name}{labels:?} = {value}");
+        wait::until(PATIENCE, &what, || async {
+            let scrape = egov_testkit::metrics::scrape(address).await;
+            match scrape.value(name, labels) {
+                Some(v) if v == value => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await
+    }
+
     /// The scenario's broker namespace.
     pub fn namespace(&self) -> &str {
         &self.namespace

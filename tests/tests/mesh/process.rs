@@ -205,13 +205,22 @@ impl Process {
     /// This run's gRPC address, from the runner's line
     /// `<Name> gRPC API listening. address=…` (lib/runtime/src/service.rs).
     pub fn logged_address(&mut self) -> Result<SocketAddr, String> {
+        self.logged("gRPC API listening.")
+    }
+
+    /// This run's metrics address (`<Name> metrics listening. address=…`).
+    pub fn logged_metrics_address(&mut self) -> Result<SocketAddr, String> {
+        self.logged("metrics listening.")
+    }
+
+    fn logged(&mut self, what: &str) -> Result<SocketAddr, String> {
         self.check_alive();
         let text = self.read_from(self.from);
         // Complete lines only: the last one may be half written.
         let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
         complete
             .lines()
-            .filter(|line| line.contains("gRPC API listening."))
+            .filter(|line| line.contains(what))
             .find_map(|line| {
                 line.split_whitespace()
                     .find_map(|field| field.strip_prefix("address="))
