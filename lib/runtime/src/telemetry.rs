@@ -23,6 +23,28 @@ pub struct TelemetrySettings {
     /// no export.
     #[serde(default)]
     pub otlp_endpoint: Option<String>,
+    /// Citizens' and employees' IINs in logs and span attributes in the
+    /// clear (a test environment that wants them); by default masked
+    /// (`900101****17`, see [`mask_iin`]).
+    #[serde(default)]
+    pub show_personal_data: bool,
+}
+
+static SHOW_PERSONAL_DATA: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// An IIN as logs and traces may carry it: its first six digits (the birth
+/// date) and last two, the rest masked — unless `telemetry.show_personal_data`
+/// is set. Anything that is not twelve digits is masked whole.
+pub fn mask_iin(iin: &str) -> String {
+    if SHOW_PERSONAL_DATA.load(std::sync::atomic::Ordering::Relaxed) {
+        return iin.to_owned();
+    }
+    if iin.len() == 12 && iin.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}****{}", &iin[..6], &iin[10..])
+    } else {
+        "*".repeat(iin.chars().count().min(12))
+    }
 }
 
 impl Default for TelemetrySettings {
@@ -31,6 +53,7 @@ impl Default for TelemetrySettings {
             log_format: LogFormat::Plain,
             log_filter: default_filter(),
             otlp_endpoint: None,
+            show_personal_data: false,
         }
     }
 }
@@ -41,6 +64,15 @@ fn default_filter() -> String {
     // not started, every 5 s); the mesh's own code reports the failures
     // that matter, so lapin's channel log is off.
     "info,lapin=warn,lapin::channel=off,sqlx=warn,h2=warn,tower=warn,hyper=warn".into()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_iin_is_masked_but_its_birth_date_and_last_digits() {
+        assert_eq!(super::mask_iin("900101300017"), "900101****17");
+        assert_eq!(super::mask_iin("not-an-iin"), "**********");
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -92,6 +124,15 @@ pub fn init(
     service_name: &str,
     settings: &TelemetrySettings,
 ) -> Result<TelemetryGuard, TelemetryError> {
+    SHOW_PERSONAL_DATA.store(
+        settings.show_personal_data,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    if settings.show_personal_data {
+        eprintln!(
+            "{service_name}: telemetry.show_personal_data is on: IINs appear in the clear in logs and traces"
+        );
+    }
     let resource = opentelemetry_sdk::Resource::builder()
         .with_service_name(service_name.to_owned())
         .build();

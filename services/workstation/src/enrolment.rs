@@ -150,7 +150,7 @@ pub async fn enrol(
             }
             keys.keys.insert(id, key);
         }
-        tracing::info!(login = %entry.login, role = %entry.role, %iin, "Enrolled an employee.");
+        tracing::info!(login = %entry.login, role = %entry.role, iin = %egov_runtime::telemetry::mask_iin(&iin.to_string()), "Enrolled an employee.");
     }
     Ok(keys)
 }
