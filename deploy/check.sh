@@ -13,7 +13,8 @@
 #     cycle; every ${VARIABLE} it uses is set in deploy/.env; no password is
 #     written in it (each is a ${VARIABLE}); .env's credentials are URL-safe;
 #     every system of the mesh sets EGOV__METRICS__LISTEN to 0.0.0.0:<port>
-#     and exports traces to the compose's Jaeger on 4318; bind-mounted files
+#     and exports traces to the compose's Jaeger on 4318, and serves its
+#     gRPC port with mutual TLS (EGOV__GRPC__TLS=mutual); bind-mounted files
 #     exist; no host port is published twice;
 #   - `docker compose config -q` (or docker-compose's), where one is
 #     installed: Compose's own schema and interpolation;
@@ -436,13 +437,15 @@ if yaml is not None and compose is not None:
         m = re.fullmatch(r"http://([a-z0-9-]+):4318/v1/traces", otlp)
         if not m or m.group(1) not in services:
             problems.append(f"{name}: EGOV__TELEMETRY__OTLP_ENDPOINT is {otlp!r}, not http://<the compose's Jaeger>:4318/v1/traces")
+        if str(env_s.get("EGOV__GRPC__TLS", "")) != "mutual":
+            problems.append(f"{name}: EGOV__GRPC__TLS is not 'mutual' (plaintext gRPC is for a laptop sandbox only)")
     if problems:
         for p in problems:
             fail(f"systems: {p}")
     elif not metric_ports:
         fail("systems: no service runs an egov-* binary")
     else:
-        ok(f"systems: {len(metric_ports)} serve metrics on 0.0.0.0 and export traces over OTLP/HTTP ({', '.join(f'{k}:{v}' for k, v in metric_ports.items())})")
+        ok(f"systems: {len(metric_ports)} serve metrics on 0.0.0.0, gRPC with mutual TLS, and export traces over OTLP/HTTP ({', '.join(f'{k}:{v}' for k, v in metric_ports.items())})")
 
     # Prometheus scrapes exactly those, labelled by system.
     try:

@@ -4,6 +4,7 @@
 //! `Args` type and a `run` function; this file only dispatches.
 
 mod commands;
+mod grpc;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -15,6 +16,8 @@ struct Cli {
     /// their proto3 JSON mapping); errors as {"error": {"code", "message"}}.
     #[arg(long, global = true)]
     json: bool,
+    #[command(flatten)]
+    tls: grpc::TlsArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,7 +65,11 @@ enum Command {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     output::set_json(cli.json);
-    match dispatch(cli.command).await {
+    let run = async {
+        grpc::set_tls(&cli.tls)?;
+        dispatch(cli.command).await
+    };
+    match run.await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             let message = format!("{error:#}");

@@ -93,7 +93,7 @@ impl Application {
             entrance: entrance.clone(),
             stopping: stopping.clone(),
         })]);
-        let mut runner = Runner::bind("Gateway", &settings.grpc, &settings.metrics)
+        let mut runner = Runner::bind("Gateway", &settings.grpc, &settings.metrics, &gateway.trust)
             .await
             .with_context(|| {
                 format!(

@@ -13,7 +13,7 @@ use egov_proto::registry::registry_admin_client::RegistryAdminClient;
 use egov_proto::registry::{FaultState, GetFaultRequest, SetFaultRequest};
 use egov_registry::fault::FaultMode;
 use std::time::Duration;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -111,7 +111,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Err(error) => usage(&format!("invalid_fault_mode: {error}")),
     };
     let address = args.address(system);
-    let channel = connect(address).await?;
+    let channel = connect(address, system).await?;
     let state = RegistryAdminClient::new(channel.clone())
         .set_fault(SetFaultRequest {
             mode: Some(mode.into()),
@@ -153,7 +153,7 @@ async fn status(args: &Args) -> anyhow::Result<()> {
     for system in SYSTEMS {
         let address = args.address(system);
         let answer = async {
-            let channel = connect(address).await?;
+            let channel = connect(address, system).await?;
             let state = RegistryAdminClient::new(channel.clone())
                 .get_fault(GetFaultRequest {})
                 .await
@@ -206,9 +206,10 @@ fn usage(message: &str) -> ! {
     std::process::exit(2);
 }
 
-async fn connect(address: &str) -> anyhow::Result<Channel> {
-    Endpoint::from_shared(address.to_owned())
-        .with_context(|| format!("{address} is not a URL"))?
+async fn connect(address: &str, system: &str) -> anyhow::Result<Channel> {
+    let system = egov_trust::SystemId::parse(system)
+        .with_context(|| format!("{system} is no system of the mesh"))?;
+    crate::grpc::endpoint(address, system)?
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(10))
         .connect()

@@ -196,14 +196,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let mut client = GatewayClient::connect(args.addr.clone())
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "unreachable: cannot reach the gateway at {}: {e}",
-                args.addr
-            )
-        })?;
+    let mut client = GatewayClient::new(
+        crate::grpc::connect(&args.addr, egov_trust::SystemId::Gateway)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "unreachable: cannot reach the gateway at {}: {e:#}",
+                    args.addr
+                )
+            })?,
+    );
     match args.command {
         Command::Status { message_id, pki } => {
             let s = client

@@ -140,9 +140,11 @@ enum Command {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let mut client = IntakeClient::connect(args.addr.clone())
-        .await
-        .with_context(|| format!("connecting to the intake at {}", args.addr))?;
+    let mut client = IntakeClient::new(
+        crate::grpc::connect(&args.addr, egov_trust::SystemId::Intake)
+            .await
+            .with_context(|| format!("connecting to the intake at {}", args.addr))?,
+    );
     let token = || -> anyhow::Result<String> {
         std::fs::read_to_string(&args.session)
             .map(|t| t.trim().to_owned())

@@ -91,14 +91,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     .ttl(args.deadline);
     let envelope = sign_as(&args.pki, args.sender, &message)?;
-    let mut client = GatewayClient::connect(args.addr.clone())
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "unreachable: cannot reach the gateway at {}: {e}",
-                args.addr
-            )
-        })?;
+    let mut client = GatewayClient::new(
+        crate::grpc::connect(&args.addr, egov_trust::SystemId::Gateway)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "unreachable: cannot reach the gateway at {}: {e:#}",
+                    args.addr
+                )
+            })?,
+    );
     let answer = client
         .call(CallRequest {
             envelope: Some(envelope),

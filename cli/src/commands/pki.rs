@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use chrono::{Duration, Utc};
 use egov_trust::ca::SubjectSpec;
 use egov_trust::ca_dir::{CaDirectory, CitizenEdsPaths};
-use egov_trust::{Bin, CertificateInfo, CitizenEds, Iin, Subject, SystemId};
+use egov_trust::{Bin, CertificateInfo, CitizenEds, Iin, Subject, SystemId, TlsSubject};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -26,7 +26,9 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum Command {
-    /// Create the CA and a certificate for every system of the mesh.
+    /// Create the CA, a signing certificate and a TLS certificate for every
+    /// system of the mesh, and egovctl's TLS client certificate
+    /// (tls/operators/egovctl.crt.pem).
     Init {
         #[arg(long, default_value = "egov-mesh CA")]
         name: String,
@@ -97,6 +99,14 @@ enum IssueSubject {
         #[arg(long)]
         given_name: String,
     },
+    /// A system's TLS certificate for its gRPC port (serverAuth and
+    /// clientAuth; its id, localhost and the loopback addresses as names),
+    /// in tls/<system>.crt.pem.
+    Tls { id: SystemId },
+    /// An operator's TLS client certificate (clientAuth; the name in
+    /// urn:egov-mesh:operator:<name>), in tls/operators/<name>.crt.pem: for
+    /// egovctl's --tls-cert, grpcurl's -cert.
+    Operator { name: String },
     /// An employee of a legal entity (IIN, and the employer's BIN in OU=BIN…).
     Employee {
         #[arg(long)]
@@ -123,20 +133,51 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     (system.to_string(), cert.display().to_string().into())
                 })
                 .collect();
+            let tls: serde_json::Map<String, serde_json::Value> = SystemId::ALL
+                .into_iter()
+                .map(|system| {
+                    let (cert, _) = dir.tls_paths(&TlsSubject::System(system));
+                    (system.to_string(), cert.display().to_string().into())
+                })
+                .collect();
+            let (operator, _) = dir.tls_paths(&TlsSubject::operator(EGOVCTL_OPERATOR)?);
             output::say(
-                serde_json::json!({ "ca": dir.root().display().to_string(), "systems": systems }),
+                serde_json::json!({
+                    "ca": dir.root().display().to_string(),
+                    "systems": systems,
+                    "tls": tls,
+                    "egovctl_tls": operator.display().to_string(),
+                }),
                 || {
                     println!("CA created in {}", dir.root().display());
                     for (system, cert) in &systems {
                         println!("  {system:<12} {}", cert.as_str().unwrap_or_default());
                     }
+                    println!("TLS certificates (grpc.tls = \"mutual\")");
+                    for (system, cert) in &tls {
+                        println!("  {system:<12} {}", cert.as_str().unwrap_or_default());
+                    }
+                    println!("  {:<12} {}", EGOVCTL_OPERATOR, operator.display());
                 },
             );
             Ok(())
         }
         Command::Issue { subject, days } => {
             let dir = CaDirectory::open(&args.dir)?;
+            let tls = match &subject {
+                IssueSubject::Tls { id } => Some(TlsSubject::System(*id)),
+                IssueSubject::Operator { name } => Some(TlsSubject::operator(name)?),
+                _ => None,
+            };
+            if let Some(tls) = tls {
+                let now = Utc::now();
+                let (issued, cert, key) = dir.issue_tls(&tls, now, now + Duration::days(days))?;
+                return say_issued(&issued, &cert, &key);
+            }
             let spec = match subject {
+                IssueSubject::Tls { .. } | IssueSubject::Operator { .. } => {
+                    unreachable!("issued above")
+                }
                 IssueSubject::System { id } => SubjectSpec::System(id),
                 IssueSubject::Citizen {
                     iin,
@@ -163,27 +204,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             };
             let now = Utc::now();
             let (issued, cert, key) = dir.issue(&spec, now, now + Duration::days(days))?;
-            output::say(
-                serde_json::json!({
-                    "serial": issued.info.serial_hex(),
-                    "subject": issued.info.subject.to_string(),
-                    "certificate": cert.display().to_string(),
-                    "private_key": key.display().to_string(),
-                }),
-                || {
-                    println!(
-                        "issued serial {} to {}",
-                        issued.info.serial_hex(),
-                        issued.info.subject
-                    );
-                    println!(
-                        "  certificate {}\n  private key {}",
-                        cert.display(),
-                        key.display()
-                    );
-                },
-            );
-            Ok(())
+            say_issued(&issued, &cert, &key)
         }
         Command::Citizen {
             iin,
@@ -326,8 +347,37 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// Creates the CA (unless it exists and `force` is false) and a certificate
-/// for every system that has none yet.
+fn say_issued(issued: &egov_trust::Issued, cert: &Path, key: &Path) -> anyhow::Result<()> {
+    output::say(
+        serde_json::json!({
+            "serial": issued.info.serial_hex(),
+            "subject": issued.info.subject.to_string(),
+            "certificate": cert.display().to_string(),
+            "private_key": key.display().to_string(),
+        }),
+        || {
+            println!(
+                "issued serial {} to {}",
+                issued.info.serial_hex(),
+                issued.info.subject
+            );
+            println!(
+                "  certificate {}\n  private key {}",
+                cert.display(),
+                key.display()
+            );
+        },
+    );
+    Ok(())
+}
+
+/// egovctl's own operator name: `pki init` issues it a TLS client
+/// certificate (tls/operators/egovctl.crt.pem).
+pub const EGOVCTL_OPERATOR: &str = "egovctl";
+
+/// Creates the CA (unless it exists and `force` is false), a signing and a
+/// TLS certificate for every system that has none yet, and egovctl's TLS
+/// client certificate.
 pub fn init(root: &Path, name: &str, days: i64, force: bool) -> anyhow::Result<CaDirectory> {
     let dir = match CaDirectory::open(root) {
         Ok(existing) if !force => existing,
@@ -340,6 +390,20 @@ pub fn init(root: &Path, name: &str, days: i64, force: bool) -> anyhow::Result<C
         if force || !cert.exists() {
             dir.issue(&spec, now - Duration::minutes(5), now + Duration::days(825))?;
         }
+        let tls = TlsSubject::System(system);
+        let (cert, _) = dir.tls_paths(&tls);
+        if force || !cert.exists() {
+            dir.issue_tls(&tls, now - Duration::minutes(5), now + Duration::days(825))?;
+        }
+    }
+    let operator = TlsSubject::operator(EGOVCTL_OPERATOR)?;
+    let (cert, _) = dir.tls_paths(&operator);
+    if force || !cert.exists() {
+        dir.issue_tls(
+            &operator,
+            now - Duration::minutes(5),
+            now + Duration::days(825),
+        )?;
     }
     Ok(dir)
 }

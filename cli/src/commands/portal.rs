@@ -87,9 +87,11 @@ enum Command {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let mut client = PortalClient::connect(args.addr.clone())
-        .await
-        .with_context(|| format!("connecting to the portal at {}", args.addr))?;
+    let mut client = PortalClient::new(
+        crate::grpc::connect(&args.addr, egov_trust::SystemId::Portal)
+            .await
+            .with_context(|| format!("connecting to the portal at {}", args.addr))?,
+    );
     let session_file = args
         .pki
         .parent()

@@ -42,7 +42,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let crl = tokio::net::TcpListener::bind(args.crl_listen)
         .await
         .with_context(|| format!("binding the CRL distribution point to {}", args.crl_listen))?;
-    let crl_task = tokio::spawn(pki::serve(ca, crl, shutdown.clone().cancelled_owned()));
+    let crl_task = tokio::spawn(pki::serve(
+        ca.clone(),
+        crl,
+        shutdown.clone().cancelled_owned(),
+    ));
 
     let gateway: egov_gateway::Settings =
         load("gateway", &source(&args.config, SystemId::Gateway))?;
@@ -98,6 +102,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "  intake (МК ЫАЖ)         {intake_address}  (operators' API: egovctl intake; operators in deploy/config/intake.toml)"
     );
     println!("  CA and certificates     {}", args.pki.display());
+    match gateway.grpc.tls {
+        egov_runtime::tls::TlsMode::Off => println!(
+            "  gRPC                    PLAINTEXT (grpc.tls = \"off\"): a laptop sandbox; EGOV__GRPC__TLS=mutual make run for mutual TLS"
+        ),
+        egov_runtime::tls::TlsMode::Mutual => {
+            let (certificate, key) = ca.tls_paths(
+                &egov_trust::TlsSubject::operator(pki::EGOVCTL_OPERATOR)
+                    .expect("egovctl's operator name is valid"),
+            );
+            println!(
+                "  gRPC                    mutual TLS: egovctl --tls-cert {} --tls-key {} (or EGOV_TLS_CERT, EGOV_TLS_KEY)",
+                certificate.display(),
+                key.display()
+            );
+        }
+    }
     println!(
         "  telemetry               each system's [telemetry] (otlp_endpoint: traces, resource egov-<system>)"
     );

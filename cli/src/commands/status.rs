@@ -119,11 +119,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         };
         rows.push(Row {
             system,
-            health: health(&address).await,
+            health: health(&address, system).await,
             inbox: depth(broker.as_ref(), &inbox).await,
             dead: depth(broker.as_ref(), &dead).await,
             fault: match system {
-                SystemId::Individuals | SystemId::Notary => Some(fault(&address).await),
+                SystemId::Individuals | SystemId::Notary => Some(fault(&address, system).await),
                 _ => None,
             },
             address,
@@ -180,9 +180,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// "serving", "not serving", or "unreachable".
-async fn health(address: &str) -> String {
+async fn health(address: &str, system: SystemId) -> String {
     let check = async {
-        let channel = tonic::transport::Endpoint::from_shared(address.to_owned())?
+        let channel = crate::grpc::endpoint(address, system)?
             .connect_timeout(Duration::from_secs(2))
             .connect()
             .await?;
@@ -221,9 +221,9 @@ async fn depth(broker: Option<&lapin::Connection>, queue: &str) -> Option<u32> {
 }
 
 /// A registry's fault mode as `egovctl fault` sets it.
-async fn fault(address: &str) -> String {
+async fn fault(address: &str, system: SystemId) -> String {
     let ask = async {
-        let channel = tonic::transport::Endpoint::from_shared(address.to_owned())?
+        let channel = crate::grpc::endpoint(address, system)?
             .connect_timeout(Duration::from_secs(2))
             .connect()
             .await?;

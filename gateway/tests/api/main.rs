@@ -18,3 +18,4 @@ mod reconnect;
 mod rejections;
 mod statuses;
 mod sync;
+mod tls;

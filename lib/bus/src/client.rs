@@ -120,7 +120,8 @@ impl Bus {
     }
 
     /// The mesh's trust store (CA, revocation list), for checking what
-    /// others present (an operator's credential).
+    /// others present (an operator's credential; the runner checks TLS
+    /// clients' certificates with it too).
     pub fn trust(&self) -> &Arc<egov_trust::TrustStore> {
         &self.shared.trust
     }

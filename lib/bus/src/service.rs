@@ -28,7 +28,7 @@ impl BusService {
         bus: Bus,
         pool: &sqlx::PgPool,
     ) -> std::io::Result<BusService> {
-        let mut runner = Runner::bind(name, grpc, metrics).await?;
+        let mut runner = Runner::bind(name, grpc, metrics, bus.trust()).await?;
         runner
             .probe_database(pool)
             .probe("broker", bus.connected_probe());

@@ -170,11 +170,15 @@ impl FrameLengths {
 
 /// Serves `service` (the routes, wrapped in [`MessageLimit`]) on `listener`
 /// with `server`'s settings until `shutdown` is cancelled; in-flight calls
-/// finish first.
+/// finish first. With `tls`, only connections that pass
+/// [`crate::tls::ServerTls::accept`] are served (`name` in its log lines);
+/// without, plaintext.
 pub async fn serve<S>(
     server: tonic::transport::Server,
     service: MessageLimit<S>,
     listener: TcpListener,
+    tls: Option<Arc<crate::tls::ServerTls>>,
+    name: &'static str,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error>
 where
@@ -182,10 +186,20 @@ where
     S::Future: Send + 'static,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
 {
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    server
-        .serve_with_incoming_shutdown(service, incoming, shutdown.cancelled_owned())
-        .await
+    match tls {
+        None => {
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            server
+                .serve_with_incoming_shutdown(service, incoming, shutdown.cancelled_owned())
+                .await
+        }
+        Some(tls) => {
+            let incoming = crate::tls::incoming(listener, tls, name);
+            server
+                .serve_with_incoming_shutdown(service, incoming, shutdown.cancelled_owned())
+                .await
+        }
+    }
 }
 
 #[cfg(test)]

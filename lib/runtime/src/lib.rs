@@ -16,7 +16,10 @@
 //! - [`metrics`]: Prometheus metrics, one registry per service served by
 //!   the runner at `GET /metrics` on a port of its own;
 //! - [`database`]: a PostgreSQL pool confined to the service's own schema;
-//! - [`trust`]: the service's identity and trust store from settings.
+//! - [`trust`]: the service's identity and trust store from settings;
+//! - [`tls`]: mutual TLS on the gRPC ports (`grpc.tls`), the caller's
+//!   identity for handlers ([`tls::peer_identity`]), and the client side
+//!   every caller of a port uses ([`tls::endpoint`]).
 
 pub mod database;
 pub mod grpc;
@@ -28,6 +31,7 @@ pub mod service;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 pub mod trust;
 
 pub use tokio_util::sync::CancellationToken;

@@ -22,11 +22,14 @@
 
 use crate::metrics::{Gauge, MetricsSettings, Registry};
 use crate::settings::{FieldErrors, duration};
+use crate::tls::{ServerTls, TlsMode};
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -54,6 +57,19 @@ pub struct GrpcSettings {
     /// RESOURCE_EXHAUSTED `payload_too_large` before it is read.
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: usize,
+    /// "off": plaintext, no client certificate (a laptop sandbox; the
+    /// default, said so at start-up); "mutual": TLS, and every client
+    /// presents a certificate of the mesh CA (`trust.ca_certificate`) that
+    /// its revocation list does not name (see [`crate::tls`]).
+    #[serde(default)]
+    pub tls: TlsMode,
+    /// The port's TLS certificate and PKCS#8 key (PEM), issued by the mesh
+    /// CA for this system (`egovctl pki` writes `tls/<system>.crt.pem`);
+    /// needed when `tls` is "mutual".
+    #[serde(default)]
+    pub tls_certificate: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_private_key: Option<PathBuf>,
 }
 
 fn default_grace() -> Duration {
@@ -80,6 +96,21 @@ impl GrpcSettings {
             "grpc.max_message_bytes",
             "must be at least 4096",
         );
+        if self.tls == TlsMode::Mutual {
+            for (field, path) in [
+                ("grpc.tls_certificate", &self.tls_certificate),
+                ("grpc.tls_private_key", &self.tls_private_key),
+            ] {
+                match path {
+                    None => errors.add(field, "must be set when grpc.tls is \"mutual\""),
+                    Some(path) => errors.check(
+                        path.is_file(),
+                        field,
+                        format!("{} is not a readable file", path.display()),
+                    ),
+                }
+            }
+        }
     }
 }
 
@@ -153,6 +184,8 @@ pub struct Runner {
     registry: Registry,
     grace: Duration,
     max_message_bytes: usize,
+    /// `grpc.tls = "mutual"`: the port's TLS; None: plaintext.
+    tls: Option<Arc<ServerTls>>,
     routes: RoutesBuilder,
     served: Vec<&'static str>,
     probes: Vec<(&'static str, Probe)>,
@@ -164,12 +197,33 @@ impl Runner {
     /// [`Runner::address`] and [`Runner::metrics_address`]). `name` is how
     /// logs name the service ("Gateway", "Workstation", "Individuals
     /// registry"); its first word, lowercased, names the ErrorInfo domain of
-    /// the runner's own refusals ("gateway.egov-mesh").
+    /// the runner's own refusals ("gateway.egov-mesh"). `trust` checks the
+    /// clients' certificates when `grpc.tls` is "mutual".
     pub async fn bind(
         name: &'static str,
         grpc: &GrpcSettings,
         metrics: &MetricsSettings,
+        trust: &Arc<egov_trust::TrustStore>,
     ) -> std::io::Result<Runner> {
+        let tls = match grpc.tls {
+            TlsMode::Off => None,
+            TlsMode::Mutual => {
+                let (Some(certificate), Some(key)) = (&grpc.tls_certificate, &grpc.tls_private_key)
+                else {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "grpc.tls is \"mutual\" without grpc.tls_certificate and grpc.tls_private_key",
+                    ));
+                };
+                let tls = ServerTls::load(certificate, key, trust.clone()).map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("grpc.tls_certificate / grpc.tls_private_key: {e}"),
+                    )
+                })?;
+                Some(Arc::new(tls))
+            }
+        };
         let listener = TcpListener::bind(grpc.listen).await?;
         let address = listener.local_addr()?;
         let metrics_listener = TcpListener::bind(metrics.listen).await.map_err(|e| {
@@ -188,6 +242,7 @@ impl Runner {
             registry: crate::metrics::registry(),
             grace: grpc.shutdown_grace,
             max_message_bytes: grpc.max_message_bytes,
+            tls,
             routes: RoutesBuilder::default(),
             served: Vec::new(),
             probes: Vec::new(),
@@ -295,6 +350,7 @@ impl Runner {
             mut registry,
             grace,
             max_message_bytes,
+            tls,
             mut routes,
             served,
             probes,
@@ -317,18 +373,37 @@ impl Runner {
         let server =
             tonic::transport::Server::builder().trace_fn(crate::propagation::grpc_server_span);
         let service = crate::grpc::MessageLimit::new(
-            routes.routes(),
+            crate::tls::RevocationGate::new(
+                routes.routes(),
+                tls.as_ref().map(|tls| tls.trust().clone()),
+                Runner::domain(name),
+            ),
             max_message_bytes,
             Runner::domain(name),
         );
         let grpc_stop = CancellationToken::new();
+        let mode = if tls.is_some() {
+            TlsMode::Mutual
+        } else {
+            TlsMode::Off
+        };
         let server = tokio::spawn(crate::grpc::serve(
             server,
             service,
             listener,
+            tls,
+            name,
             grpc_stop.clone(),
         ));
-        tracing::info!(%address, "{name} gRPC API listening.");
+        tracing::info!(%address, tls = mode.as_str(), "{name} gRPC API listening.");
+        match mode {
+            TlsMode::Mutual => tracing::info!(
+                "{name} gRPC API speaks mutual TLS: every client presents a certificate of the mesh CA, checked against its revocation list."
+            ),
+            TlsMode::Off => tracing::warn!(
+                "{name} gRPC API is PLAINTEXT (grpc.tls = \"off\"): no client is authenticated; a laptop sandbox only. Set grpc.tls = \"mutual\" (EGOV__GRPC__TLS=mutual) for anything else."
+            ),
+        }
 
         let serving = Gauge::<i64>::default();
         registry.register(

@@ -15,7 +15,9 @@
 //! - [`wait`]: waiting for a condition, never a fixed sleep;
 //! - [`statuses`]: the gateway's delivery statuses all settled, counted;
 //! - [`service`]: the checks every service shares (health watched, health
-//!   following the broker, reflection as an outside client sees it).
+//!   following the broker, reflection as an outside client sees it);
+//! - [`tls`]: mutual TLS on a service's port (certificates, settings,
+//!   clients) and the checks every TLS port must pass.
 
 pub mod database;
 pub mod env;
@@ -25,6 +27,7 @@ pub mod pki;
 pub mod process;
 pub mod service;
 pub mod statuses;
+pub mod tls;
 pub mod wait;
 
 pub use mesh::TestMesh;

@@ -2,7 +2,7 @@
 //! certification centre): issues certificates to systems, citizens and
 //! employees, revokes them, and signs the revocation list.
 
-use crate::certificate::{CertError, CertificateInfo, SYSTEM_URI_PREFIX};
+use crate::certificate::{CertError, CertificateInfo, OPERATOR_URI_PREFIX, SYSTEM_URI_PREFIX};
 use crate::iin::{Bin, Iin};
 use crate::signing::{SigningKey, pem_block, to_pem};
 use crate::system::SystemId;
@@ -50,6 +50,59 @@ pub enum SubjectSpec {
     },
 }
 
+/// Whom a TLS certificate of the mesh is for (issue 14 point 1): a system,
+/// which serves its gRPC port with it and may call others' with it, or an
+/// operator (a person or a tool such as egovctl), who only calls.
+///
+/// TLS certificates are kept apart from the signing ones: their own key,
+/// keyUsage digitalSignature without nonRepudiation, extendedKeyUsage
+/// serverAuth/clientAuth; so a TLS key signs no message and a signing key
+/// opens no connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSubject {
+    System(SystemId),
+    /// An operator by name: letters, digits, '_' or '-', at most 64.
+    Operator(String),
+}
+
+impl TlsSubject {
+    /// An operator's subject, its name checked.
+    pub fn operator(name: &str) -> Result<TlsSubject, CaError> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+        if ok {
+            Ok(TlsSubject::Operator(name.to_owned()))
+        } else {
+            Err(CaError::OperatorName(name.to_owned()))
+        }
+    }
+}
+
+impl std::fmt::Display for TlsSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TlsSubject::System(id) => write!(f, "system {id}"),
+            TlsSubject::Operator(name) => write!(f, "operator {name}"),
+        }
+    }
+}
+
+/// The names a system's TLS certificate carries besides its URI: the
+/// system's id (what a client verifies, whatever address it dialled: the
+/// compose network's host name, or 127.0.0.1 through a published port),
+/// and the loopback names, for grpcurl and friends.
+pub fn tls_server_names(system: SystemId) -> Vec<String> {
+    vec![
+        system.as_str().to_owned(),
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ]
+}
+
 /// A freshly issued certificate with its private key.
 pub struct Issued {
     pub certificate_der: Vec<u8>,
@@ -90,6 +143,10 @@ enum Usage {
     IndividualAuthentication,
     /// A citizen's document-signing key.
     IndividualSigning,
+    /// A system's TLS key: serves its port, calls others'.
+    TlsServerAndClient,
+    /// An operator's TLS key: calls only.
+    TlsClient,
 }
 
 impl std::fmt::Debug for Issued {
@@ -121,6 +178,8 @@ pub enum CaError {
     Certificate(#[from] CertError),
     #[error("unknown revocation reason {0:?}")]
     Reason(String),
+    #[error("{0:?} is no operator name: letters, digits, '_' or '-', at most 64")]
+    OperatorName(String),
 }
 
 pub struct CertificateAuthority {
@@ -221,6 +280,56 @@ impl CertificateAuthority {
                 not_after,
             )?,
             signing: self.issue_for(&subject, Usage::IndividualSigning, not_before, not_after)?,
+        })
+    }
+
+    /// Issues a TLS certificate (see [`TlsSubject`]), valid over
+    /// [not_before, not_after].
+    pub fn issue_tls(
+        &self,
+        subject: &TlsSubject,
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    ) -> Result<Issued, CaError> {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let mut params = CertificateParams::default();
+        let mut dn = rcgen::DistinguishedName::new();
+        let usage = match subject {
+            TlsSubject::System(id) => {
+                dn.push(DnType::CommonName, id.as_str());
+                let uri = format!("{SYSTEM_URI_PREFIX}{id}");
+                params.subject_alt_names = vec![SanType::URI(uri.try_into()?)];
+                for name in tls_server_names(*id) {
+                    params
+                        .subject_alt_names
+                        .push(match name.parse::<std::net::IpAddr>() {
+                            Ok(ip) => SanType::IpAddress(ip),
+                            Err(_) => SanType::DnsName(name.try_into()?),
+                        });
+                }
+                Usage::TlsServerAndClient
+            }
+            TlsSubject::Operator(name) => {
+                dn.push(DnType::CommonName, name.as_str());
+                let uri = format!("{OPERATOR_URI_PREFIX}{name}");
+                params.subject_alt_names = vec![SanType::URI(uri.try_into()?)];
+                Usage::TlsClient
+            }
+        };
+        dn.push(DnType::OrganizationName, "egov-mesh");
+        dn.push(DnType::CountryName, "KZ");
+        params.distinguished_name = dn;
+        set_usage(&mut params, usage);
+        params.not_before = to_time(not_before);
+        params.not_after = to_time(not_after);
+        params.serial_number = Some(random_serial());
+        params.use_authority_key_identifier_extension = true;
+        let certificate_der = params.signed_by(&key, &self.issuer)?.der().to_vec();
+        let info = CertificateInfo::parse(&certificate_der)?;
+        Ok(Issued {
+            certificate_der,
+            private_key_der: key.serialize_der(),
+            info,
         })
     }
 
@@ -357,6 +466,17 @@ fn set_usage(params: &mut CertificateParams, usage: Usage) {
             // person's signing certificate (anchors-part2.md §4.3).
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::EmailProtection, role];
             params.custom_extensions = vec![certificate_policies(OID_POLICY_INDIVIDUAL_SIGNING)];
+        }
+        Usage::TlsServerAndClient => {
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            params.extended_key_usages = vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ];
+        }
+        Usage::TlsClient => {
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         }
     }
 }

@@ -8,12 +8,18 @@
 //! <dir>/citizens/<iin>/auth.crt.pem|auth.key.pem   a citizen's EDS as NCA
 //! <dir>/citizens/<iin>/sign.crt.pem|sign.key.pem   issues it (two key pairs)
 //! <dir>/employees/<iin>-<bin>.crt.pem|.key.pem
+//! <dir>/tls/<id>.crt.pem|.key.pem     a system's TLS certificate (its gRPC
+//!                                     port, and its calls to others')
+//! <dir>/tls/operators/<name>.crt.pem|.key.pem   an operator's TLS client
+//!                                     certificate (egovctl's is "egovctl")
 //! ```
 //!
 //! The distribution point reads `revoked.toml` on every request, so a
 //! revocation made with `egovctl pki revoke` is served at once.
 
-use crate::ca::{CaError, CertificateAuthority, CitizenEds, Issued, Revocation, SubjectSpec};
+use crate::ca::{
+    CaError, CertificateAuthority, CitizenEds, Issued, Revocation, SubjectSpec, TlsSubject,
+};
 use crate::crl::{CrlSource, SERVED_CRL_VALIDITY};
 use crate::iin::Iin;
 use crate::signing::pem_block;
@@ -151,6 +157,33 @@ impl CaDirectory {
     ) -> Result<(Issued, PathBuf, PathBuf), CaDirError> {
         let issued = self.load()?.issue(subject, not_before, not_after)?;
         let (cert_path, key_path) = self.paths_for(subject);
+        self.write(&key_path, &issued.private_key_pem(), true)?;
+        self.write(&cert_path, &issued.certificate_pem(), false)?;
+        Ok((issued, cert_path, key_path))
+    }
+
+    /// Where a TLS certificate and its key live (certificate, key).
+    pub fn tls_paths(&self, subject: &TlsSubject) -> (PathBuf, PathBuf) {
+        let tls = self.root.join("tls");
+        let stem = match subject {
+            TlsSubject::System(id) => tls.join(id.as_str()),
+            TlsSubject::Operator(name) => tls.join("operators").join(name),
+        };
+        (
+            stem.with_extension("crt.pem"),
+            stem.with_extension("key.pem"),
+        )
+    }
+
+    /// Issues a TLS certificate and writes it and its key.
+    pub fn issue_tls(
+        &self,
+        subject: &TlsSubject,
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    ) -> Result<(Issued, PathBuf, PathBuf), CaDirError> {
+        let issued = self.load()?.issue_tls(subject, not_before, not_after)?;
+        let (cert_path, key_path) = self.tls_paths(subject);
         self.write(&key_path, &issued.private_key_pem(), true)?;
         self.write(&cert_path, &issued.certificate_pem(), false)?;
         Ok((issued, cert_path, key_path))

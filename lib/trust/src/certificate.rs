@@ -14,6 +14,9 @@ use std::fmt;
 use x509_parser::prelude::*;
 
 pub const SYSTEM_URI_PREFIX: &str = "urn:egov-mesh:system:";
+/// An operator's TLS certificate names them in a URI subject alternative
+/// name `urn:egov-mesh:operator:<name>` (and its common name).
+pub const OPERATOR_URI_PREFIX: &str = "urn:egov-mesh:operator:";
 const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 const OID_PRIME256V1: &str = "1.2.840.10045.3.1.7";
 
@@ -26,6 +29,9 @@ pub enum Subject {
     Citizen { iin: Iin, name: String },
     /// An employee of a legal entity (IIN, and the employer's BIN in OU).
     Employee { iin: Iin, bin: Bin, name: String },
+    /// An operator of the mesh (a person or a tool such as egovctl), named
+    /// by a TLS client certificate only.
+    Operator { name: String },
 }
 
 impl fmt::Display for Subject {
@@ -36,6 +42,7 @@ impl fmt::Display for Subject {
             Subject::Employee { iin, bin, name } => {
                 write!(f, "employee {name} (IIN {iin}) of BIN {bin}")
             }
+            Subject::Operator { name } => write!(f, "operator {name}"),
         }
     }
 }
@@ -209,6 +216,19 @@ fn subject_of(cert: &X509Certificate<'_>) -> Result<Subject, CertError> {
                 return SystemId::parse(id)
                     .map(Subject::System)
                     .ok_or_else(|| CertError::UnknownSubject(format!("unknown system {id:?}")));
+            }
+            if let GeneralName::URI(uri) = name
+                && let Some(name) = uri.strip_prefix(OPERATOR_URI_PREFIX)
+            {
+                return if name.is_empty() {
+                    Err(CertError::UnknownSubject(
+                        "an operator without a name".into(),
+                    ))
+                } else {
+                    Ok(Subject::Operator {
+                        name: name.to_owned(),
+                    })
+                };
             }
         }
     }

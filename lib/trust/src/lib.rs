@@ -25,7 +25,7 @@ pub mod signing;
 pub mod system;
 pub mod trust_store;
 
-pub use ca::{CertificateAuthority, CitizenEds, Issued, SubjectSpec};
+pub use ca::{CertificateAuthority, CitizenEds, Issued, SubjectSpec, TlsSubject};
 pub use certificate::{CertError, CertificateInfo, KeyPurpose, Subject};
 pub use crl::{CrlSettings, CrlSource};
 pub use identity::Identity;

@@ -343,3 +343,57 @@ fn the_ca_directory_writes_a_citizens_two_key_pairs() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn tls_certificates_name_their_system_or_operator_and_sign_nothing() {
+    use crate::ca::{TlsSubject, tls_server_names};
+    use crate::certificate::KeyPurpose;
+    use x509_parser::prelude::*;
+    let ca = ca();
+    let (from, to) = year();
+    let system = ca
+        .issue_tls(&TlsSubject::System(SystemId::Gateway), from, to)
+        .unwrap();
+    assert_eq!(system.info.subject, Subject::System(SystemId::Gateway));
+    assert!(system.info.allows(KeyPurpose::Authentication));
+    assert!(!system.info.allows(KeyPurpose::Signing));
+    let (_, parsed) = X509Certificate::from_der(&system.certificate_der).unwrap();
+    let eku = parsed.extended_key_usage().unwrap().unwrap().value;
+    assert!(eku.server_auth && eku.client_auth);
+    let san = parsed.subject_alternative_name().unwrap().unwrap().value;
+    let names: Vec<String> = san
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+            GeneralName::IPAddress(ip) if ip.len() == 4 => {
+                Some(std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]).to_string())
+            }
+            GeneralName::IPAddress(ip) if ip.len() == 16 => {
+                let bytes: [u8; 16] = (*ip).try_into().unwrap();
+                Some(std::net::Ipv6Addr::from(bytes).to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, tls_server_names(SystemId::Gateway));
+
+    let operator = ca
+        .issue_tls(&TlsSubject::operator("egovctl").unwrap(), from, to)
+        .unwrap();
+    assert_eq!(
+        operator.info.subject,
+        Subject::Operator {
+            name: "egovctl".into()
+        }
+    );
+    assert!(operator.info.allows(KeyPurpose::Authentication));
+    assert!(!operator.info.allows(KeyPurpose::Signing));
+    let (_, parsed) = X509Certificate::from_der(&operator.certificate_der).unwrap();
+    let eku = parsed.extended_key_usage().unwrap().unwrap().value;
+    assert!(eku.client_auth && !eku.server_auth);
+
+    for bad in ["", "a b", "a/b", "a.b", &"x".repeat(65)] {
+        assert!(TlsSubject::operator(bad).is_err(), "{bad:?}");
+    }
+}

@@ -310,6 +310,7 @@ impl Portal {
         let signer_iin = match &verified.certificate.subject {
             Subject::Citizen { iin, .. } | Subject::Employee { iin, .. } => iin.to_string(),
             Subject::System(system) => format!("system {system}"),
+            Subject::Operator { name } => format!("operator {name}"),
         };
         if signer_iin != applicant_iin {
             return Err(PortalError::at(

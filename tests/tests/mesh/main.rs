@@ -30,5 +30,6 @@ mod personal_data;
 mod process;
 mod provider;
 mod registry_down;
+mod tls;
 mod trace_page;
 mod walks;

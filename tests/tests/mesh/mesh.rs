@@ -12,12 +12,13 @@
 
 use crate::process::{self, Process};
 use chrono::{Duration as Days, NaiveDate, Utc};
+use egov_runtime::tls::ClientTls;
 use egov_testkit::database::TestDatabase;
 use egov_testkit::mesh::RETRY_DELAYS;
 use egov_testkit::wait;
 use egov_trust::ca_dir::CaDirectory;
 use egov_trust::iin::Sex;
-use egov_trust::{Bin, Iin, SubjectSpec, SystemId};
+use egov_trust::{Bin, Iin, SubjectSpec, SystemId, TlsSubject};
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::net::SocketAddr;
@@ -80,6 +81,10 @@ pub struct Options {
     pub autopilot: bool,
     /// Where every system exports its spans (OTLP/HTTP); none: no export.
     pub otlp_endpoint: Option<String>,
+    /// Every gRPC port with `grpc.tls = "mutual"` (its TLS certificate from
+    /// the scenario's CA); the scenario's clients and egovctl present the
+    /// operator certificate "scenario". Without: plaintext, as `make run`.
+    pub tls: bool,
 }
 
 impl Default for Options {
@@ -87,9 +92,13 @@ impl Default for Options {
         Options {
             autopilot: true,
             otlp_endpoint: None,
+            tls: false,
         }
     }
 }
+
+/// The operator whose TLS certificate the scenario's clients present.
+pub const SCENARIO_OPERATOR: &str = "scenario";
 
 /// A person of the scenario's population (ЖТ МДБ knows them).
 #[derive(Debug, Clone)]
@@ -103,6 +112,8 @@ pub struct Person {
 pub struct Mesh {
     dir: PathBuf,
     pub ca: CaDirectory,
+    /// With `Options::tls`: what the scenario's clients present.
+    client_tls: Option<ClientTls>,
     pub crl_url: String,
     namespace: String,
     options: Options,
@@ -161,10 +172,27 @@ impl Mesh {
                 now + Days::days(1),
             )
             .expect("a system certificate");
+            if options.tls {
+                ca.issue_tls(
+                    &TlsSubject::System(system),
+                    now - Days::hours(1),
+                    now + Days::days(1),
+                )
+                .expect("a system's TLS certificate");
+            }
         }
+        let client_tls = options.tls.then(|| {
+            let operator = TlsSubject::operator(SCENARIO_OPERATOR).expect("a name");
+            let (_, certificate, key) = ca
+                .issue_tls(&operator, now - Days::hours(1), now + Days::days(1))
+                .expect("the scenario's TLS certificate");
+            ClientTls::load(&ca.ca_certificate_path(), &certificate, &key)
+                .expect("the scenario's TLS material")
+        });
         let mut mesh = Mesh {
             dir,
             ca,
+            client_tls,
             crl_url: String::new(),
             namespace: egov_testkit::unique_name("s-"),
             options,
@@ -266,9 +294,7 @@ impl Mesh {
             async move { address }
         })
         .await;
-        let channel = Endpoint::from_shared(format!("http://{address}"))
-            .expect("an endpoint")
-            .connect_lazy();
+        let channel = self.endpoint(address, system).connect_lazy();
         let health = HealthClient::new(channel.clone());
         wait::until(PATIENCE, &format!("{name} is SERVING"), || {
             self.with(name, |p| p.process.check_alive());
@@ -295,6 +321,38 @@ impl Mesh {
             p.channel = Some(channel);
         });
         address
+    }
+
+    /// The endpoint of `system`'s port at `address`: plaintext, or with
+    /// `Options::tls` mutual TLS presenting the scenario's certificate.
+    pub fn endpoint(&self, address: SocketAddr, system: SystemId) -> Endpoint {
+        egov_runtime::tls::endpoint(&address.to_string(), system, self.client_tls.as_ref())
+            .expect("an endpoint")
+    }
+
+    /// The system's gRPC address in its current run.
+    pub fn address(&self, system: SystemId) -> SocketAddr {
+        self.with(system.as_str(), |p| p.process.address)
+            .unwrap_or_else(|| panic!("{system} is not running"))
+    }
+
+    /// The environment that has egovctl present the scenario's TLS client
+    /// certificate (empty without `Options::tls`).
+    fn egovctl_tls_env(&self) -> Vec<(&'static str, String)> {
+        if self.client_tls.is_none() {
+            return Vec::new();
+        }
+        let (certificate, key) = self
+            .ca
+            .tls_paths(&TlsSubject::operator(SCENARIO_OPERATOR).expect("a name"));
+        vec![
+            (
+                "EGOV_TLS_CA",
+                self.ca.ca_certificate_path().display().to_string(),
+            ),
+            ("EGOV_TLS_CERT", certificate.display().to_string()),
+            ("EGOV_TLS_KEY", key.display().to_string()),
+        ]
     }
 
     /// A gRPC channel to the system's current run.
@@ -333,6 +391,7 @@ impl Mesh {
         .expect("write the log");
         let status = tokio::process::Command::new(process::binary("egovctl"))
             .args(args)
+            .envs(self.egovctl_tls_env())
             .env("NO_COLOR", "1")
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -382,8 +441,19 @@ impl Mesh {
             .iter()
             .map(|d| q(format!("{}ms", d.as_millis())))
             .collect();
+        let grpc_tls = if self.options.tls {
+            let (certificate, key) = self.ca.tls_paths(&TlsSubject::System(system));
+            format!(
+                "# Mutual TLS on the gRPC port (issue 14 point 1).\n\
+                 tls = \"mutual\"\ntls_certificate = {}\ntls_private_key = {}\n",
+                q(certificate.display()),
+                q(key.display()),
+            )
+        } else {
+            String::new()
+        };
         let mut text = format!(
-            "[grpc]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"2s\"\n\n\
+            "[grpc]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"2s\"\n{grpc_tls}\n\
              [bus]\nurl = {}\nnamespace = {}\nretry_delays = [{}]\n\
              reconnect_min = \"50ms\"\nreconnect_max = \"1s\"\n\n\
              [database]\nurl = {}\nschema = {}\nmax_connections = 4\n\n\
@@ -827,6 +897,7 @@ impl Mesh {
             }
         }
         let output = command
+            .envs(self.egovctl_tls_env())
             .env("EGOV_AMQP_URL", egov_testkit::amqp_url())
             .env("EGOV_NAMESPACE", &self.namespace)
             .env("EGOV_PKI", self.ca.root())

@@ -39,14 +39,16 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let mut client = GatewayClient::connect(args.addr.clone())
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "unreachable: cannot reach the gateway at {}: {e}",
-                args.addr
-            )
-        })?;
+    let mut client = GatewayClient::new(
+        crate::grpc::connect(&args.addr, egov_trust::SystemId::Gateway)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "unreachable: cannot reach the gateway at {}: {e:#}",
+                    args.addr
+                )
+            })?,
+    );
     let trace = client
         .trace(TraceRequest {
             conversation_id: args.conversation.clone(),

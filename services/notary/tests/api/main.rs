@@ -10,3 +10,4 @@ mod faults;
 mod helpers;
 mod metrics;
 mod service;
+mod tls;
