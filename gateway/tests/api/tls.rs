@@ -9,10 +9,9 @@ use egov_gateway::Application;
 use egov_proto::gateway::ListRoutesRequest;
 use egov_proto::gateway::gateway_client::GatewayClient;
 use egov_testkit::TestMesh;
-use egov_testkit::tls::{check_mutual_tls_port, health_over};
+use egov_testkit::tls::{check_mutual_tls_port, health_over, wait_serving};
 use egov_trust::{SystemId, TlsSubject};
 use tokio_util::sync::CancellationToken;
-use tonic_health::pb::health_check_response::ServingStatus;
 
 async fn start(mesh: &TestMesh, tls: bool) -> (std::net::SocketAddr, CancellationToken) {
     let mut source = mesh.source(SystemId::Gateway);
@@ -66,10 +65,7 @@ async fn with_mutual_tls_the_gateway_serves_only_valid_certificates_of_the_mesh_
 async fn with_tls_off_the_gateways_port_is_plaintext() {
     let mesh = TestMesh::new().await;
     let (address, stop) = start(&mesh, false).await;
-    assert_eq!(
-        health_over(address, SystemId::Gateway, None).await,
-        Ok(ServingStatus::Serving)
-    );
+    wait_serving(address, SystemId::Gateway, None).await;
     let (portal, _) = mesh.pki.client_tls(&TlsSubject::System(SystemId::Portal));
     assert!(
         health_over(address, SystemId::Gateway, Some(&portal))

@@ -395,7 +395,7 @@ impl Runner {
             name,
             grpc_stop.clone(),
         ));
-        tracing::info!(%address, tls = mode.as_str(), "{name} gRPC API listening.");
+        tracing::info!(%address, tls = %mode.as_str(), "{name} gRPC API listening.");
         match mode {
             TlsMode::Mutual => tracing::info!(
                 "{name} gRPC API speaks mutual TLS: every client presents a certificate of the mesh CA, checked against its revocation list."

@@ -100,6 +100,29 @@ pub async fn health_over(
         .unwrap_or_else(|_| Err("no answer in time".to_owned()))
 }
 
+/// Waits until `system` at `address` answers SERVING to a client over
+/// `tls` (plaintext without): the service may still be starting.
+pub async fn wait_serving(address: SocketAddr, system: SystemId, tls: Option<&ClientTls>) {
+    crate::wait::until(
+        crate::service::PATIENCE,
+        &format!(
+            "{system} serves over {}",
+            if tls.is_some() {
+                "mutual TLS"
+            } else {
+                "plaintext"
+            }
+        ),
+        || async {
+            match health_over(address, system, tls).await {
+                Ok(ServingStatus::Serving) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+}
+
 /// A client of a CA the mesh does not trust (for the server it trusts the
 /// mesh CA, so only its own certificate is foreign).
 fn foreign_client(pki: &TestPki) -> ClientTls {
@@ -177,11 +200,7 @@ pub async fn anonymous_health(
 pub async fn check_mutual_tls_port(address: SocketAddr, system: SystemId, mesh: &TestMesh) {
     let pki = &mesh.pki;
     let (portal, _) = pki.client_tls(&TlsSubject::System(SystemId::Portal));
-    assert_eq!(
-        health_over(address, system, Some(&portal)).await,
-        Ok(ServingStatus::Serving),
-        "{system}: a system's valid certificate"
-    );
+    wait_serving(address, system, Some(&portal)).await;
     let (operator, serial) = pki.client_tls(&TlsSubject::operator("tester").expect("a name"));
     assert_eq!(
         health_over(address, system, Some(&operator)).await,
