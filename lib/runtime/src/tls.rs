@@ -123,6 +123,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 pub struct PeerIdentity {
     certificate: Arc<CertificateInfo>,
     remote_address: Option<SocketAddr>,
+    local_address: Option<SocketAddr>,
 }
 
 impl PeerIdentity {
@@ -132,6 +133,7 @@ impl PeerIdentity {
         PeerIdentity {
             certificate,
             remote_address,
+            local_address: None,
         }
     }
 
@@ -252,15 +254,20 @@ impl ServerTls {
     /// [`HANDSHAKE_TIMEOUT`].
     pub async fn accept(&self, tcp: TcpStream) -> Result<MeshTlsStream, Refusal> {
         let remote_address = tcp.peer_addr().ok();
-        tokio::time::timeout(HANDSHAKE_TIMEOUT, self.accept_checked(tcp, remote_address))
-            .await
-            .unwrap_or(Err(Refusal::Timeout))
+        let local_address = tcp.local_addr().ok();
+        tokio::time::timeout(
+            HANDSHAKE_TIMEOUT,
+            self.accept_checked(tcp, remote_address, local_address),
+        )
+        .await
+        .unwrap_or(Err(Refusal::Timeout))
     }
 
     async fn accept_checked(
         &self,
         tcp: TcpStream,
         remote_address: Option<SocketAddr>,
+        local_address: Option<SocketAddr>,
     ) -> Result<MeshTlsStream, Refusal> {
         let stream = self
             .acceptor
@@ -284,7 +291,11 @@ impl ServerTls {
         }
         Ok(MeshTlsStream {
             inner: stream,
-            peer: PeerIdentity::new(certificate, remote_address),
+            peer: PeerIdentity {
+                certificate,
+                remote_address,
+                local_address,
+            },
         })
     }
 }
@@ -446,6 +457,10 @@ pub fn incoming(
 /// UNAVAILABLE `revocation_status_unavailable` past `crl_max_stale`, with
 /// ErrorInfo in the port's domain. A request without a [`PeerIdentity`]
 /// (a plaintext port) passes.
+///
+/// It also gives each request of a TLS connection tonic's
+/// `TcpConnectInfo`, so `request.remote_addr()` answers as on a plaintext
+/// port (the login limits key on it).
 #[derive(Clone)]
 pub struct RevocationGate<S> {
     inner: S,
@@ -485,7 +500,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: tonic::codegen::http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: tonic::codegen::http::Request<B>) -> Self::Future {
         let peer = match &self.trust {
             Some(_) => request.extensions().get::<PeerIdentity>().cloned(),
             None => None,
@@ -493,6 +508,12 @@ where
         let Some(peer) = peer else {
             return Box::pin(self.inner.call(request));
         };
+        request
+            .extensions_mut()
+            .insert(tonic::transport::server::TcpConnectInfo {
+                local_addr: peer.local_address,
+                remote_addr: peer.remote_address,
+            });
         // The service made ready is this one; a clone takes its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);

@@ -221,8 +221,10 @@ async fn a_handler_reads_who_called_and_a_revocation_ends_an_open_connections_ca
     let address = listener.local_addr().unwrap();
     async fn whoami(request: axum::extract::Request) -> String {
         let request = tonic::Request::from_http(request);
+        // The address too, as on a plaintext port (the login limits).
+        let from = request.remote_addr().map(|a| a.ip().to_string());
         match peer_identity(&request) {
-            Some(peer) => peer.subject().to_string(),
+            Some(peer) => format!("{} from {}", peer.subject(), from.unwrap_or_default()),
             None => "nobody".to_owned(),
         }
     }
@@ -247,7 +249,7 @@ async fn a_handler_reads_who_called_and_a_revocation_ends_an_open_connections_ca
         .unwrap();
     assert_eq!(
         get(channel.clone(), "/whoami").await,
-        (None, "system portal".to_owned())
+        (None, "system portal from 127.0.0.1".to_owned())
     );
 
     // Revoked while the connection is open: its next call is refused.
