@@ -166,12 +166,32 @@ impl PeerIdentity {
     }
 }
 
+/// Whom a certificate names, as a log line may say it: a person's IIN
+/// masked ([`crate::telemetry::mask_iin`]) and their name left out.
+pub fn subject_for_logs(subject: &Subject) -> String {
+    match subject {
+        Subject::System(id) => format!("system {id}"),
+        Subject::Operator { name } => format!("operator {name}"),
+        Subject::Citizen { iin, .. } => {
+            format!(
+                "citizen IIN {}",
+                crate::telemetry::mask_iin(&iin.to_string())
+            )
+        }
+        Subject::Employee { iin, bin, .. } => format!(
+            "employee IIN {} of BIN {bin}",
+            crate::telemetry::mask_iin(&iin.to_string())
+        ),
+    }
+}
+
+/// For logs: the subject (a person's IIN masked) and the serial.
 impl std::fmt::Display for PeerIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
             "{} (certificate {})",
-            self.certificate.subject,
+            subject_for_logs(&self.certificate.subject),
             self.certificate.serial_hex()
         )
     }
@@ -287,7 +307,7 @@ impl ServerTls {
             .await
             .map_err(Refusal::Certificate)?;
         if !certificate.allows(KeyPurpose::Authentication) {
-            return Err(Refusal::NotForTls(certificate.subject.to_string()));
+            return Err(Refusal::NotForTls(subject_for_logs(&certificate.subject)));
         }
         Ok(MeshTlsStream {
             inner: stream,

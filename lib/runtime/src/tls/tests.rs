@@ -304,3 +304,27 @@ fn endpoints_take_any_scheme_and_speak_tls_only_with_a_client_certificate() {
     let secure = endpoint("http://127.0.0.1:7100", SystemId::Gateway, Some(&tls)).unwrap();
     assert_eq!(secure.uri().scheme_str(), Some("https"));
 }
+
+#[test]
+fn a_persons_iin_is_masked_in_what_logs_say_of_a_peer() {
+    let ca = CertificateAuthority::create("CA", Utc::now(), chrono::Duration::days(1)).unwrap();
+    let (from, until) = day();
+    let citizen = ca
+        .issue(
+            &SubjectSpec::Citizen {
+                iin: egov_trust::Iin::parse("900101300017").unwrap(),
+                surname: "Абаев".into(),
+                given_name: "Серік".into(),
+            },
+            from,
+            until,
+        )
+        .unwrap();
+    let peer = PeerIdentity::new(Arc::new(citizen.info.clone()), None);
+    let said = peer.to_string();
+    assert!(said.contains("900101****17"), "{said}");
+    assert!(
+        !said.contains("900101300017") && !said.contains("Абаев"),
+        "{said}"
+    );
+}
