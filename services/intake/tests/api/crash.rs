@@ -20,7 +20,10 @@ fn operators_file(mesh: &TestIntake) -> std::path::PathBuf {
         toml.push_str(&format!(
             "[[intake.operators]]\nlogin = {:?}\npassword = {:?}\nrole = {:?}\ncertificate = {:?}\nprivate_key = {:?}\n\n",
             op.login,
-            op.password.unwrap_or_default(),
+            op.password
+                .as_ref()
+                .map(|p| secrecy::ExposeSecret::expose_secret(p).to_owned())
+                .unwrap_or_default(),
             match op.role {
                 egov_intake::settings::Role::Operator => "operator",
                 egov_intake::settings::Role::IssuingOperator => "issuing_operator",
