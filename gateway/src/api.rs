@@ -217,6 +217,33 @@ async fn reader(
     crate::receive::authenticate(gateway, credential, crate::receive::READ_SERVICE, who).await
 }
 
+/// Who reads, from the connection when the port speaks mutual TLS (the
+/// client certificate: a system, or an operator, who reads as the
+/// gateway's operator), else from the request's signed credential.
+async fn reader_of<T>(
+    gateway: &Gateway,
+    request: &Request<T>,
+    credential: Option<egov_proto::envelope::Envelope>,
+    who: crate::receive::Who,
+) -> Result<SystemId, Status> {
+    if let Some(peer) = egov_runtime::tls::peer_identity(request) {
+        let system = match (peer.operator(), peer.system()) {
+            (Some(_), _) => Some(SystemId::Gateway),
+            (None, system) => system,
+        };
+        if let Some(system) = system {
+            if who == crate::receive::Who::Operator && system != SystemId::Gateway {
+                return Err(refusal(
+                    ApiCode::CredentialRefused,
+                    format!("{system}'s TLS certificate: only an operator verifies the log"),
+                ));
+            }
+            return Ok(system);
+        }
+    }
+    reader(gateway, credential, who).await
+}
+
 /// An operator's call: its credential must be signed with the gateway's
 /// own certificate (whoever holds the gateway's key runs the gateway).
 async fn operator(
@@ -332,11 +359,15 @@ impl gateway_server::Gateway for GatewayApi {
         &self,
         request: Request<GetStatusRequest>,
     ) -> Result<Response<MessageStatus>, Status> {
-        let GetStatusRequest {
-            message_id: id,
+        let credential = request.get_ref().credential.clone();
+        let reader = reader_of(
+            &self.gateway,
+            &request,
             credential,
-        } = request.into_inner();
-        let reader = reader(&self.gateway, credential, crate::receive::Who::Reader).await?;
+            crate::receive::Who::Reader,
+        )
+        .await?;
+        let id = request.into_inner().message_id;
         let uuid: uuid::Uuid = id.parse().map_err(|_| {
             Refusal::new(ApiCode::InvalidMessageId, format!("{id:?} is not a UUID"))
                 .field("message_id")
@@ -381,12 +412,19 @@ impl gateway_server::Gateway for GatewayApi {
         &self,
         request: Request<TraceRequest>,
     ) -> Result<Response<TraceResponse>, Status> {
+        let credential = request.get_ref().credential.clone();
+        let reader = reader_of(
+            &self.gateway,
+            &request,
+            credential,
+            crate::receive::Who::Reader,
+        )
+        .await?;
         let TraceRequest {
             conversation_id: conversation,
             include_envelopes,
-            credential,
+            ..
         } = request.into_inner();
-        let reader = reader(&self.gateway, credential, crate::receive::Who::Reader).await?;
         if conversation.is_empty() {
             return Err(
                 Refusal::new(ApiCode::MissingConversation, "conversation_id is empty")
@@ -508,13 +546,15 @@ impl gateway_server::Gateway for GatewayApi {
         &self,
         request: Request<VerifyLogRequest>,
     ) -> Result<Response<VerifyLogResponse>, Status> {
-        let r = request.into_inner();
-        reader(
+        let credential = request.get_ref().credential.clone();
+        reader_of(
             &self.gateway,
-            r.credential.clone(),
+            &request,
+            credential,
             crate::receive::Who::Operator,
         )
         .await?;
+        let r = request.into_inner();
         if r.to_sequence != 0 && r.to_sequence < r.from_sequence {
             return Err(
                 Refusal::new(ApiCode::InvalidRange, "to_sequence is before from_sequence")

@@ -6,8 +6,8 @@
 
 use crate::helpers::PATIENCE;
 use egov_gateway::Application;
-use egov_proto::gateway::ListRoutesRequest;
 use egov_proto::gateway::gateway_client::GatewayClient;
+use egov_proto::gateway::{ListRoutesRequest, TraceRequest, VerifyLogRequest};
 use egov_testkit::TestMesh;
 use egov_testkit::tls::{check_mutual_tls_port, health_over, wait_serving};
 use egov_trust::{SystemId, TlsSubject};
@@ -58,7 +58,47 @@ async fn with_mutual_tls_the_gateway_serves_only_valid_certificates_of_the_mesh_
         .expect("ListRoutes over mutual TLS")
         .into_inner();
     assert!(!routes.routes.is_empty());
+
+    // Reads: the client certificate says who asks, no credential needed —
+    // the operator verifies the log; a system may not.
+    let mut client = GatewayClient::new(channel_as(address, &operator).await);
+    let report = client
+        .verify_log(VerifyLogRequest::default())
+        .await
+        .expect("the operator verifies the log over mutual TLS")
+        .into_inner();
+    assert!(report.intact, "{}", report.problem);
+    let (portal, _) = mesh.pki.client_tls(&TlsSubject::System(SystemId::Portal));
+    let mut client = GatewayClient::new(channel_as(address, &portal).await);
+    let error = client
+        .verify_log(VerifyLogRequest::default())
+        .await
+        .unwrap_err();
+    assert!(
+        error.message().starts_with("credential_refused: "),
+        "{error:?}"
+    );
+    let trace = client
+        .trace(TraceRequest {
+            conversation_id: "nothing-yet".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("the portal reads a trace by its certificate alone")
+        .into_inner();
+    assert!(trace.entries.is_empty());
     stop.cancel();
+}
+
+async fn channel_as(
+    address: std::net::SocketAddr,
+    identity: &egov_runtime::tls::ClientTls,
+) -> tonic::transport::Channel {
+    egov_runtime::tls::endpoint(&address.to_string(), SystemId::Gateway, Some(identity))
+        .expect("an endpoint")
+        .connect()
+        .await
+        .expect("connect over mutual TLS")
 }
 
 #[tokio::test]
