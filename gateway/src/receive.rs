@@ -17,7 +17,7 @@ use egov_bus::envelope;
 use egov_proto::envelope::{DeliveryStatus, Envelope, Kind};
 use egov_proto::prost::Message;
 use egov_runtime::refusal::Refusal;
-use egov_trust::{CertError, Subject, SystemId};
+use egov_trust::SystemId;
 use lapin::Acker;
 use lapin::options::{BasicAckOptions, BasicGetOptions, BasicNackOptions};
 use std::collections::HashMap;
@@ -254,89 +254,48 @@ pub const READ_SERVICE: &str = "read";
 /// The service name an operator's credential carries.
 pub const OPERATE_SERVICE: &str = "operate";
 
-/// The system a credential proves, or why not: a fresh KIND_REQUEST
-/// envelope to the gateway for `service`, signed with a system certificate
-/// of the mesh CA (valid, not revoked) that names its sender, the sender
-/// being whom `who` allows.
+/// The system a credential proves, or why not
+/// ([`envelope::verify_credential`]: a fresh KIND_REQUEST to the gateway
+/// for `service`, signed with a system certificate of the mesh CA that
+/// names its sender), the sender being whom `who` allows. The gateway's own
+/// certificate (its operator's) needs no revocation list, so an operator
+/// can act while the list is away.
 pub async fn authenticate(
     gateway: &Gateway,
     credential: Option<Envelope>,
     service: &str,
     who: Who,
 ) -> Result<SystemId, Status> {
-    let refused = |why: String| refusal(ApiCode::CredentialRefused, why);
-    let credential =
-        credential.ok_or_else(|| refused("credential: an envelope is required".into()))?;
-    let opened =
-        envelope::open_envelope(credential).map_err(|e| refused(format!("credential: {e}")))?;
-    let header = &opened.header;
-    if header.receiver != SystemId::Gateway.as_str()
-        || header.service != service
-        || opened.kind() != Kind::Request
-    {
-        return Err(refused(format!(
-            "credential: a KIND_REQUEST to \"gateway\", service \"{service}\""
-        )));
-    }
-    let now = Utc::now();
-    let skew = chrono::Duration::from_std(gateway.tuning.max_clock_skew)
-        .unwrap_or_else(|_| chrono::Duration::minutes(5));
-    let fresh = header
-        .created_at
-        .as_ref()
-        .and_then(envelope::from_timestamp)
-        .is_some_and(|at| at > now - skew && at < now + skew);
-    if !fresh {
-        return Err(refused(
-            "credential: created_at must be within the gateway's clock skew of now (a credential is not kept and replayed)".into(),
-        ));
-    }
-    let system = SystemId::parse(&header.sender)
-        .filter(|s| match who {
-            Who::Partner => *s != SystemId::Gateway,
-            Who::Operator => *s == SystemId::Gateway,
-            Who::Reader => true,
-        })
-        .ok_or_else(|| {
-            refused(match who {
-                Who::Partner | Who::Reader => {
-                    format!("credential: {:?} is no system of the mesh", header.sender)
-                }
-                Who::Operator => format!(
-                    "credential: an operator signs as \"gateway\", with the gateway's own certificate, not as {:?}",
-                    header.sender
-                ),
-            })
-        })?;
-    let trust = &gateway.trust;
-    let der = &opened.envelope.signer_certificate;
-    let certificate = trust
-        .parse(der)
-        .map_err(|e| refused(format!("credential: the certificate: {e}")))?;
-    if !certificate.verifies(&opened.envelope.signed, &opened.envelope.signature) {
-        return Err(refused("credential: the signature does not verify".into()));
-    }
-    // The gateway's own certificate (its operator's credential) needs no
-    // revocation list: whoever holds its key runs it, and an operator must
-    // be able to read while the list is away.
-    let own =
-        system == SystemId::Gateway && der.as_ref() == gateway.identity.certificate_der.as_slice();
-    match if own {
-        Ok(())
-    } else {
-        trust.check(der, &certificate, now).await
-    } {
-        Ok(()) => {}
-        Err(CertError::RevocationUnknown(detail)) => {
-            return Err(refusal(ApiCode::GatewayUnavailable, detail));
+    let system = envelope::verify_credential(
+        &gateway.trust,
+        credential,
+        SystemId::Gateway,
+        service,
+        gateway.tuning.max_clock_skew,
+        Some(&gateway.identity.certificate_der),
+    )
+    .await
+    .map_err(|e| match e {
+        envelope::CredentialError::Refused(_) => refusal(ApiCode::CredentialRefused, e.to_string()),
+        envelope::CredentialError::RevocationUnknown(detail) => {
+            refusal(ApiCode::GatewayUnavailable, detail)
         }
-        Err(e) => return Err(refused(format!("credential: the certificate: {e}"))),
-    }
-    if certificate.subject != Subject::System(system) {
-        return Err(refused(format!(
-            "credential: says {system}, the certificate names {}",
-            certificate.subject
-        )));
+    })?;
+    let allowed = match who {
+        Who::Partner => system != SystemId::Gateway,
+        Who::Operator => system == SystemId::Gateway,
+        Who::Reader => true,
+    };
+    if !allowed {
+        return Err(refusal(
+            ApiCode::CredentialRefused,
+            match who {
+                Who::Operator => format!(
+                    "credential: an operator signs as \"gateway\", with the gateway's own certificate, not as {system:?}"
+                ),
+                _ => format!("credential: {system} is no partner system"),
+            },
+        ));
     }
     Ok(system)
 }

@@ -69,19 +69,7 @@ fn operator_credential(
 ) -> anyhow::Result<egov_proto::envelope::Envelope> {
     let system = egov_trust::SystemId::parse(registry)
         .ok_or_else(|| anyhow::anyhow!("unknown registry {registry:?}"))?;
-    let dir = egov_trust::ca_dir::CaDirectory::open(pki).map_err(|e| {
-        anyhow::anyhow!(
-            "credential_unavailable: the CA directory {}: {e}",
-            pki.display()
-        )
-    })?;
-    let (cert, key) = dir.paths_for(&egov_trust::ca::SubjectSpec::System(system));
-    let identity = egov_trust::Identity::load(&cert, &key).map_err(|e| {
-        anyhow::anyhow!(
-            "credential_unavailable: {registry}'s key in {}: {e}",
-            pki.display()
-        )
-    })?;
+    let identity = crate::commands::gateway::identity_in(pki, system)?;
     Ok(egov_bus::envelope::credential_to(
         &identity,
         system,

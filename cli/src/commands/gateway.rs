@@ -157,15 +157,30 @@ impl SendArgs {
     }
 }
 
+/// A system's signing identity, its certificate and key from the CA
+/// directory `pki`.
+pub fn identity_in(
+    pki: &std::path::Path,
+    system: egov_trust::SystemId,
+) -> anyhow::Result<egov_trust::Identity> {
+    let unavailable = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!(
+            "credential_unavailable: {system}'s key in {}: {e}",
+            pki.display()
+        )
+    };
+    let dir = egov_trust::ca_dir::CaDirectory::open(pki).map_err(|e| unavailable(&e))?;
+    let (cert, key) = dir.paths_for(&egov_trust::ca::SubjectSpec::System(system));
+    egov_trust::Identity::load(&cert, &key).map_err(|e| unavailable(&e))
+}
+
 /// Signs `message` as `sender`, with its key from the CA directory `pki`.
 pub fn sign_as(
     pki: &std::path::Path,
     sender: egov_trust::SystemId,
     message: &egov_bus::Outgoing,
 ) -> anyhow::Result<egov_proto::envelope::Envelope> {
-    let dir = egov_trust::ca_dir::CaDirectory::open(pki)?;
-    let (cert, key) = dir.paths_for(&egov_trust::ca::SubjectSpec::System(sender));
-    let identity = egov_trust::Identity::load(&cert, &key)?;
+    let identity = identity_in(pki, sender)?;
     let header = message.header(sender, Utc::now(), "");
     Ok(egov_bus::envelope::seal(
         &identity,
@@ -472,21 +487,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 /// The operator's credential for the reads (GetStatus, Trace, VerifyLog):
 /// service "read", signed with the gateway's own key from the CA directory.
 pub fn read_credential(pki: &Path) -> anyhow::Result<egov_proto::envelope::Envelope> {
-    let dir = egov_trust::ca_dir::CaDirectory::open(pki).map_err(|e| {
-        anyhow::anyhow!(
-            "credential_unavailable: the CA directory {}: {e}",
-            pki.display()
-        )
-    })?;
-    let (cert, key) = dir.paths_for(&egov_trust::ca::SubjectSpec::System(
-        egov_trust::SystemId::Gateway,
-    ));
-    let identity = egov_trust::Identity::load(&cert, &key).map_err(|e| {
-        anyhow::anyhow!(
-            "credential_unavailable: the gateway's key in {}: {e}",
-            pki.display()
-        )
-    })?;
+    let identity = identity_in(pki, egov_trust::SystemId::Gateway)?;
     Ok(egov_bus::envelope::credential(
         &identity,
         egov_gateway::receive::READ_SERVICE,
@@ -496,13 +497,11 @@ pub fn read_credential(pki: &Path) -> anyhow::Result<egov_proto::envelope::Envel
 /// An operator's credential: a fresh envelope to the gateway, service
 /// "operate", signed with the gateway's own key from the CA directory.
 fn operator_credential(pki: &Path) -> anyhow::Result<egov_proto::envelope::Envelope> {
-    let message = egov_bus::Outgoing::raw(
-        egov_trust::SystemId::Gateway,
+    let identity = identity_in(pki, egov_trust::SystemId::Gateway)?;
+    Ok(egov_bus::envelope::credential(
+        &identity,
         egov_gateway::receive::OPERATE_SERVICE,
-        Kind::Request,
-        Vec::new(),
-    );
-    sign_as(pki, egov_trust::SystemId::Gateway, &message)
+    ))
 }
 
 /// Reads files; a directory stands for the archive files in it.

@@ -106,33 +106,32 @@ async fn run(gateway: Arc<Gateway>, input: mpsc::Receiver<Admission>) {
 /// again (its own retry, a redelivery) was counted when it came first;
 /// receipts are the receiver's duty, not its traffic.
 fn rate_limit(gateway: &Gateway, admission: &Admission, checked: Checked) -> Checked {
-    let (Some(limiter), Checked::Passed(passed)) = (&gateway.limiter, &checked) else {
+    let Some(limiter) = &gateway.limiter else {
         return checked;
+    };
+    let passed = match checked {
+        Checked::Passed(passed) => passed,
+        other => return other,
     };
     let first_try = admission.origin.attempt() == 1 && !admission.origin.arrival().redelivered;
     if !first_try || passed.kind == egov_proto::envelope::Kind::Receipt {
-        return checked;
+        return Checked::Passed(passed);
     }
     match limiter.allow(&passed.sender) {
-        Ok(()) => checked,
-        Err(wait) => {
-            let Checked::Passed(passed) = checked else {
-                unreachable!("matched above")
-            };
-            Checked::Refused(
-                crate::verify::Refusal {
-                    code: crate::verify::RejectCode::RateLimited,
-                    detail: format!(
-                        "{} sends more than gateway.rate_limit_per_second = {} (burst {}); try again in {} ms",
-                        passed.sender,
-                        gateway.tuning.rate_limit_per_second,
-                        gateway.tuning.rate_limit_burst,
-                        wait.as_millis().max(1)
-                    ),
-                },
-                Some(Box::new(passed.opened)),
-            )
-        }
+        Ok(()) => Checked::Passed(passed),
+        Err(wait) => Checked::Refused(
+            crate::verify::Refusal {
+                code: crate::verify::RejectCode::RateLimited,
+                detail: format!(
+                    "{} sends more than gateway.rate_limit_per_second = {} (burst {}); try again in {} ms",
+                    passed.sender,
+                    gateway.tuning.rate_limit_per_second,
+                    gateway.tuning.rate_limit_burst,
+                    wait.as_millis().max(1)
+                ),
+            },
+            Some(Box::new(passed.opened)),
+        ),
     }
 }
 

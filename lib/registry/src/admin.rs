@@ -78,25 +78,25 @@ impl RegistryAdmin for AdminApi {
             self.system,
             OPERATE_SERVICE,
             std::time::Duration::from_secs(300),
+            None,
         )
         .await
+        .map_err(|e| e.to_string())
         .and_then(|system| {
             if system == self.system || system == egov_trust::SystemId::Gateway {
                 Ok(system)
             } else {
                 Err(format!(
-                    "{system} is no operator of {}: sign as {} or as gateway",
+                    "credential: {system} is no operator of {}: sign as {} or as gateway",
                     self.system, self.system
                 ))
             }
         });
         if let Err(why) = operator {
             let domain = format!("{}.egov-mesh", self.fault.system());
-            return Err(
-                Refusal::new(AdminCode::CredentialRefused, format!("credential: {why}"))
-                    .field("credential")
-                    .to_status(&domain),
-            );
+            return Err(Refusal::new(AdminCode::CredentialRefused, why)
+                .field("credential")
+                .to_status(&domain));
         }
         let wire = request.mode.ok_or_else(|| {
             self.refused(

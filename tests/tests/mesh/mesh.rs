@@ -838,17 +838,19 @@ impl Mesh {
 
     /// A system's credential for reads: it sees what it is a party to.
     pub fn credential(&self, system: SystemId) -> egov_proto::envelope::Envelope {
+        egov_bus::envelope::credential(&self.identity(system), "read")
+    }
+
+    /// A system's signing identity from the scenario's CA.
+    fn identity(&self, system: SystemId) -> egov_trust::Identity {
         let (certificate, key) = self.ca.paths_for(&SubjectSpec::System(system));
-        let identity = egov_trust::Identity::load(&certificate, &key).expect("the system's key");
-        egov_bus::envelope::credential(&identity, "read")
+        egov_trust::Identity::load(&certificate, &key).expect("the system's key")
     }
 
     /// An operator's credential for a registry's admin API (SetFault),
     /// signed with the registry's own key.
     pub fn registry_operator(&self, registry: SystemId) -> egov_proto::envelope::Envelope {
-        let (certificate, key) = self.ca.paths_for(&SubjectSpec::System(registry));
-        let identity = egov_trust::Identity::load(&certificate, &key).expect("the registry's key");
-        egov_bus::envelope::credential_to(&identity, registry, "operate")
+        egov_bus::envelope::credential_to(&self.identity(registry), registry, "operate")
     }
 
     /// Where a system serves its Prometheus metrics (this run's port).
