@@ -16,8 +16,28 @@
 #     and exports traces to the compose's Jaeger on 4318, and serves its
 #     gRPC port with mutual TLS (EGOV__GRPC__TLS=mutual); bind-mounted files
 #     exist; no host port is published twice;
+#   - broker users: every system connects to RabbitMQ as its own user,
+#     <namespace>-<system> (the namespace from its settings file), with its
+#     own password variable EGOV_BROKER_PASSWORD_<SYSTEM>, and none with the
+#     administrator's (EGOV_RABBITMQ_USER/PASSWORD appear in no system's
+#     environment); the passwords in .env differ; the broker-definitions
+#     job gets exactly those variables and the administrator's and writes
+#     into a volume every RabbitMQ node mounts where its load_definitions
+#     points, each node waiting for it; a node's default user is the
+#     administrator; the operators' egovctl has the administrator's URL;
+#     every system uses the same queue type;
+#   - docker-compose.cluster.yml, merged onto docker-compose.yml as Compose
+#     merges (mappings by key, volumes by target): all of the above again,
+#     and three RabbitMQ nodes with distinct hostnames that the classic
+#     config node list names exactly, one Erlang cookie
+#     ${EGOV_RABBITMQ_ERLANG_COOKIE:?…} that the committed and the staged
+#     deploy/.env never set (it is documented there, commented out), nodes
+#     2 and 3 joining node 1 once it is healthy, and every system on the
+#     nodes' shared alias with quorum queues, starting once all three nodes
+#     are healthy;
 #   - `docker compose config -q` (or docker-compose's), where one is
-#     installed: Compose's own schema and interpolation;
+#     installed, for the file alone and with the overlay (a throwaway
+#     cookie where none is set): Compose's own schema and interpolation;
 #   - prometheus/prometheus.yml: `promtool check config`, and its `egov`
 #     job scrapes exactly the systems' metrics ports, labelled by system;
 #   - grafana/: the provisioning files parse, the dashboard is JSON
@@ -49,6 +69,7 @@ fail() { printf 'FAIL  %s\n' "$*"; failures=$((failures + 1)); }
 skip() { printf 'skip  %s\n' "$*"; skipped=$((skipped + 1)); }
 
 compose="$here/docker-compose.yml"
+cluster="$here/docker-compose.cluster.yml"
 prom_config="$here/prometheus/prometheus.yml"
 dashboard="$here/grafana/dashboards/egov-mesh.json"
 
@@ -286,19 +307,149 @@ if board is not None:
         for n, (where, expr) in enumerate(expressions):
             f.write(f"      - record: dashboard:query_{n}\n        expr: {json.dumps(grafana_to_promql(expr))}\n")
 
-# --- the compose file
-if yaml is not None:
-    compose_path = os.path.join(deploy, "docker-compose.yml")
-    raw = read(compose_path)
-    try:
-        compose = yaml.safe_load(raw)
-        services = compose["services"]
-        ok(f"docker-compose.yml parses: {len(services)} services")
-    except Exception as e:
-        compose = None
-        fail(f"docker-compose.yml does not parse: {e}")
+# --- the compose files: the base file alone, and the base file with the
+# cluster overlay merged as Compose merges them (mappings key by key; volumes
+# and ports by their target; anything else replaced)
+COMPOSE_FILE = "docker-compose.yml"
+CLUSTER_FILE = "docker-compose.cluster.yml"
+# Secrets the repository holds no value for, not even a sandbox one: used
+# only as ${VARIABLE:?…}, documented (commented out) in deploy/.env, set by
+# the operator; never in the committed or staged deploy/.env.
+OPERATOR_SECRETS = {"EGOV_RABBITMQ_ERLANG_COOKIE"}
+# The administrator's broker credentials (deploy/.env); no system uses them.
+ADMIN_VARS = ("EGOV_RABBITMQ_USER", "EGOV_RABBITMQ_PASSWORD")
 
-if yaml is not None and compose is not None:
+
+def volume_target(v):
+    if isinstance(v, dict):
+        return v.get("target")
+    parts = str(v).split(":")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def merge(base, over, key=None):
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge(base[k], v, k) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(over, list) and key in ("volumes", "ports", "aliases", "expose"):
+        ident = volume_target if key == "volumes" else str
+        replaced = {ident(v) for v in over}
+        return [v for v in base if ident(v) not in replaced] + list(over)
+    return over
+
+
+def load_compose(name):
+    try:
+        model = yaml.safe_load(read(os.path.join(deploy, name)))
+        return model, model["services"]
+    except Exception as e:
+        fail(f"{name} does not parse: {e}")
+        return None, None
+
+
+def read_env_file(text):
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            k, v = line.split("=", 1)
+            values[k.strip()] = v.strip()
+    return values
+
+
+def variables_used(model):
+    strings = []
+
+    def strings_of(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                strings.append(str(k))
+                strings_of(v)
+        elif isinstance(node, list):
+            for v in node:
+                strings_of(v)
+        elif node is not None:
+            strings.append(str(node))
+
+    strings_of(model)
+    unescaped = "\n".join(s.replace("$$", "") for s in strings)
+    used = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", unescaped)) | set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", unescaped))
+    return used, unescaped
+
+
+def system_of(s):
+    """The mesh system a service runs (its egov-<system> binary), or None."""
+    command = s.get("command") or []
+    if isinstance(command, list) and command and str(command[0]).startswith("egov-"):
+        return str(command[0])[len("egov-"):]
+    return None
+
+
+def env_of(s):
+    e = s.get("environment") or {}
+    if isinstance(e, list):
+        e = dict(item.split("=", 1) if "=" in item else (item, "") for item in e)
+    return {k: "" if v is None else str(v) for k, v in e.items()}
+
+
+def is_var(value, name):
+    """value is exactly ${name} (with or without :?/:- words)."""
+    return re.fullmatch(r"\$\{" + re.escape(name) + r"(?:[:?-][^}]*)?\}", value or "") is not None
+
+
+def aliases_of(s):
+    nets = s.get("networks") or {}
+    out = set()
+    if isinstance(nets, dict):
+        for spec in nets.values():
+            out |= set((spec or {}).get("aliases") or [])
+    return out
+
+
+def mounts_of(s):
+    """(source, target) of each of a service's volumes."""
+    out = []
+    for v in s.get("volumes") or []:
+        if isinstance(v, dict):
+            out.append((v.get("source", ""), v.get("target", "")))
+        else:
+            parts = str(v).split(":")
+            out.append((parts[0], parts[1] if len(parts) > 1 else parts[0]))
+    return out
+
+
+def rabbit_conf(path):
+    conf = {}
+    for line in read(path).splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "=" in line:
+            k, v = line.split("=", 1)
+            conf[k.strip()] = v.strip()
+    return conf
+
+
+def namespace_of(name, s):
+    """The bus namespace a system's service uses: EGOV__BUS__NAMESPACE, or
+    its settings file's [bus] namespace."""
+    e = env_of(s)
+    if "EGOV__BUS__NAMESPACE" in e:
+        return e["EGOV__BUS__NAMESPACE"]
+    command = [str(c) for c in s.get("command") or []]
+    if "--config" in command:
+        path = os.path.join(root, command[command.index("--config") + 1])
+        try:
+            import tomllib
+            with open(path, "rb") as f:
+                return tomllib.load(f)["bus"]["namespace"]
+        except Exception as e:
+            fail(f"{name}: cannot read the bus namespace from {path}: {e}")
+    return None
+
+
+def generic_checks(label, tag, compose, services):
+    """The checks every compose model passes. Returns the variables it uses."""
     # Healthchecks.
     missing = []
     for name, s in services.items():
@@ -307,9 +458,9 @@ if yaml is not None and compose is not None:
         if hc.get("disable") or not test or test in (["NONE"], "NONE"):
             missing.append(name)
     if missing:
-        fail(f"services without a healthcheck: {missing}")
+        fail(f"{tag}services without a healthcheck: {missing}")
     else:
-        ok(f"every service has a healthcheck ({', '.join(services)})")
+        ok(f"{tag}every service has a healthcheck ({', '.join(services)})")
 
     # depends_on.
     conditions = {"service_started", "service_healthy", "service_completed_successfully"}
@@ -323,7 +474,7 @@ if yaml is not None and compose is not None:
         for dep, spec in deps.items():
             condition = (spec or {}).get("condition", "service_started")
             if dep not in services:
-                problems.append(f"{name} depends on {dep}, no service of this file")
+                problems.append(f"{name} depends on {dep}, no service of {label}")
                 continue
             if condition not in conditions:
                 problems.append(f"{name} -> {dep}: unknown condition {condition}")
@@ -349,46 +500,26 @@ if yaml is not None and compose is not None:
         visit(n, [])
     if problems:
         for p in problems:
-            fail(f"depends_on: {p}")
+            fail(f"{tag}depends_on: {p}")
     else:
         count = sum(len(v) for v in graph.values())
-        ok(f"depends_on: {count} dependencies, each on a service of the file, with a valid condition, no cycle")
+        ok(f"{tag}depends_on: {count} dependencies, each on a service of the file, with a valid condition, no cycle")
 
-    # Variables: every one used is set in .env; .env sets nothing unused.
-    env_path = os.path.join(deploy, ".env")
-    env = {}
-    if os.path.exists(env_path):
-        for line in read(env_path).splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                k, v = line.split("=", 1)
-                env[k.strip()] = v.strip()
-    strings = []
-
-    def strings_of(node):
-        if isinstance(node, dict):
-            for k, v in node.items():
-                strings.append(str(k))
-                strings_of(v)
-        elif isinstance(node, list):
-            for v in node:
-                strings_of(v)
-        elif node is not None:
-            strings.append(str(node))
-
-    strings_of(compose)
-    unescaped = "\n".join(s.replace("$$", "") for s in strings)
-    used = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", unescaped)) | set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", unescaped))
-    unset = sorted(used - set(env))
-    unused = sorted(set(env) - used)
+    # Variables: every one used is set in .env (an operator's secret is
+    # checked apart, below).
+    used, unescaped = variables_used(compose)
+    unset = sorted(used - set(env) - OPERATOR_SECRETS)
     if unset:
-        fail(f"variables used by docker-compose.yml but not set in deploy/.env: {unset}")
-    if unused:
-        fail(f"deploy/.env sets variables docker-compose.yml does not use: {unused}")
-    if not unset and not unused:
-        ok(f"variables: the {len(used)} the compose file uses are set in deploy/.env ({', '.join(sorted(used))})")
+        fail(f"{tag}variables used by {label} but not set in deploy/.env: {unset}")
+    else:
+        ok(f"{tag}variables: the {len(used)} {label} uses are set in deploy/.env ({', '.join(sorted(used))})"
+           + (f", but {', '.join(sorted(used & OPERATOR_SECRETS))}, the operator's own" if used & OPERATOR_SECRETS else ""))
+    for secret in sorted(used & OPERATOR_SECRETS):
+        forms = re.findall(r"\$\{" + secret + r"([^}]*)\}", unescaped)
+        if any(not f.startswith(":?") for f in forms):
+            fail(f"{tag}{secret} is used without :? (a missing value must stop Compose, not become empty)")
 
-    # No password written in the compose file.
+    # No password written in the file.
     problems = []
 
     def scan(node, path):
@@ -400,7 +531,7 @@ if yaml is not None and compose is not None:
                 scan(v, path + [str(i)])
         elif isinstance(node, str):
             key = path[-1].upper() if path else ""
-            if re.search(r"PASSWORD|PASSWD|_PASS$|SECRET|TOKEN", key) and not re.fullmatch(r"\$\{[^}]+\}", node):
+            if re.search(r"PASSWORD|PASSWD|_PASS$|SECRET|TOKEN|COOKIE", key) and not re.fullmatch(r"\$\{[^}]+\}", node):
                 problems.append(f"{'.'.join(path)} is written in the file, not a ${{VARIABLE}}")
             # Each ${…} as one token, then: is a URL's password one?
             plain = re.sub(r"\$\{[^}]*\}", "${}", node)
@@ -408,23 +539,22 @@ if yaml is not None and compose is not None:
                 if m.group(2) != "${}":
                     problems.append(f"{'.'.join(path)}: a URL with a password written in the file")
 
-    scan(yaml.safe_load(raw), [])
+    scan(compose, [])
     bad_values = [k for k, v in env.items()
                   if re.search(r"PASSWORD|USER", k) and not re.fullmatch(r"[A-Za-z0-9_-]+", v)]
     if bad_values:
         problems.append(f"deploy/.env: {bad_values} must be letters, digits, '-' and '_' (they go into URLs)")
     if problems:
         for p in problems:
-            fail(f"credentials: {p}")
+            fail(f"{tag}credentials: {p}")
     else:
-        ok("credentials: every password in docker-compose.yml is a ${VARIABLE}; deploy/.env's values are URL-safe")
+        ok(f"{tag}credentials: every password and secret in {label} is a ${{VARIABLE}}; deploy/.env's values are URL-safe")
 
     # The systems: metrics on 0.0.0.0:<port>, traces to the compose's Jaeger.
     problems = []
     metric_ports = {}
     for name, s in services.items():
-        command = s.get("command") or []
-        if not (isinstance(command, list) and command and str(command[0]).startswith("egov-")):
+        if system_of(s) is None:
             continue
         env_s = s.get("environment") or {}
         listen = str(env_s.get("EGOV__METRICS__LISTEN", ""))
@@ -441,11 +571,11 @@ if yaml is not None and compose is not None:
             problems.append(f"{name}: EGOV__GRPC__TLS is not 'mutual' (plaintext gRPC is for a laptop sandbox only)")
     if problems:
         for p in problems:
-            fail(f"systems: {p}")
+            fail(f"{tag}systems: {p}")
     elif not metric_ports:
-        fail("systems: no service runs an egov-* binary")
+        fail(f"{tag}systems: no service runs an egov-* binary")
     else:
-        ok(f"systems: {len(metric_ports)} serve metrics on 0.0.0.0, gRPC with mutual TLS, and export traces over OTLP/HTTP ({', '.join(f'{k}:{v}' for k, v in metric_ports.items())})")
+        ok(f"{tag}systems: {len(metric_ports)} serve metrics on 0.0.0.0, gRPC with mutual TLS, and export traces over OTLP/HTTP ({', '.join(f'{k}:{v}' for k, v in metric_ports.items())})")
 
     # Prometheus scrapes exactly those, labelled by system.
     try:
@@ -460,26 +590,25 @@ if yaml is not None and compose is not None:
                 if (group.get("labels") or {}).get("system") != host:
                     problems.append(f"target {target} is not labelled system={host}")
         if scraped != metric_ports:
-            problems.append(f"the egov job scrapes {scraped}, the compose file serves {metric_ports}")
+            problems.append(f"the egov job scrapes {scraped}, {label} serves {metric_ports}")
         for job, j in jobs.items():
             for group in j.get("static_configs", []):
                 for target in group["targets"]:
                     host = target.rsplit(":", 1)[0]
                     if host != "localhost" and host not in services:
-                        problems.append(f"job {job}: {target} is no service of the compose file")
+                        problems.append(f"job {job}: {target} is no service of {label}")
         if problems:
             for p in problems:
-                fail(f"prometheus.yml: {p}")
+                fail(f"{tag}prometheus.yml: {p}")
         else:
-            ok(f"prometheus.yml: the egov job scrapes every system's metrics port, labelled by system; jobs {sorted(jobs)} name compose services")
+            ok(f"{tag}prometheus.yml: the egov job scrapes every system's metrics port, labelled by system; jobs {sorted(jobs)} name compose services")
     except Exception as e:
-        fail(f"prometheus.yml: {e}")
+        fail(f"{tag}prometheus.yml: {e}")
 
-    # Bind mounts exist; Grafana's dashboards are mounted where provisioning reads them.
+    # Bind mounts exist; Grafana's dashboards are mounted where provisioning reads it.
     problems = []
     for name, s in services.items():
-        for v in s.get("volumes") or []:
-            source = v.split(":")[0] if isinstance(v, str) else v.get("source", "")
+        for source, _ in mounts_of(s):
             if source.startswith((".", "/")):
                 if not os.path.exists(os.path.normpath(os.path.join(deploy, source))):
                     problems.append(f"{name}: {source} does not exist")
@@ -487,15 +616,15 @@ if yaml is not None and compose is not None:
     for path in provider_paths:
         source = grafana_targets.get(path)
         if not source or not os.path.exists(os.path.join(deploy, source, "egov-mesh.json")):
-            problems.append(f"grafana reads dashboards from {path}, where the compose file mounts no directory holding egov-mesh.json")
+            problems.append(f"grafana reads dashboards from {path}, where {label} mounts no directory holding egov-mesh.json")
     home = (services.get("grafana", {}).get("environment") or {}).get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH")
     if home and not any(home.startswith(t + "/") and os.path.exists(os.path.join(deploy, s, home[len(t) + 1:])) for t, s in grafana_targets.items()):
         problems.append(f"grafana's home dashboard {home} is not a mounted file")
     if problems:
         for p in problems:
-            fail(f"mounts: {p}")
+            fail(f"{tag}mounts: {p}")
     else:
-        ok("mounts: every bind-mounted file exists; Grafana finds the dashboard where provisioning reads it")
+        ok(f"{tag}mounts: every bind-mounted file exists; Grafana finds the dashboard where provisioning reads it")
 
     # No host port published twice.
     published = {}
@@ -506,9 +635,229 @@ if yaml is not None and compose is not None:
             published.setdefault(host_port, []).append(name)
     twice = {p: n for p, n in published.items() if len(n) > 1}
     if twice:
-        fail(f"ports published twice: {twice}")
+        fail(f"{tag}ports published twice: {twice}")
     else:
-        ok(f"ports: {len(published)} published, each once ({', '.join(sorted(published, key=int))})")
+        ok(f"{tag}ports: {len(published)} published, each once ({', '.join(sorted(published, key=int))})")
+    return used
+
+
+def broker_checks(label, tag, services):
+    """Each system on the broker as its own user; the users loaded at boot;
+    the administrator for operators only. Returns {system service: (host,
+    queue type)}."""
+    admin_user = env.get("EGOV_RABBITMQ_USER")
+    systems = {name: system_of(s) for name, s in services.items() if system_of(s)}
+    problems = []
+    namespaces = set()
+    links = {}
+    for name, system in systems.items():
+        s = services[name]
+        e = env_of(s)
+        ns = namespace_of(name, s)
+        namespaces.add(ns)
+        expected_user = f"{ns}-{system}"
+        expected_var = f"EGOV_BROKER_PASSWORD_{system.upper()}"
+        url = e.get("EGOV__BUS__URL", "")
+        m = re.fullmatch(r"amqps?://(\$\{[^}]*\}|[^:@/]+):(\$\{[^}]*\}|[^@]*)@([^:/@]+):(\d+)/(.*)", url)
+        if not m:
+            problems.append(f"{name}: EGOV__BUS__URL is not amqp://<user>:${{{expected_var}}}@<host>:<port>/<vhost>")
+            continue
+        user, password, host = m.group(1), m.group(2), m.group(3)
+        if is_var(user, "EGOV_RABBITMQ_USER"):
+            problems.append(f"{name}: connects to the broker as the administrator (${{EGOV_RABBITMQ_USER}})")
+        elif user != expected_user:
+            problems.append(f"{name}: connects to the broker as {user!r}, not its own user {expected_user!r}")
+        if not is_var(password, expected_var):
+            problems.append(f"{name}: its broker password is {password}, not its own ${{{expected_var}}}")
+        if admin_user and user == admin_user:
+            problems.append(f"{name}: connects as the administrator ({admin_user})")
+        uses_admin = [k for k, v in e.items() if any(a in v for a in ADMIN_VARS)]
+        if uses_admin:
+            problems.append(f"{name}: {uses_admin} carry the administrator's broker credentials")
+        if host not in services and not any(host in aliases_of(o) for o in services.values()):
+            problems.append(f"{name}: the broker host {host} is no service or network alias of {label}")
+        queue_type = e.get("EGOV__BUS__QUEUE_TYPE", "classic")
+        if queue_type not in ("classic", "quorum"):
+            problems.append(f"{name}: EGOV__BUS__QUEUE_TYPE is {queue_type!r}, not classic or quorum")
+        links[name] = (host, queue_type)
+    types = {t for _, t in links.values()}
+    if len(types) > 1:
+        problems.append(f"the systems of one namespace declare different queue types: { {n: t for n, (_, t) in links.items()} }")
+    if len(namespaces) > 1:
+        problems.append(f"the systems use different namespaces: {sorted(map(str, namespaces))}")
+    variables = [f"EGOV_BROKER_PASSWORD_{system.upper()}" for system in systems.values()]
+    values = [env.get(v) for v in variables] + [env.get("EGOV_RABBITMQ_PASSWORD")]
+    if None not in values and len(set(values)) != len(values):
+        problems.append("deploy/.env: each system's broker password must differ from the others' and from the administrator's")
+
+    # The users RabbitMQ loads: the definitions job has every system's
+    # password variable, the same ones the systems use, and the
+    # administrator's; every node loads what it writes.
+    jobs = [n for n, s in services.items() if "broker-definitions.sh" in " ".join(map(str, s.get("command") or []))]
+    if len(jobs) != 1:
+        problems.append(f"expected one broker-definitions job, found {jobs}")
+    else:
+        job = jobs[0]
+        js = services[job]
+        je = env_of(js)
+        for var in variables:
+            if not is_var(je.get(var), var):
+                problems.append(f"{job}: {var} is {je.get(var)!r}, not ${{{var}}} (the variable the system connects with)")
+        if je.get("EGOV_NAMESPACE") not in namespaces:
+            problems.append(f"{job}: EGOV_NAMESPACE {je.get('EGOV_NAMESPACE')!r} is not the systems' namespace {sorted(map(str, namespaces))}")
+        if not is_var(je.get("EGOV_OPERATOR_BROKER_USER"), "EGOV_RABBITMQ_USER") or not is_var(je.get("EGOV_OPERATOR_BROKER_PASSWORD"), "EGOV_RABBITMQ_PASSWORD"):
+            problems.append(f"{job}: the administrator is not EGOV_RABBITMQ_USER / EGOV_RABBITMQ_PASSWORD")
+        if js.get("restart", "no") != "no":
+            problems.append(f"{job}: a one-shot job must not restart")
+        script = os.path.join(deploy, "rabbitmq/broker-definitions.sh")
+        if "egovctl broker definitions --namespace" not in read(script):
+            problems.append("rabbitmq/broker-definitions.sh does not run egovctl broker definitions --namespace")
+        out_dir = je.get("EGOV_DEFINITIONS_DIR")
+        volume = next((src for src, dst in mounts_of(js) if dst == out_dir), None)
+        if not volume or volume.startswith((".", "/")):
+            problems.append(f"{job}: EGOV_DEFINITIONS_DIR {out_dir} is not a named volume")
+        nodes = [n for n, s in services.items() if str(s.get("image", "")).startswith("rabbitmq:")]
+        if not nodes:
+            problems.append(f"no RabbitMQ service in {label}")
+        for node in nodes:
+            ns_ = services[node]
+            ne = env_of(ns_)
+            conf_path = None
+            for src, dst in mounts_of(ns_):
+                if src.startswith(".") and dst.startswith("/etc/rabbitmq/conf.d/") and "load_definitions" in rabbit_conf(os.path.join(deploy, src)):
+                    conf_path = os.path.join(deploy, src)
+            if conf_path is None:
+                problems.append(f"{node}: no configuration file in conf.d sets load_definitions")
+                continue
+            where = rabbit_conf(conf_path)["load_definitions"]
+            if (volume, where) not in [(src, dst) for src, dst in mounts_of(ns_)]:
+                problems.append(f"{node}: load_definitions reads {where}, where the {volume} volume is not mounted")
+            dep = (ns_.get("depends_on") or {}).get(job) or {}
+            if dep.get("condition") != "service_completed_successfully":
+                problems.append(f"{node}: does not wait for {job} to complete")
+            if not is_var(ne.get("RABBITMQ_DEFAULT_USER"), "EGOV_RABBITMQ_USER"):
+                problems.append(f"{node}: RABBITMQ_DEFAULT_USER is not the administrator (a blank node must never get `guest`)")
+
+    # The operators' egovctl reaches the broker as the administrator.
+    def amqp_user(url):
+        m = re.match(r"amqps?://(\$\{[^}]*\}|[^:@/]+):", url)
+        return m.group(1) if m else ""
+
+    operators = [n for n, s in services.items()
+                 if is_var(amqp_user(env_of(s).get("EGOV_AMQP_URL", "")), "EGOV_RABBITMQ_USER")]
+    if not operators:
+        problems.append("no service gives the operators' egovctl the administrator's broker URL (EGOV_AMQP_URL)")
+    if problems:
+        for p in problems:
+            fail(f"{tag}broker users: {p}")
+    else:
+        ok(f"{tag}broker users: each of the {len(systems)} systems connects as its own user ({', '.join(sorted(f'{ns}-{s}' for s in systems.values() for ns in namespaces))}) "
+           f"with its own password variable, none as the administrator; the broker-definitions job writes those users and the administrator, "
+           f"which every RabbitMQ node ({', '.join(nodes)}) loads at boot; egovctl in {', '.join(operators)} uses the administrator; "
+           f"queue type {', '.join(sorted(types))} for all")
+    return links
+
+
+def cluster_checks(tag, services, links):
+    """The three-node cluster: one cookie, the node list agrees with the
+    hostnames, one alias every system connects to, quorum queues, and the
+    systems start once every node is healthy."""
+    problems = []
+    nodes = [n for n, s in services.items() if str(s.get("image", "")).startswith("rabbitmq:")]
+    if len(nodes) != 3:
+        problems.append(f"expected three RabbitMQ nodes, found {nodes}")
+    hostnames = {n: services[n].get("hostname") for n in nodes}
+    if None in hostnames.values() or len(set(hostnames.values())) != len(nodes):
+        problems.append(f"each node needs a hostname of its own (its node name): {hostnames}")
+    cookies = {n: env_of(services[n]).get("RABBITMQ_ERLANG_COOKIE") for n in nodes}
+    if len(set(cookies.values())) != 1 or not all(is_var(c, "EGOV_RABBITMQ_ERLANG_COOKIE") for c in cookies.values()):
+        problems.append(f"every node must take the one cookie ${{EGOV_RABBITMQ_ERLANG_COOKIE:?…}}: {cookies}")
+    listed = None
+    for n in nodes:
+        confs = [os.path.join(deploy, src) for src, dst in mounts_of(services[n])
+                 if src.startswith(".") and dst.startswith("/etc/rabbitmq/conf.d/")]
+        cluster_confs = [c for c in confs if rabbit_conf(c).get("cluster_formation.peer_discovery_backend")]
+        if len(cluster_confs) != 1:
+            problems.append(f"{n}: mounts {len(cluster_confs)} cluster configuration files, not one")
+            continue
+        conf = rabbit_conf(cluster_confs[0])
+        if conf.get("cluster_formation.peer_discovery_backend") != "classic_config":
+            problems.append(f"{n}: peer discovery is not classic_config")
+        these = {k: v for k, v in conf.items() if k.startswith("cluster_formation.classic_config.nodes.")}
+        if listed is None:
+            listed = these
+        elif these != listed:
+            problems.append(f"{n}: its node list differs from the others'")
+    if listed is not None and set(listed.values()) != {f"rabbit@{h}" for h in hostnames.values()}:
+        problems.append(f"the classic config lists {sorted(listed.values())}, the nodes are {sorted(f'rabbit@{h}' for h in hostnames.values())}")
+    first = None
+    if listed:
+        first_name = listed.get("cluster_formation.classic_config.nodes.1", "")
+        first = next((n for n, h in hostnames.items() if f"rabbit@{h}" == first_name), None)
+    for n in nodes:
+        if n != first and ((services[n].get("depends_on") or {}).get(first) or {}).get("condition") != "service_healthy":
+            problems.append(f"{n}: must start once {first} (nodes.1) is healthy, to join it")
+    shared = set.intersection(*[aliases_of(services[n]) for n in nodes]) if nodes else set()
+    if not shared:
+        problems.append("the nodes share no network alias for the systems to connect to")
+    for name, (host, queue_type) in links.items():
+        if host not in shared:
+            problems.append(f"{name}: connects to {host}, not to the nodes' shared alias {sorted(shared)}")
+        if queue_type != "quorum":
+            problems.append(f"{name}: EGOV__BUS__QUEUE_TYPE is {queue_type}, not quorum")
+        deps = services[name].get("depends_on") or {}
+        for n in nodes:
+            if (deps.get(n) or {}).get("condition") != "service_healthy":
+                problems.append(f"{name}: does not wait for {n} to be healthy (a quorum queue declared before a node joins gets no member there)")
+    # The cookie never in the repository's deploy/.env (committed or staged).
+    import subprocess
+    committed = []
+    for rev, what in (("HEAD:deploy/.env", "committed"), (":deploy/.env", "staged")):
+        try:
+            text = subprocess.run(["git", "-C", root, "show", rev], capture_output=True, text=True, check=True).stdout
+        except Exception:
+            continue
+        committed.append(what)
+        for secret in sorted(OPERATOR_SECRETS):
+            if read_env_file(text).get(secret):
+                problems.append(f"the {what} deploy/.env sets {secret}: the repository must hold no value for it")
+    for secret in sorted(OPERATOR_SECRETS):
+        if not re.search(r"^#\s*" + secret + "=", read(os.path.join(deploy, ".env")), re.M):
+            problems.append(f"deploy/.env does not document {secret} (a commented-out line)")
+    if problems:
+        for p in problems:
+            fail(f"{tag}{p}")
+    else:
+        ok(f"{tag}nodes {', '.join(f'{n} (rabbit@{h})' for n, h in hostnames.items())} share one cookie "
+           f"(${{EGOV_RABBITMQ_ERLANG_COOKIE}}, " + (f"no value in the {' or '.join(committed)} deploy/.env" if committed else "not a git checkout: the repository's deploy/.env not checked for it") + "), discover each other by classic config, "
+           f"join {first} once it is healthy; every system connects to {', '.join(sorted(shared))} with quorum queues once all three are healthy")
+
+
+if yaml is not None:
+    env_text = read(os.path.join(deploy, ".env")) if os.path.exists(os.path.join(deploy, ".env")) else ""
+    env = read_env_file(env_text)
+    base, base_services = load_compose(COMPOSE_FILE)
+    overlay, overlay_services = load_compose(CLUSTER_FILE)
+    used_all = set()
+    if base is not None:
+        ok(f"{COMPOSE_FILE} parses: {len(base_services)} services")
+        used_all |= generic_checks(COMPOSE_FILE, "", base, base_services)
+        broker_checks(COMPOSE_FILE, "", base_services)
+    if base is not None and overlay is not None:
+        unknown = [n for n in overlay_services if n not in base_services and not str((overlay_services[n] or {}).get("image", "")).startswith("rabbitmq:")]
+        merged = merge(base, overlay)
+        merged_services = merged["services"]
+        label = f"{COMPOSE_FILE} + {CLUSTER_FILE}"
+        ok(f"{CLUSTER_FILE} parses and merges onto {COMPOSE_FILE}: {len(merged_services)} services"
+           + (f" (new: {', '.join(n for n in merged_services if n not in base_services)})"))
+        if unknown:
+            fail(f"cluster: {CLUSTER_FILE} adds services that are no RabbitMQ node: {unknown}")
+        used_all |= generic_checks(label, "cluster: ", merged, merged_services)
+        links = broker_checks(label, "cluster: ", merged_services)
+        cluster_checks("cluster: ", merged_services, links)
+    unused = sorted(set(env) - used_all)
+    if unused:
+        fail(f"deploy/.env sets variables no compose file uses: {unused}")
 
 sys.exit(1 if failures else 0)
 PY
@@ -534,6 +883,14 @@ if [ ${#compose_cmd[@]} -gt 0 ]; then
         ok "${compose_cmd[*]} config -q: the compose file is valid for $("${compose_cmd[@]}" version --short 2>/dev/null || echo Compose)"
     else
         fail "${compose_cmd[*]} config -q: $(echo "$out" | tr "\n" " ")"
+    fi
+    # The overlay needs the operator's Erlang cookie, which the repository
+    # never holds: a throwaway one, for this check only, where none is set.
+    if out=$(EGOV_RABBITMQ_ERLANG_COOKIE="${EGOV_RABBITMQ_ERLANG_COOKIE:-check-sh-placeholder-not-a-cookie}" \
+        "${compose_cmd[@]}" -f "$compose" -f "$cluster" config -q 2>&1); then
+        ok "${compose_cmd[*]} -f docker-compose.yml -f docker-compose.cluster.yml config -q: the cluster overlay is valid"
+    else
+        fail "${compose_cmd[*]} config -q (with the cluster overlay): $(echo "$out" | tr "\n" " ")"
     fi
 else
     skip "neither docker compose nor docker-compose is installed: Compose's own schema not checked"
