@@ -116,9 +116,15 @@ async fn sender(mesh: &TestMesh, system: SystemId) -> anyhow::Result<egov_bus::B
     Ok(bus)
 }
 
-pub async fn asynchronous(config: &Config) -> anyhow::Result<f64> {
+/// Messages from the portal to the workstation through `instances`
+/// gateways on one broker and one database (they share the ingress and the
+/// hash chain); printed as `name`'s figures. Messages per second.
+pub async fn asynchronous(config: &Config, name: &str, instances: usize) -> anyhow::Result<f64> {
     let mesh = TestMesh::new().await;
-    let (stop, task) = start_gateway(&mesh, 512).await?;
+    let mut gateways = Vec::new();
+    for _ in 0..instances {
+        gateways.push(start_gateway(&mesh, 512).await?);
+    }
     let counter = Arc::new(Counter {
         handled: AtomicUsize::new(0),
         target: AtomicUsize::new(config.messages),
@@ -153,10 +159,14 @@ pub async fn asynchronous(config: &Config) -> anyhow::Result<f64> {
         tokio::time::timeout(Duration::from_secs(600), done).await?;
     }
     let elapsed = started.elapsed();
-    meter.finish("gateway.async", config.messages);
-    crate::statuses::report("gateway.async", &mesh).await?;
-    stop.cancel();
-    task.await??;
+    meter.finish(name, config.messages);
+    crate::statuses::report(name, &mesh).await?;
+    for (stop, _) in &gateways {
+        stop.cancel();
+    }
+    for (_, task) in gateways {
+        task.await??;
+    }
     Ok(config.messages as f64 / elapsed.as_secs_f64())
 }
 

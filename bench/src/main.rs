@@ -106,9 +106,15 @@ async fn main() -> anyhow::Result<()> {
     if only != "sync" {
         let raw_async = raw::two_queue(&config).await?;
         line("raw.two_queue.msgs_per_s", raw_async, "msgs/s");
-        let gateway_async = gateway::asynchronous(&config).await?;
+        let gateway_async = gateway::asynchronous(&config, "gateway.async", 1).await?;
         line("gateway.async.msgs_per_s", gateway_async, "msgs/s");
         line("gateway.async.ratio", gateway_async / raw_async, "ratio");
+        // Two instances sharing the ingress and the chain (issue 15 point
+        // 5): on one machine they share its cores with the broker and the
+        // database too, so this shows what the shared chain costs, not a
+        // cluster's gain.
+        let two = gateway::asynchronous(&config, "gateway.async.two_instances", 2).await?;
+        line("gateway.async.two_instances.msgs_per_s", two, "msgs/s");
         // The same comparison by cost, which holds on any machine: the CPU
         // the gateway path costs per message over the bare path's.
         if let (Some(gateway), Some(raw)) = (

@@ -52,6 +52,8 @@ enum Command {
     /// Every system at a glance: health, inbox depth, dead letters, fault
     /// mode.
     Status(commands::status::Args),
+    /// Least privilege on the broker: every system's own user and rights.
+    Broker(commands::broker::Args),
     /// The dead letters of a system or the gateway: list, show one, requeue.
     DeadLetters(commands::dead_letters::Args),
     /// One application's path through its diagram, as a page for a browser
@@ -105,6 +107,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Portal(args) => commands::portal::run(args).await,
         Command::Intake(args) => commands::intake::run(args).await,
         Command::Status(args) => commands::status::run(args).await,
+        Command::Broker(args) => commands::broker::run(args).await,
         Command::DeadLetters(args) => commands::dead_letters::run(args).await,
         Command::Trace(args) => commands::trace::run(args).await,
     }

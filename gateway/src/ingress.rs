@@ -10,6 +10,7 @@ use crate::store::Change;
 use egov_bus::connection::{OnConnect, Session};
 use egov_bus::{amqp, envelope, topology};
 use egov_proto::envelope::{DeliveryStatus, Kind, StatusReport};
+use egov_trust::SystemId;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
@@ -30,12 +31,9 @@ impl OnConnect for GatewayHook {
             let gateway = &self.gateway;
             let names = &gateway.names;
             let setup = session.channel().await?;
+            // With every system's inbox, so messages wait for receivers that
+            // have not started yet.
             topology::declare_gateway(&setup, names, &gateway.retry_delays).await?;
-            // Every system's inbox, so messages wait for receivers that have
-            // not started yet.
-            for system in gateway.routes.receivers() {
-                topology::declare_inbox(&setup, names, system).await?;
-            }
             topology::declare_reply(&setup, gateway.bridge.queue()).await?;
 
             let ingress = session.channel().await?;
@@ -176,9 +174,14 @@ async fn consume_expired(
         };
         let recorded = match envelope::open(&delivery.data) {
             Ok(opened) => {
-                // Only what the gateway itself delivered counts.
-                let ours =
-                    envelope::verify_stamp(&gateway.trust, &opened.envelope, chrono::Utc::now())
+                // Only what the gateway itself delivered counts, and only
+                // through its receiver's exchange: a system may publish to
+                // its own exchange, so it could at most expire what was
+                // delivered to it, which it could as well leave unanswered.
+                let through_receivers_exchange = SystemId::parse(&opened.header.receiver)
+                    .is_some_and(|r| delivery.exchange.as_str() == gateway.names.exchange(r));
+                let ours = through_receivers_exchange
+                    && envelope::verify_stamp(&gateway.trust, &opened.envelope, chrono::Utc::now())
                         .await
                         .is_ok();
                 match (ours, opened.header.message_id.parse::<uuid::Uuid>()) {

@@ -9,6 +9,7 @@ use egov_bus::Outgoing;
 use egov_bus::amqp;
 use egov_bus::connection::Connector;
 use egov_bus::envelope;
+use egov_bus::names::Address;
 use egov_bus::publisher;
 use egov_proto::envelope::{DeliveryStatus, Kind, StatusChange, StatusReport};
 use egov_proto::prost::Message;
@@ -142,7 +143,11 @@ async fn run(
                 let sealed = envelope::seal(&identity, header, message.payload);
                 match session
                     .publisher
-                    .start(&queue, &sealed.encode_to_vec(), properties)
+                    .start(
+                        &Address::queue(queue.as_str()),
+                        &sealed.encode_to_vec(),
+                        properties,
+                    )
                     .await
                 {
                     Ok(confirm) => confirms.push((queue.clone(), confirm, finals(chunk))),
@@ -152,7 +157,7 @@ async fn run(
         }
         let mut reported = Vec::new();
         for (queue, confirm, finals) in confirms {
-            match publisher::finish(&queue, confirm).await {
+            match publisher::finish(&Address::queue(queue.as_str()), confirm).await {
                 Ok(()) => reported.extend(finals),
                 // A caller's reply queue disappears when it stops waiting.
                 Err(error) => tracing::debug!(%error, queue, "A status report was not delivered."),

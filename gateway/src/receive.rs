@@ -14,6 +14,7 @@ use crate::gateway::Gateway;
 use crate::store::Change;
 use chrono::Utc;
 use egov_bus::envelope;
+use egov_bus::names::Address;
 use egov_proto::envelope::{DeliveryStatus, Envelope, Kind};
 use egov_proto::prost::Message;
 use egov_runtime::refusal::Refusal;
@@ -104,7 +105,11 @@ impl Mailboxes {
                     if let Ok(session) = self.gateway.connector.session(POLL).await {
                         let _ = session
                             .publisher
-                            .publish(&dead, &delivery.data, delivery.properties.clone())
+                            .publish(
+                                &Address::queue(dead),
+                                &delivery.data,
+                                delivery.properties.clone(),
+                            )
                             .await;
                     }
                     let _ = delivery.acker.ack(BasicAckOptions::default()).await;

@@ -13,7 +13,6 @@ use crate::pipeline::{Entrance, Pipeline};
 use crate::routes::RoutingTable;
 use crate::settings::Settings;
 use anyhow::Context as _;
-use egov_bus::Names;
 use egov_bus::connection::{Connector, ConnectorSettings};
 use egov_proto::gateway::gateway_server::GatewayServer;
 use egov_runtime::service::Runner;
@@ -49,7 +48,7 @@ impl Application {
         )
         .await?;
         let (identity, trust, pool) = (opened.identity, opened.trust, opened.pool);
-        let names = Names::new(&settings.bus.namespace)?;
+        let names = settings.bus.names()?;
         let instance = egov_bus::names::new_instance();
         let connector = Connector::new(ConnectorSettings {
             url: settings.bus.url.clone(),

@@ -12,10 +12,12 @@
 //! 4. `untrusted_certificate` — the certificate is not from the mesh CA;
 //! 5. `certificate_expired` — outside its validity period;
 //! 6. `certificate_revoked` — on the CA's revocation list;
-//! 7. `certificate_not_senders` — it names another system than the sender;
-//! 8. `route_not_allowed` — no routing-table row for (sender, receiver,
+//! 7. `certificate_not_for_signing` — a TLS certificate (no
+//!    nonRepudiation): its key opens connections and signs no message;
+//! 8. `certificate_not_senders` — it names another system than the sender;
+//! 9. `route_not_allowed` — no routing-table row for (sender, receiver,
 //!    service), or a kind the sender may not send;
-//! 9. `message_expired` — its expires_at has passed.
+//! 10. `message_expired` — its expires_at has passed.
 //!
 //! Then, in the log writer (they need the database): `duplicate_message_id`,
 //! and for answers `unknown_request` and `request_hash_mismatch`.
@@ -40,6 +42,7 @@ pub enum RejectCode {
     UntrustedCertificate,
     CertificateExpired,
     CertificateRevoked,
+    CertificateNotForSigning,
     CertificateNotSenders,
     RouteNotAllowed,
     MessageExpired,
@@ -58,6 +61,7 @@ impl Code for RejectCode {
         RejectCode::UntrustedCertificate,
         RejectCode::CertificateExpired,
         RejectCode::CertificateRevoked,
+        RejectCode::CertificateNotForSigning,
         RejectCode::CertificateNotSenders,
         RejectCode::RouteNotAllowed,
         RejectCode::MessageExpired,
@@ -76,6 +80,7 @@ impl Code for RejectCode {
             RejectCode::UntrustedCertificate => "untrusted_certificate",
             RejectCode::CertificateExpired => "certificate_expired",
             RejectCode::CertificateRevoked => "certificate_revoked",
+            RejectCode::CertificateNotForSigning => "certificate_not_for_signing",
             RejectCode::CertificateNotSenders => "certificate_not_senders",
             RejectCode::RouteNotAllowed => "route_not_allowed",
             RejectCode::MessageExpired => "message_expired",
@@ -94,7 +99,9 @@ impl Code for RejectCode {
             MalformedEnvelope => tonic::Code::InvalidArgument,
             UnknownSender | BadSignature | UntrustedCertificate | CertificateExpired
             | CertificateRevoked => tonic::Code::Unauthenticated,
-            CertificateNotSenders | RouteNotAllowed => tonic::Code::PermissionDenied,
+            CertificateNotForSigning | CertificateNotSenders | RouteNotAllowed => {
+                tonic::Code::PermissionDenied
+            }
             MessageExpired | UnknownRequest | RequestHashMismatch => {
                 tonic::Code::FailedPrecondition
             }
@@ -208,16 +215,18 @@ impl Verifier<'_> {
                 "the signature does not verify over the signed bytes with the certificate's key";
             return fail(refuse(BadSignature, detail), opened);
         }
-        // 4–6. The certificate: from the CA, valid now, not revoked.
+        // 4–7. The certificate: from the CA, valid now, not revoked, one
+        // for signing.
         if let Err(error) = self
             .trust
-            .check(&opened.envelope.signer_certificate, &cert, now)
+            .check_signer(&opened.envelope.signer_certificate, &cert, now)
             .await
         {
             let code = match error {
                 CertError::NotFromCa => UntrustedCertificate,
                 CertError::NotYetValid(_) | CertError::Expired(_) => CertificateExpired,
                 CertError::Revoked { .. } => CertificateRevoked,
+                CertError::NotForSigning => CertificateNotForSigning,
                 CertError::RevocationUnknown(detail) => return Checked::Unavailable(detail),
                 CertError::Malformed(_)
                 | CertError::UnsupportedKey
@@ -225,7 +234,7 @@ impl Verifier<'_> {
             };
             return fail(refuse(code, error.to_string()), opened);
         }
-        // 7. The certificate is the sender's.
+        // 8. The certificate is the sender's.
         if cert.subject != Subject::System(sender) {
             let detail = format!(
                 "the header says the sender is {sender}, the certificate names {}",
@@ -233,13 +242,13 @@ impl Verifier<'_> {
             );
             return fail(refuse(CertificateNotSenders, detail), opened);
         }
-        // 8. The route.
+        // 9. The route.
         let kind = opened.kind();
         let receiver = match self.route_problem(&opened, sender, kind) {
             Ok(receiver) => receiver,
             Err(detail) => return fail(refuse(RouteNotAllowed, detail), opened),
         };
-        // 9. Not expired.
+        // 10. Not expired.
         let expires_at = opened.expires_at();
         if let Some(at) = expires_at
             && at <= now

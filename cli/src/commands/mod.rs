@@ -1,5 +1,6 @@
 //! One module per `egovctl` subcommand.
 
+pub mod broker;
 pub mod dead_letters;
 pub mod deadline;
 pub mod fault;

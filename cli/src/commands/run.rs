@@ -102,6 +102,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "  intake (МК ЫАЖ)         {intake_address}  (operators' API: egovctl intake; operators in deploy/config/intake.toml)"
     );
     println!("  CA and certificates     {}", args.pki.display());
+    let (gateway_user, workstation_user) = (
+        broker_user(&gateway.bus.url),
+        broker_user(&workstation.bus.url),
+    );
+    if gateway_user == workstation_user {
+        println!(
+            "  broker                  ONE USER ({gateway_user}) for every system: a laptop sandbox; per-system users: README, \"Least privilege on the broker\""
+        );
+    } else {
+        println!("  broker                  each system its own user (egovctl broker definitions)");
+    }
     match gateway.grpc.tls {
         egov_runtime::tls::TlsMode::Off => println!(
             "  gRPC                    PLAINTEXT (grpc.tls = \"off\"): a laptop sandbox; EGOV__GRPC__TLS=mutual make run for mutual TLS"
@@ -296,6 +307,16 @@ fn without_colours(line: &str) -> String {
 fn source(config: &Path, system: SystemId) -> SettingsSource {
     let file = config.join(format!("{system}.toml"));
     SettingsSource::from_process(file.exists().then_some(file))
+}
+
+/// The user name in a broker URL (`amqp://user:password@host/vhost`).
+fn broker_user(url: &secrecy::SecretString) -> String {
+    let url = secrecy::ExposeSecret::expose_secret(url);
+    url.split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map(|(credentials, _)| credentials.split(':').next().unwrap_or_default())
+        .unwrap_or("guest")
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use crate::log::Logged;
 use crate::store::Change;
 use crate::verify::{Checked, Code, Passed, Refusal};
 use chrono::{DateTime, Utc};
+use egov_bus::names::Address;
 use egov_bus::{amqp, envelope, publisher};
 use egov_proto::envelope::DeliveryStatus;
 use egov_proto::prost::Message;
@@ -127,7 +128,7 @@ pub(super) async fn deliver(gateway: &Arc<Gateway>, batch: Vec<Item>, decisions:
     tracing::debug!("Published a batch; awaiting confirms.");
     for (admission, p, queue, confirm, seq) in in_flight {
         let outcome = match confirm {
-            Ok(confirm) => publisher::finish(&queue, confirm)
+            Ok(confirm) => publisher::finish(&Address::queue(queue.as_str()), confirm)
                 .await
                 .map_err(|e| e.to_string()),
             Err(error) => Err(error),
@@ -212,7 +213,7 @@ async fn publish_stamped(
         .in_scope(|| amqp::properties(&p.opened.header, expiration, admission.origin.attempt()));
     session
         .publisher
-        .start(queue, &stamped.encode_to_vec(), properties)
+        .start(&Address::queue(queue), &stamped.encode_to_vec(), properties)
         .await
         .map_err(|e| e.to_string())
 }
@@ -268,7 +269,7 @@ async fn retry_delivery(
     let parked = match parked {
         Ok(session) => session
             .publisher
-            .publish(&queue, &admission.raw, properties)
+            .publish(&Address::queue(queue), &admission.raw, properties)
             .await
             .map_err(|e| e.to_string()),
         Err(e) => Err(e),

@@ -32,7 +32,11 @@ pub async fn spawn_gateway() -> TestGateway {
 
 /// As [`spawn_gateway`], with some settings overridden (`EGOV__…` pairs).
 pub async fn spawn_gateway_with(overrides: &[(&str, &str)]) -> TestGateway {
-    let mesh = TestMesh::new().await;
+    spawn_gateway_in(TestMesh::new().await, overrides).await
+}
+
+/// As [`spawn_gateway_with`], in a mesh the test prepared.
+pub async fn spawn_gateway_in(mesh: TestMesh, overrides: &[(&str, &str)]) -> TestGateway {
     let mut source = mesh.source(SystemId::Gateway);
     for (key, value) in overrides {
         source.env.insert((*key).to_owned(), (*value).to_owned());

@@ -12,6 +12,7 @@ mod log;
 mod metrics;
 mod operations;
 mod promises;
+mod quorum;
 mod reads;
 mod receive;
 mod reconnect;

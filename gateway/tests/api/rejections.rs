@@ -208,6 +208,19 @@ async fn a_revoked_certificate_is_refused_with_certificate_revoked() {
 }
 
 #[tokio::test]
+async fn a_message_signed_with_a_tls_key_is_refused_with_certificate_not_for_signing() {
+    let gw = spawn_gateway().await;
+    let portal = portal(&gw).await;
+    // The portal's own TLS certificate, of the mesh CA, valid, its own
+    // system: only its purpose is wrong.
+    let tls = gw.mesh.pki.tls_identity(SystemId::Portal);
+    let message = application("bad-tls");
+    let sealed = envelope::seal(&tls, header_for(&tls, &message), message.payload.clone());
+    refused_over_amqp(&gw, &portal, sealed, "certificate_not_for_signing").await;
+    gw.stop().await;
+}
+
+#[tokio::test]
 async fn another_systems_certificate_is_refused_with_certificate_not_senders() {
     let gw = spawn_gateway().await;
     let portal = portal(&gw).await;

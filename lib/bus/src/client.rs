@@ -54,8 +54,9 @@ impl Bus {
         trust: Arc<TrustStore>,
         inbox: Option<Inbox>,
     ) -> Result<Bus, BusError> {
-        let names =
-            Names::new(&settings.namespace).map_err(|e| BusError::Settings(e.to_string()))?;
+        let names = settings
+            .names()
+            .map_err(|e| BusError::Settings(e.to_string()))?;
         if let Some(inbox) = &inbox {
             BUS_MIGRATOR.run(&inbox.pool).await?;
         }
@@ -199,7 +200,7 @@ impl Bus {
     ) -> Result<(), BusError> {
         self.shared
             .publish_to(
-                &self.shared.names.ingress(),
+                &self.shared.names.to_gateway(self.system()),
                 &envelope.encode_to_vec(),
                 properties,
             )

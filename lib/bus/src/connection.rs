@@ -165,6 +165,16 @@ async fn supervise(inner: Arc<ConnectorInner>, hooks: Vec<Arc<dyn OnConnect>>) {
                     let _ = session.connection.close(320, "reconnecting".into()).await;
                 }
             }
+            Err(error) if error.to_string().contains("PRECONDITION_FAILED") => {
+                tracing::error!(connection = %settings.connection_name, %error, ?delay,
+                    "The namespace's queues exist with other arguments (another bus.queue_type, or \
+                     the topology of an older version): `egovctl broker reset --namespace <ns>` \
+                     deletes them; retrying.");
+            }
+            Err(error) if error.to_string().contains("ACCESS_REFUSED") => {
+                tracing::error!(connection = %settings.connection_name, %error, ?delay,
+                    "The broker user may not do this (see `egovctl broker definitions`); retrying.");
+            }
             Err(error) => {
                 tracing::warn!(connection = %settings.connection_name, %error, ?delay, "Cannot connect to the broker; retrying.");
             }

@@ -229,7 +229,7 @@ pub async fn verify_credential(
         return Err(refused("the signature does not verify".into()));
     }
     if own_certificate != Some(der.as_ref()) {
-        match trust.check(der, &certificate, now).await {
+        match trust.check_signer(der, &certificate, now).await {
             Ok(()) => {}
             Err(CertError::RevocationUnknown(detail)) => {
                 return Err(CredentialError::RevocationUnknown(detail));
@@ -387,7 +387,7 @@ async fn gateway_certificate(
     now: DateTime<Utc>,
 ) -> Result<Arc<CertificateInfo>, StampError> {
     let cert = trust.parse(der)?;
-    trust.check(der, &cert, now).await?;
+    trust.check_signer(der, &cert, now).await?;
     match cert.subject {
         Subject::System(SystemId::Gateway) => Ok(cert),
         ref other => Err(StampError::NotGateway(other.to_string())),

@@ -23,6 +23,7 @@
 //! - [`connection`] and [`publisher`]: the supervised connection and
 //!   confirmed publishing, shared with the gateway;
 //! - [`names`] and [`topology`]: queue names and declarations;
+//!   [`permissions`]: each system's broker user, allowed only that;
 //! - [`amqp`]: message properties (persistence, trace context, attempts);
 //! - [`settings`] and [`error`].
 
@@ -37,6 +38,7 @@ pub mod inbox;
 mod metrics;
 pub mod names;
 mod outbox;
+pub mod permissions;
 pub mod publisher;
 mod receipts;
 mod relay;

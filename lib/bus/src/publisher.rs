@@ -2,18 +2,30 @@
 //! when the broker has confirmed it and routed it to a queue. A nack or a
 //! returned (unroutable) message is an error, never silence.
 
+use crate::names::Address;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel, Connection};
 use lapin::{Confirmation, PublisherConfirm};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    #[error("no queue {0} exists: the broker returned the message")]
-    NoRoute(String),
+    #[error("{}: the broker returned the message", no_route(.0))]
+    NoRoute(Address),
     #[error("the broker refused the message for {0} (nack)")]
-    Nacked(String),
+    Nacked(Address),
     #[error("the channel failed: {0}")]
     Channel(#[from] lapin::Error),
+}
+
+fn no_route(to: &Address) -> String {
+    if to.exchange.is_empty() {
+        format!("no queue {} exists", to.routing_key)
+    } else {
+        format!(
+            "nothing is bound to exchange {} under key {}",
+            to.exchange, to.routing_key
+        )
+    }
 }
 
 impl PublishError {
@@ -39,31 +51,30 @@ impl Publisher {
         Ok(Publisher { channel })
     }
 
-    /// Publishes to `queue` (through the default exchange) and waits for the
-    /// broker's confirm.
+    /// Publishes to `to` and waits for the broker's confirm.
     pub async fn publish(
         &self,
-        queue: &str,
+        to: &Address,
         body: &[u8],
         properties: BasicProperties,
     ) -> Result<(), PublishError> {
-        let confirm = self.start(queue, body, properties).await?;
-        finish(queue, confirm).await
+        let confirm = self.start(to, body, properties).await?;
+        finish(to, confirm).await
     }
 
     /// Sends the message and returns its pending confirm, so many publishes
     /// can be in flight at once; pass it to [`finish`].
     pub async fn start(
         &self,
-        queue: &str,
+        to: &Address,
         body: &[u8],
         properties: BasicProperties,
     ) -> Result<PublisherConfirm, PublishError> {
         Ok(self
             .channel
             .basic_publish(
-                "".into(),
-                queue.into(),
+                to.exchange.as_str().into(),
+                to.routing_key.as_str().into(),
                 BasicPublishOptions {
                     mandatory: true,
                     ..BasicPublishOptions::default()
@@ -76,10 +87,10 @@ impl Publisher {
 }
 
 /// Waits for a publish's confirm and turns a nack or a return into an error.
-pub async fn finish(queue: &str, confirm: PublisherConfirm) -> Result<(), PublishError> {
+pub async fn finish(to: &Address, confirm: PublisherConfirm) -> Result<(), PublishError> {
     match confirm.await? {
         Confirmation::Ack(None) | Confirmation::NotRequested => Ok(()),
-        Confirmation::Ack(Some(_returned)) => Err(PublishError::NoRoute(queue.to_owned())),
-        Confirmation::Nack(_) => Err(PublishError::Nacked(queue.to_owned())),
+        Confirmation::Ack(Some(_returned)) => Err(PublishError::NoRoute(to.clone())),
+        Confirmation::Nack(_) => Err(PublishError::Nacked(to.clone())),
     }
 }

@@ -125,7 +125,11 @@ async fn flush_receipts(shared: &Arc<Shared>) -> anyhow::Result<()> {
                 .unwrap_or(0);
         let in_memory: Vec<StatusChange> = receipts.into_iter().take(from_memory).collect();
         match shared
-            .publish_to(&shared.names.ingress(), &sealed.encode_to_vec(), properties)
+            .publish_to(
+                &shared.names.to_gateway(shared.identity.system),
+                &sealed.encode_to_vec(),
+                properties,
+            )
             .await
         {
             Ok(()) => {
@@ -174,7 +178,7 @@ async fn flush_outbox(shared: &Arc<Shared>) -> anyhow::Result<()> {
             .connector()
             .session(shared.settings.publish_timeout)
             .await?;
-        let queue = shared.names.ingress();
+        let to = shared.names.to_gateway(shared.identity.system);
         let mut confirms = Vec::with_capacity(rows.len());
         let mut ids = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -189,11 +193,11 @@ async fn flush_outbox(shared: &Arc<Shared>) -> anyhow::Result<()> {
             let span = tracing::info_span!("outbox publish", message_id = %header.message_id, receiver = %header.receiver, service = %header.service);
             egov_runtime::propagation::continue_from(&span, traceparent.as_deref());
             let properties = span.in_scope(|| amqp::properties(&header, None, 1));
-            confirms.push(session.publisher.start(&queue, &bytes, properties).await?);
+            confirms.push(session.publisher.start(&to, &bytes, properties).await?);
             ids.push(row.get::<i64, _>("id"));
         }
         for confirm in confirms {
-            publisher::finish(&queue, confirm).await?;
+            publisher::finish(&to, confirm).await?;
         }
         sqlx::query("DELETE FROM bus_outbox WHERE id = ANY($1)")
             .bind(&ids)

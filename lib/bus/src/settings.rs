@@ -1,5 +1,6 @@
 //! The bus's settings (the `[bus]` section of every service's settings).
 
+use crate::names::{BadNamespace, Names, QueueType};
 use egov_runtime::settings::{FieldErrors, Validate, duration};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -38,6 +39,12 @@ pub struct BusSettings {
     /// nothing else would wake the relay).
     #[serde(with = "duration", default = "default_relay_sweep")]
     pub relay_sweep: Duration,
+    /// `classic` or `quorum` (replicated; for a RabbitMQ cluster). Every
+    /// party of a namespace must use the same; changing it for an existing
+    /// namespace needs its queues deleted first (the broker refuses to
+    /// redeclare a queue as another type).
+    #[serde(default)]
+    pub queue_type: QueueType,
 }
 
 fn default_prefetch() -> u16 {
@@ -79,7 +86,13 @@ impl BusSettings {
             retry_delays: default_retry_delays(),
             receipt_flush: default_receipt_flush(),
             relay_sweep: default_relay_sweep(),
+            queue_type: QueueType::default(),
         }
+    }
+
+    /// The namespace's names and queue type.
+    pub fn names(&self) -> Result<Names, BadNamespace> {
+        Ok(Names::new(&self.namespace)?.with_queue_type(self.queue_type))
     }
 }
 

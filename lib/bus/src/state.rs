@@ -5,7 +5,7 @@ use crate::calls::WaitingCalls;
 use crate::connection::Connector;
 use crate::envelope::Opened;
 use crate::error::{BusError, CallError};
-use crate::names::Names;
+use crate::names::{Address, Names};
 use crate::receipts::ReceiptQueue;
 use crate::settings::BusSettings;
 use egov_proto::envelope::{DeliveryStatus, StatusChange, StatusReport};
@@ -106,11 +106,11 @@ impl Shared {
         }
     }
 
-    /// Publishes to a queue, waiting for a connection and retrying after a
+    /// Publishes to `to`, waiting for a connection and retrying after a
     /// connection failure, for at most `publish_timeout`.
     pub(crate) async fn publish_to(
         &self,
-        queue: &str,
+        to: &Address,
         body: &[u8],
         properties: BasicProperties,
     ) -> Result<(), BusError> {
@@ -125,13 +125,13 @@ impl Shared {
                 .map_err(|_| BusError::Unavailable(limit))?;
             match tokio::time::timeout(
                 left,
-                session.publisher.publish(queue, body, properties.clone()),
+                session.publisher.publish(to, body, properties.clone()),
             )
             .await
             {
                 Ok(Ok(())) => return Ok(()),
                 Ok(Err(error)) if error.is_connection_failure() => {
-                    tracing::warn!(%error, queue, "Publishing failed on a broken connection; retrying on a new one.");
+                    tracing::warn!(%error, %to, "Publishing failed on a broken connection; retrying on a new one.");
                     self.connector().report_broken(&session);
                 }
                 Ok(Err(error)) => return Err(error.into()),

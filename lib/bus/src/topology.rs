@@ -1,13 +1,18 @@
-//! Declaring the queues of one system or of the gateway. Declarations are
-//! idempotent and made on every (re)connect, by every party that needs a
-//! queue to exist: the gateway declares every system's inbox so messages for
-//! a receiver that has never started wait for it.
+//! Declaring the queues and exchanges of one system or of the gateway.
+//! Declarations are idempotent and made on every (re)connect, by every party
+//! that needs them to exist: the gateway declares every system's exchange and
+//! inbox, so messages for a receiver that has never started wait for it, and
+//! binds each system's exchange to its ingress. What each party declares is
+//! what its broker user may configure ([`crate::permissions`]).
 
-use crate::names::Names;
+use crate::names::{Address, EXPIRED_KEY, INGRESS_KEY, Names, QueueType};
 use egov_trust::SystemId;
-use lapin::Channel;
-use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
+use lapin::options::{
+    ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{Channel, ExchangeKind};
 use std::time::Duration;
 
 fn durable() -> QueueDeclareOptions {
@@ -29,40 +34,86 @@ fn text(s: String) -> AMQPValue {
     AMQPValue::LongString(LongString::from(s))
 }
 
-/// The inbox dead-letters what expires in it to the gateway, which records
-/// the message as expired and tells its sender.
-fn inbox_args(names: &Names) -> FieldTable {
-    args(&[
-        ("x-dead-letter-exchange", text(String::new())),
-        ("x-dead-letter-routing-key", text(names.gateway_expired())),
-    ])
+/// A durable queue's arguments: `pairs` and the namespace's queue type.
+fn queue_args(names: &Names, pairs: &[(&str, AMQPValue)]) -> FieldTable {
+    let mut table = args(pairs);
+    if names.queue_type() == QueueType::Quorum {
+        table.insert("x-queue-type".into(), text("quorum".to_owned()));
+    }
+    table
 }
 
-/// A delay queue: messages wait `delay`, then go to `target`.
-fn delay_args(delay: Duration, target: String) -> FieldTable {
-    args(&[
+async fn declare_queue(
+    channel: &Channel,
+    names: &Names,
+    queue: String,
+    pairs: &[(&str, AMQPValue)],
+) -> lapin::Result<()> {
+    channel
+        .queue_declare(queue.into(), durable(), queue_args(names, pairs))
+        .await?;
+    Ok(())
+}
+
+async fn bind(channel: &Channel, queue: String, exchange: String, key: &str) -> lapin::Result<()> {
+    channel
+        .queue_bind(
+            queue.into(),
+            exchange.into(),
+            key.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+}
+
+/// A delay queue: messages wait `delay`, then go to `to`.
+fn delay_args(delay: Duration, to: Address) -> [(&'static str, AMQPValue); 3] {
+    [
         (
             "x-message-ttl",
             AMQPValue::LongLongInt(delay.as_millis() as i64),
         ),
-        ("x-dead-letter-exchange", text(String::new())),
-        ("x-dead-letter-routing-key", text(target)),
-    ])
+        ("x-dead-letter-exchange", text(to.exchange)),
+        ("x-dead-letter-routing-key", text(to.routing_key)),
+    ]
 }
 
-/// A system's inbox only (what the gateway declares for every system).
+/// A system's exchange and inbox (what the gateway declares for every
+/// system, and the system for itself). The inbox dead-letters what expires
+/// in it through the system's exchange to the gateway, which records the
+/// message as expired and tells its sender.
 pub async fn declare_inbox(
     channel: &Channel,
     names: &Names,
     system: SystemId,
 ) -> lapin::Result<()> {
     channel
-        .queue_declare(names.inbox(system).into(), durable(), inbox_args(names))
+        .exchange_declare(
+            names.exchange(system).into(),
+            ExchangeKind::Direct,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
         .await?;
-    Ok(())
+    declare_queue(
+        channel,
+        names,
+        names.inbox(system),
+        &[
+            ("x-dead-letter-exchange", text(names.exchange(system))),
+            ("x-dead-letter-routing-key", text(EXPIRED_KEY.to_owned())),
+        ],
+    )
+    .await
 }
 
-/// A system's inbox, retry queues (one per delay) and dead-letter queue.
+/// A system's exchange, inbox, retry queues (one per delay) and dead-letter
+/// queue, and the bindings of its exchange to them: all a system's broker
+/// user may configure.
 pub async fn declare_system(
     channel: &Channel,
     names: &Names,
@@ -70,22 +121,32 @@ pub async fn declare_system(
     retry_delays: &[Duration],
 ) -> lapin::Result<()> {
     declare_inbox(channel, names, system).await?;
+    let exchange = names.exchange(system);
+    let back_to_inbox = names.own(system, names.inbox(system));
     for delay in retry_delays {
-        channel
-            .queue_declare(
-                names.retry(system, *delay).into(),
-                durable(),
-                delay_args(*delay, names.inbox(system)),
-            )
-            .await?;
-    }
-    channel
-        .queue_declare(names.dead(system).into(), durable(), FieldTable::default())
+        let retry = names.retry(system, *delay);
+        declare_queue(
+            channel,
+            names,
+            retry.clone(),
+            &delay_args(*delay, back_to_inbox.clone()),
+        )
         .await?;
-    Ok(())
+        bind(channel, retry.clone(), exchange.clone(), &retry).await?;
+    }
+    declare_queue(channel, names, names.dead(system), &[]).await?;
+    bind(
+        channel,
+        names.dead(system),
+        exchange.clone(),
+        &names.dead(system),
+    )
+    .await?;
+    bind(channel, names.inbox(system), exchange, &names.inbox(system)).await
 }
 
-/// The gateway's own queues.
+/// The gateway's own queues, every system's exchange and inbox, and the
+/// bindings that are the systems' one way to the gateway.
 pub async fn declare_gateway(
     channel: &Channel,
     names: &Names,
@@ -96,18 +157,36 @@ pub async fn declare_gateway(
         names.gateway_expired(),
         names.gateway_dead(),
     ] {
-        channel
-            .queue_declare(queue.into(), durable(), FieldTable::default())
-            .await?;
+        declare_queue(channel, names, queue, &[]).await?;
     }
     for delay in retry_delays {
-        channel
-            .queue_declare(
-                names.gateway_retry(*delay).into(),
-                durable(),
-                delay_args(*delay, names.ingress()),
-            )
-            .await?;
+        declare_queue(
+            channel,
+            names,
+            names.gateway_retry(*delay),
+            &delay_args(*delay, Address::queue(names.ingress())),
+        )
+        .await?;
+    }
+    for system in SystemId::ALL {
+        if system == SystemId::Gateway {
+            continue;
+        }
+        declare_inbox(channel, names, system).await?;
+        bind(
+            channel,
+            names.ingress(),
+            names.exchange(system),
+            INGRESS_KEY,
+        )
+        .await?;
+        bind(
+            channel,
+            names.gateway_expired(),
+            names.exchange(system),
+            EXPIRED_KEY,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -128,7 +207,7 @@ pub async fn declare_reply(channel: &Channel, queue: &str) -> lapin::Result<()> 
     Ok(())
 }
 
-/// Deletes every durable queue of a namespace (for tests and teardown). A
+/// Deletes every durable queue and exchange of a namespace (for tests and teardown). A
 /// failed delete closes the channel, so each uses a channel of its own.
 pub async fn delete_namespace(
     connection: &lapin::Connection,
@@ -151,6 +230,18 @@ pub async fn delete_namespace(
     for queue in queues {
         if channel
             .queue_delete(queue.into(), QueueDeleteOptions::default())
+            .await
+            .is_err()
+        {
+            channel = connection.create_channel().await?;
+        }
+    }
+    for system in SystemId::ALL {
+        if channel
+            .exchange_delete(
+                names.exchange(system).into(),
+                ExchangeDeleteOptions::default(),
+            )
             .await
             .is_err()
         {

@@ -57,6 +57,18 @@ pub struct AdminApi {
 pub const OPERATE_SERVICE: &str = "operate";
 
 impl AdminApi {
+    /// Whether `system` operates this registry: itself or the gateway.
+    fn may_operate(&self, system: egov_trust::SystemId, by: &str) -> Result<(), String> {
+        if system == self.system || system == egov_trust::SystemId::Gateway {
+            Ok(())
+        } else {
+            Err(format!(
+                "credential: {system}'s {by} is no operator of {}: use {}'s or the gateway's, or an operator's TLS certificate",
+                self.system, self.system
+            ))
+        }
+    }
+
     fn refused(&self, code: AdminCode, message: impl Into<String>) -> Status {
         let domain = format!("{}.egov-mesh", self.fault.system());
         Refusal::new(code, message).field("mode").to_status(&domain)
@@ -69,29 +81,33 @@ impl RegistryAdmin for AdminApi {
         &self,
         request: Request<SetFaultRequest>,
     ) -> Result<Response<FaultState>, Status> {
+        let peer = egov_runtime::tls::peer_identity(&request).cloned();
         let request = request.into_inner();
-        // An operator: whoever holds this registry's key, or the gateway's
-        // (the mesh's operator).
-        let operator = egov_bus::envelope::verify_credential(
-            &self.trust,
-            request.credential,
-            self.system,
-            OPERATE_SERVICE,
-            std::time::Duration::from_secs(300),
-            None,
-        )
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|system| {
-            if system == self.system || system == egov_trust::SystemId::Gateway {
-                Ok(system)
-            } else {
-                Err(format!(
-                    "credential: {system} is no operator of {}: sign as {} or as gateway",
-                    self.system, self.system
-                ))
-            }
-        });
+        // An operator: on a mutual-TLS port, the client certificate of an
+        // operator, of this registry or of the gateway; else a credential
+        // signed with this registry's key or the gateway's (the mesh's
+        // operator).
+        let operator = match peer {
+            Some(peer) if peer.operator().is_some() => Ok(()),
+            Some(peer) => match peer.system() {
+                Some(system) => self.may_operate(system, "TLS certificate"),
+                None => Err(format!(
+                    "credential: the TLS certificate of {} is no operator's",
+                    peer.subject()
+                )),
+            },
+            None => egov_bus::envelope::verify_credential(
+                &self.trust,
+                request.credential,
+                self.system,
+                OPERATE_SERVICE,
+                std::time::Duration::from_secs(300),
+                None,
+            )
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|system| self.may_operate(system, "credential")),
+        };
         if let Err(why) = operator {
             let domain = format!("{}.egov-mesh", self.fault.system());
             return Err(Refusal::new(AdminCode::CredentialRefused, why)

@@ -5,6 +5,7 @@
 
 use crate::database::TestDatabase;
 use crate::pki::TestPki;
+use egov_bus::names::QueueType;
 use egov_bus::{Bus, BusSettings, Inbox, Names};
 use egov_runtime::settings::SettingsSource;
 use egov_trust::SystemId;
@@ -19,6 +20,9 @@ pub struct TestMesh {
     pub database: TestDatabase,
     pub pki: TestPki,
     pub namespace: String,
+    /// `bus.queue_type` of every party (classic unless a test sets it
+    /// before starting any).
+    pub queue_type: QueueType,
 }
 
 impl TestMesh {
@@ -28,11 +32,14 @@ impl TestMesh {
             database: TestDatabase::create().await,
             pki: TestPki::new().await,
             namespace: crate::env::unique_name("t-"),
+            queue_type: QueueType::Classic,
         }
     }
 
     pub fn names(&self) -> Names {
-        Names::new(&self.namespace).expect("valid namespace")
+        Names::new(&self.namespace)
+            .expect("valid namespace")
+            .with_queue_type(self.queue_type)
     }
 
     /// The settings of `system` as environment variables.
@@ -48,6 +55,14 @@ impl TestMesh {
             ("EGOV__BUS__URL", crate::env::amqp_url()),
             ("EGOV__BUS__NAMESPACE", self.namespace.clone()),
             ("EGOV__BUS__RETRY_DELAYS", delays),
+            (
+                "EGOV__BUS__QUEUE_TYPE",
+                match self.queue_type {
+                    QueueType::Classic => "classic",
+                    QueueType::Quorum => "quorum",
+                }
+                .to_owned(),
+            ),
             ("EGOV__BUS__RECONNECT_MIN", "50ms".to_owned()),
             ("EGOV__BUS__RECONNECT_MAX", "1s".to_owned()),
             ("EGOV__DATABASE__URL", self.database.url().to_owned()),
@@ -86,6 +101,7 @@ impl TestMesh {
         settings.reconnect_min = Duration::from_millis(50);
         settings.reconnect_max = Duration::from_secs(1);
         settings.publish_timeout = Duration::from_secs(10);
+        settings.queue_type = self.queue_type;
         settings
     }
 

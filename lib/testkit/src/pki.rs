@@ -162,6 +162,23 @@ impl TestPki {
         )
     }
 
+    /// An identity holding `system`'s TLS certificate and key (its key opens
+    /// connections; the mesh refuses what it signs).
+    pub fn tls_identity(&self, system: SystemId) -> Arc<Identity> {
+        let issued = self
+            .ca
+            .issue_tls(
+                &egov_trust::TlsSubject::System(system),
+                Utc::now() - Duration::hours(1),
+                Utc::now() + Duration::days(1),
+            )
+            .expect("issue a TLS certificate");
+        Arc::new(
+            Identity::from_der(issued.certificate_der.clone(), issued.signing_key())
+                .expect("identity"),
+        )
+    }
+
     pub fn revoke(&self, serial_hex: &str) {
         self.ca
             .revoke(serial_hex, "key_compromise", Utc::now())

@@ -102,6 +102,12 @@ pub enum CertError {
     Revoked { serial: String, at: DateTime<Utc> },
     #[error("the revocation status cannot be established: {0}")]
     RevocationUnknown(String),
+    /// A TLS or authentication certificate (no nonRepudiation): its key
+    /// opens connections or logs in, and signs no message.
+    #[error(
+        "the certificate is not for signing messages (keyUsage without nonRepudiation: a TLS or log-in certificate)"
+    )]
+    NotForSigning,
 }
 
 impl CertError {
@@ -114,6 +120,7 @@ impl CertError {
             CertError::NotYetValid(_) | CertError::Expired(_) => "certificate_expired",
             CertError::Revoked { .. } => "certificate_revoked",
             CertError::RevocationUnknown(_) => "revocation_status_unavailable",
+            CertError::NotForSigning => "certificate_not_for_signing",
         }
     }
 }

@@ -30,7 +30,7 @@ pub use certificate::{CertError, CertificateInfo, KeyPurpose, Subject};
 pub use crl::{CrlSettings, CrlSource};
 pub use identity::Identity;
 pub use iin::{Bin, Iin};
-pub use signing::{SigningKey, sha256};
+pub use signing::{SigningKey, sha256, sha256_parts};
 pub use system::SystemId;
 pub use trust_store::TrustStore;
 

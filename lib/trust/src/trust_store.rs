@@ -5,7 +5,7 @@
 //! (a system signs every message with the same certificate); validity and
 //! revocation are checked on every use.
 
-use crate::certificate::{CertError, CertificateInfo};
+use crate::certificate::{CertError, CertificateInfo, KeyPurpose};
 use crate::crl::{CrlCache, CrlSettings};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -68,6 +68,23 @@ impl TrustStore {
             });
         }
         Ok(())
+    }
+
+    /// [`TrustStore::check`], and that the certificate is one for signing
+    /// messages: what a message's or a credential's signer must pass, so a
+    /// TLS key, which opens connections, signs nothing (issue 14).
+    pub async fn check_signer(
+        &self,
+        der: &[u8],
+        cert: &Arc<CertificateInfo>,
+        now: DateTime<Utc>,
+    ) -> Result<(), CertError> {
+        self.check(der, cert, now).await?;
+        if cert.allows(KeyPurpose::Signing) {
+            Ok(())
+        } else {
+            Err(CertError::NotForSigning)
+        }
     }
 
     /// Whether the CA signed this certificate (cached on success).

@@ -384,6 +384,8 @@ pub fn eds_refusal(error: &CmsError, field: &str) -> PortalError {
             CertError::Expired(_) | CertError::NotYetValid(_) => PortalCode::EdsExpired,
             CertError::Revoked { .. } => PortalCode::EdsRevoked,
             CertError::RevocationUnknown(_) => PortalCode::EdsUnverifiable,
+            // Not made by CMS checks (they report WrongKeyUsage).
+            CertError::NotForSigning => PortalCode::EdsWrongKey,
         },
         CmsError::WrongKeyUsage { .. } => PortalCode::EdsWrongKey,
     };

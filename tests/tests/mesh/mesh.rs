@@ -85,6 +85,10 @@ pub struct Options {
     /// the scenario's CA); the scenario's clients and egovctl present the
     /// operator certificate "scenario". Without: plaintext, as `make run`.
     pub tls: bool,
+    /// Every system connects to RabbitMQ as its own least-privilege user
+    /// (`egovctl broker definitions`, imported by `rabbitmqctl`), as compose
+    /// runs the mesh; without: every system as the test broker's user.
+    pub broker_users: bool,
 }
 
 impl Default for Options {
@@ -93,9 +97,13 @@ impl Default for Options {
             autopilot: true,
             otlp_endpoint: None,
             tls: false,
+            broker_users: false,
         }
     }
 }
+
+/// The process name of a second gateway instance.
+const SECOND_GATEWAY: &str = "gateway-2";
 
 /// The operator whose TLS certificate the scenario's clients present.
 pub const SCENARIO_OPERATOR: &str = "scenario";
@@ -117,6 +125,8 @@ pub struct Mesh {
     pub crl_url: String,
     namespace: String,
     options: Options,
+    /// With `Options::broker_users`: each system's broker password.
+    broker_passwords: BTreeMap<SystemId, String>,
     processes: Mutex<BTreeMap<&'static str, Running>>,
     /// The test's database, for what a tester reads: the population's
     /// catalogue and the SMS the phones got.
@@ -196,6 +206,7 @@ impl Mesh {
             crl_url: String::new(),
             namespace: egov_testkit::unique_name("s-"),
             options,
+            broker_passwords: BTreeMap::new(),
             processes: Mutex::new(BTreeMap::new()),
             db,
             people_taken: AtomicI64::new(0),
@@ -221,6 +232,10 @@ impl Mesh {
         })
         .await;
 
+        if mesh.options.broker_users {
+            mesh.create_broker_users().await;
+        }
+
         // The registries' population (as an operator seeds it) while the
         // gateway starts.
         let url = mesh.database.url().to_owned();
@@ -241,6 +256,66 @@ impl Mesh {
         let rest = SYSTEMS[1..].iter().map(|system| mesh.launch(*system));
         futures_util::future::join_all(rest).await;
         mesh
+    }
+
+    /// One RabbitMQ user per system, as an operator makes them: `egovctl
+    /// broker definitions` with the passwords in its environment, imported
+    /// by `rabbitmqctl` (the users are deleted with the mesh).
+    async fn create_broker_users(&mut self) {
+        let definitions = self.dir.join("config").join("broker-definitions.json");
+        let mut command = tokio::process::Command::new(process::binary("egovctl"));
+        command.args([
+            "broker",
+            "definitions",
+            "--namespace",
+            &self.namespace,
+            "--out",
+            &definitions.display().to_string(),
+        ]);
+        for system in SystemId::ALL {
+            let password = egov_testkit::unique_name("pw-");
+            command.env(
+                format!("EGOV_BROKER_PASSWORD_{}", system.as_str().to_uppercase()),
+                &password,
+            );
+            self.broker_passwords.insert(system, password);
+        }
+        let made = command
+            .output()
+            .await
+            .expect("run egovctl broker definitions");
+        assert!(
+            made.status.success(),
+            "egovctl broker definitions: {made:?}"
+        );
+        let imported = tokio::process::Command::new("rabbitmqctl")
+            .args([
+                "-q",
+                "import_definitions",
+                &definitions.display().to_string(),
+            ])
+            .output()
+            .await
+            .expect("run rabbitmqctl import_definitions");
+        assert!(
+            imported.status.success(),
+            "rabbitmqctl import_definitions: {imported:?}"
+        );
+    }
+
+    /// The broker URL `system` connects with: its own user's with
+    /// `Options::broker_users`, else the test broker's.
+    pub fn broker_url(&self, system: SystemId) -> String {
+        let shared = egov_testkit::amqp_url();
+        match self.broker_passwords.get(&system) {
+            Some(password) => {
+                let host = shared
+                    .rsplit_once('@')
+                    .map_or("127.0.0.1:5672/%2f", |(_, h)| h);
+                format!("amqp://{}-{system}:{password}@{host}", self.namespace)
+            }
+            None => shared,
+        }
     }
 
     /// Writes the system's settings, starts its binary, waits until ready.
@@ -288,7 +363,12 @@ impl Mesh {
 
     /// Waits for the address the system logs, then for SERVING on it.
     async fn wait_ready(&self, system: SystemId) -> SocketAddr {
-        let name = system.as_str();
+        self.wait_ready_as(system.as_str(), system).await
+    }
+
+    /// As [`Mesh::wait_ready`], for the process named `name` running
+    /// `system`.
+    async fn wait_ready_as(&self, name: &'static str, system: SystemId) -> SocketAddr {
         let address = wait::until(PATIENCE, &format!("{name} logs its gRPC address"), || {
             let address = self.with(name, |p| p.process.logged_address());
             async move { address }
@@ -367,6 +447,31 @@ impl Mesh {
             p.process.kill();
             p.channel = None;
         });
+    }
+
+    /// A second gateway instance on the first one's settings file (its own
+    /// ports, as `listen = 127.0.0.1:0` gives): the same broker namespace,
+    /// so the two share the ingress, and the same database, so they share
+    /// the hash chain (issue 15 point 5). Its logs are `gateway-2.log`.
+    pub async fn start_second_gateway(&self) -> SocketAddr {
+        let config = self.dir.join("config").join("gateway.toml");
+        let args = ["--config".to_owned(), config.display().to_string()];
+        self.spawn(
+            SECOND_GATEWAY,
+            process::binary(&binary_name(SystemId::Gateway)),
+            &args.each_ref().map(String::as_str),
+        );
+        self.wait_ready_as(SECOND_GATEWAY, SystemId::Gateway).await
+    }
+
+    pub fn sigkill_second_gateway(&self) {
+        self.with(SECOND_GATEWAY, |p| p.process.kill());
+    }
+
+    /// The second gateway's metrics address.
+    pub fn second_gateway_metrics(&self) -> SocketAddr {
+        self.with(SECOND_GATEWAY, |p| p.process.logged_metrics_address())
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Starts the killed system again on the same settings file.
@@ -460,7 +565,7 @@ impl Mesh {
              [trust]\nca_certificate = {}\ncertificate = {}\nprivate_key = {}\n\
              crl_url = {}\n# Always fetched: a revocation shows at once.\ncrl_ttl = \"0s\"\n\n\
              [telemetry]\nlog_format = \"plain\"\n",
-            q(egov_testkit::amqp_url()),
+            q(self.broker_url(system)),
             q(&self.namespace),
             delays.join(", "),
             q(self.database.url()),
@@ -671,8 +776,18 @@ impl Drop for Mesh {
         drop(processes);
 
         let names = egov_bus::Names::new(&self.namespace).expect("a namespace");
+        let users: Vec<String> = self
+            .broker_passwords
+            .keys()
+            .map(|system| format!("{}-{system}", self.namespace))
+            .collect();
         // A thread and runtime of its own: Drop may run inside the test's.
         let _ = std::thread::spawn(move || {
+            for user in users {
+                let _ = std::process::Command::new("rabbitmqctl")
+                    .args(["-q", "delete_user", &user])
+                    .output();
+            }
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

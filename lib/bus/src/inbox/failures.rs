@@ -107,11 +107,12 @@ async fn retry_later(
         .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default());
     let properties =
         amqp::with_attempt(&delivery.properties, incoming.attempt + 1, expiration, None);
-    let queue = shared.names.retry(shared.identity.system, delay);
-    match shared.publish_to(&queue, &delivery.data, properties).await {
+    let system = shared.identity.system;
+    let to = shared.names.own(system, shared.names.retry(system, delay));
+    match shared.publish_to(&to, &delivery.data, properties).await {
         Ok(()) => true,
         Err(error) => {
-            tracing::error!(%error, queue, "Could not schedule the retry.");
+            tracing::error!(%error, %to, "Could not schedule the retry.");
             false
         }
     }
@@ -140,11 +141,12 @@ pub(super) async fn dead_letter_raw(shared: &Shared, delivery: &Delivery, reason
 }
 
 async fn park(shared: &Shared, delivery: &Delivery, properties: BasicProperties) -> bool {
-    let queue = shared.names.dead(shared.identity.system);
-    match shared.publish_to(&queue, &delivery.data, properties).await {
+    let system = shared.identity.system;
+    let to = shared.names.own(system, shared.names.dead(system));
+    match shared.publish_to(&to, &delivery.data, properties).await {
         Ok(()) => true,
         Err(error) => {
-            tracing::error!(%error, queue, "Could not dead-letter the message.");
+            tracing::error!(%error, %to, "Could not dead-letter the message.");
             false
         }
     }

@@ -273,7 +273,11 @@ async fn publish_answer(shared: &Shared, answer: Envelope) {
         .unwrap_or_default();
     let properties = amqp::properties(&header, None, 1);
     if let Err(error) = shared
-        .publish_to(&shared.names.ingress(), &answer.encode_to_vec(), properties)
+        .publish_to(
+            &shared.names.to_gateway(shared.identity.system),
+            &answer.encode_to_vec(),
+            properties,
+        )
         .await
     {
         tracing::warn!(%error, "Could not publish the answer; the caller will time out.");
