@@ -142,6 +142,12 @@ pub async fn power_of_attorney_on(
         .transpose()
 }
 
+/// Refreshes the planner's statistics of the registry's tables, after a
+/// bulk load (`egov_registry::storage::analyze`).
+pub async fn analyze(pool: &PgPool) -> Result<(), sqlx::Error> {
+    egov_registry::storage::analyze(pool, &TABLES).await
+}
+
 /// Rows per table, for reports and tests.
 pub async fn table_counts(pool: &PgPool) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
     count_rows(pool, &TABLES).await

@@ -1,5 +1,5 @@
 use crate::helpers::{case, registry, seed};
-use egov_individuals::model::{CareKind, LinkOrigin, LinkStatus};
+use egov_individuals::model::{CareArrangement, CareKind, FamilyLink, LinkOrigin, LinkStatus};
 use egov_individuals::storage;
 use egov_population::people::{Generator, PopulationConfig};
 use egov_trust::iin::Iin;
@@ -18,6 +18,52 @@ async fn every_person_reads_back_exactly_as_generated() {
             assert_eq!(&details.person, person);
         }
     }
+}
+
+/// The look-up's one statement gives, for every person, exactly the links,
+/// arrangements and candidacy generated for them, each list in key order
+/// (parent then child; carer, child, kind), as the separate reads did.
+#[tokio::test]
+async fn every_link_arrangement_and_candidacy_reads_back_from_either_end() {
+    let registry = registry().await;
+    let config = PopulationConfig::new(5, 3_000);
+    seed(&registry.pool, config.clone()).await;
+    let (mut persons, mut links, mut care, mut candidacies) = (vec![], vec![], vec![], vec![]);
+    for batch in Generator::new(config).unwrap() {
+        persons.extend(batch.rows.persons.iter().map(|p| p.iin));
+        links.extend(batch.rows.family_links);
+        care.extend(batch.rows.care_arrangements);
+        candidacies.extend(batch.rows.adoption_candidates);
+    }
+    links.sort_by_key(|l| (l.parent, l.child));
+    care.sort_by_key(|c| (c.carer, c.child, c.kind.as_str()));
+    let mut seen = (0, 0);
+    for iin in persons {
+        let details = storage::person_details(&registry.pool, &iin)
+            .await
+            .unwrap()
+            .expect("stored");
+        let of = |pick: &dyn Fn(&&FamilyLink) -> bool| {
+            links.iter().filter(pick).cloned().collect::<Vec<_>>()
+        };
+        assert_eq!(details.parents, of(&|l| l.child == iin));
+        assert_eq!(details.children, of(&|l| l.parent == iin));
+        let arrangements = |pick: &dyn Fn(&&CareArrangement) -> bool| {
+            care.iter().filter(pick).cloned().collect::<Vec<_>>()
+        };
+        assert_eq!(details.carers, arrangements(&|c| c.child == iin));
+        assert_eq!(details.wards, arrangements(&|c| c.carer == iin));
+        assert_eq!(
+            details.adoption_candidacy.as_ref(),
+            candidacies.iter().find(|c| c.iin == iin)
+        );
+        seen.0 += usize::from(details.parents.len() + details.children.len() > 1);
+        seen.1 += usize::from(!details.carers.is_empty() || !details.wards.is_empty());
+    }
+    assert!(
+        seen.0 > 0 && seen.1 > 0,
+        "the population has links and care"
+    );
 }
 
 #[tokio::test]
