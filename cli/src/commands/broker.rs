@@ -60,7 +60,7 @@ enum Command {
 }
 
 /// The environment variable holding `system`'s broker password.
-pub fn password_variable(system: SystemId) -> String {
+fn password_variable(system: SystemId) -> String {
     format!("EGOV_BROKER_PASSWORD_{}", system.as_str().to_uppercase())
 }
 

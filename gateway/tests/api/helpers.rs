@@ -112,10 +112,30 @@ pub async fn wait_status(
     message_id: &str,
     status: DeliveryStatus,
 ) -> StatusChange {
+    wait_report(statuses, status, Some(message_id)).await
+}
+
+/// Waits for the first report of any message reaching `status` (for a
+/// message whose id the test does not hold, such as a failed call's).
+pub async fn wait_any_status(
+    statuses: &mut broadcast::Receiver<StatusChange>,
+    status: DeliveryStatus,
+) -> StatusChange {
+    wait_report(statuses, status, None).await
+}
+
+async fn wait_report(
+    statuses: &mut broadcast::Receiver<StatusChange>,
+    status: DeliveryStatus,
+    message_id: Option<&str>,
+) -> StatusChange {
     tokio::time::timeout(PATIENCE, async {
         loop {
             match statuses.recv().await {
-                Ok(change) if change.message_id == message_id && change.status == status as i32 => {
+                Ok(change)
+                    if change.status == status as i32
+                        && message_id.is_none_or(|id| change.message_id == id) =>
+                {
                     return change;
                 }
                 Ok(_) => {}
@@ -125,7 +145,7 @@ pub async fn wait_status(
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("no {status:?} report for {message_id} within {PATIENCE:?}"))
+    .unwrap_or_else(|_| panic!("no {status:?} report for {message_id:?} within {PATIENCE:?}"))
 }
 
 /// A handler that records each message (the "effect": a row per handling,

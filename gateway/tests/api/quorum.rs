@@ -73,15 +73,7 @@ async fn with_quorum_queues_messages_are_retried_dead_lettered_and_expire() {
         .call(lookup(), Duration::from_millis(300))
         .await
         .expect_err("nobody answers");
-    let expired = loop {
-        let change = tokio::time::timeout(PATIENCE, statuses.recv())
-            .await
-            .expect("an EXPIRED report")
-            .expect("the status stream");
-        if change.status == DeliveryStatus::Expired as i32 {
-            break change;
-        }
-    };
+    let expired = wait_any_status(&mut statuses, DeliveryStatus::Expired).await;
     assert_eq!(expired.code, "message_expired");
     assert!(
         expired.detail.contains("expired in individuals's queue"),

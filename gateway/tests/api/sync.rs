@@ -67,16 +67,7 @@ async fn a_call_to_a_receiver_that_is_down_times_out_and_is_never_delivered_late
 
     // The request expires in the registry's queue; the gateway records it and
     // tells the caller.
-    let expired = tokio::time::timeout(PATIENCE, async {
-        loop {
-            let change = statuses.recv().await.expect("status stream");
-            if change.status == DeliveryStatus::Expired as i32 {
-                return change;
-            }
-        }
-    })
-    .await
-    .expect("an EXPIRED report");
+    let expired = wait_any_status(&mut statuses, DeliveryStatus::Expired).await;
     assert_eq!(expired.code, "message_expired");
     let status = gw.status(&expired.message_id).await;
     assert_eq!(status.status, DeliveryStatus::Expired as i32);

@@ -210,6 +210,28 @@ impl Mesh {
             .applications
     }
 
+    /// Every application of `applications` stands once in its citizen's
+    /// cabinet, and nothing else stands in `citizens`' cabinets.
+    pub async fn assert_each_once_in_the_cabinets(
+        &self,
+        citizens: &[Citizen],
+        applications: &[(&Citizen, String)],
+    ) {
+        let mut listed = Vec::new();
+        for citizen in citizens {
+            listed.extend(
+                self.cabinet_list(citizen)
+                    .await
+                    .into_iter()
+                    .map(|a| a.reference),
+            );
+        }
+        listed.sort();
+        let mut expected: Vec<String> = applications.iter().map(|(_, r)| r.clone()).collect();
+        expected.sort();
+        assert_eq!(listed, expected, "each application once in its cabinet");
+    }
+
     /// Waits until the cabinet shows the application at one of `stages`.
     pub async fn wait_cabinet(
         &self,

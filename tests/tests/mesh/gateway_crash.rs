@@ -10,7 +10,6 @@ use crate::provider::assert_one_result;
 use egov_proto::intake::Stage as CounterStage;
 use egov_proto::portal::Stage;
 use egov_trust::SystemId;
-use std::collections::BTreeSet;
 
 /// Applications of each half of the stream: from the portal, at the counter.
 const PORTAL: usize = 4;
@@ -104,19 +103,8 @@ async fn a_sigkilled_gateway_restarted_loses_nothing() {
     }
 
     // Each once in the cabinets, at the counter and in the journal.
-    let mut listed = Vec::new();
-    for citizen in &citizens {
-        listed.extend(
-            mesh.cabinet_list(citizen)
-                .await
-                .into_iter()
-                .map(|a| a.reference),
-        );
-    }
-    listed.sort();
-    let mut expected: Vec<String> = applications.iter().map(|(_, r)| r.clone()).collect();
-    expected.sort();
-    assert_eq!(listed, expected, "each application once in its cabinet");
+    mesh.assert_each_once_in_the_cabinets(&citizens, &applications)
+        .await;
     let mut at_counter: Vec<String> = mesh
         .requests(&operator)
         .await
@@ -127,13 +115,8 @@ async fn a_sigkilled_gateway_restarted_loses_nothing() {
     let mut taken = drafts.clone();
     taken.sort();
     assert_eq!(at_counter, taken, "each request once at the counter");
-    let journal = mesh.journal().await;
-    let numbers: BTreeSet<&str> = journal.iter().map(|e| e.journal_number.as_str()).collect();
-    assert_eq!(
-        (journal.len(), numbers.len()),
-        (PORTAL * 2 + COUNTER * 2, PORTAL * 2 + COUNTER * 2),
-        "one journal entry each: {journal:?}"
-    );
+    mesh.assert_one_journal_entry_each(PORTAL * 2 + COUNTER * 2)
+        .await;
     let log = mesh.verify_log().await;
     assert!(log.intact, "{}", log.problem);
 }

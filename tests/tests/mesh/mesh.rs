@@ -312,7 +312,9 @@ impl Mesh {
                 let host = shared
                     .rsplit_once('@')
                     .map_or("127.0.0.1:5672/%2f", |(_, h)| h);
-                format!("amqp://{}-{system}:{password}@{host}", self.namespace)
+                let names = egov_bus::Names::new(&self.namespace).expect("a namespace");
+                let user = egov_bus::permissions::user_name(&names, system);
+                format!("amqp://{user}:{password}@{host}")
             }
             None => shared,
         }
@@ -779,7 +781,7 @@ impl Drop for Mesh {
         let users: Vec<String> = self
             .broker_passwords
             .keys()
-            .map(|system| format!("{}-{system}", self.namespace))
+            .map(|system| egov_bus::permissions::user_name(&names, *system))
             .collect();
         // A thread and runtime of its own: Drop may run inside the test's.
         let _ = std::thread::spawn(move || {

@@ -72,6 +72,19 @@ impl Mesh {
             .entries
     }
 
+    /// The provider's journal holds `applications` entries, each with its
+    /// own journal number.
+    pub async fn assert_one_journal_entry_each(&self, applications: usize) {
+        let journal = self.journal().await;
+        let numbers: std::collections::BTreeSet<&str> =
+            journal.iter().map(|e| e.journal_number.as_str()).collect();
+        assert_eq!(
+            (journal.len(), numbers.len()),
+            (applications, applications),
+            "one journal entry each: {journal:?}"
+        );
+    }
+
     /// Waits until the workstation's application `journal_number` is in
     /// `state` (as its head reads it).
     pub async fn wait_application(

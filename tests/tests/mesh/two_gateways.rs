@@ -13,7 +13,6 @@ use crate::provider::assert_one_result;
 use egov_proto::portal::Stage;
 use egov_testkit::wait;
 use egov_trust::SystemId;
-use std::collections::BTreeSet;
 
 /// Applications before the kill, and as many after.
 const HALF: usize = 5;
@@ -71,26 +70,9 @@ async fn two_gateways_share_the_ingress_and_the_chain_and_one_killed_loses_nothi
         let trace = mesh.settled_trace(reference).await;
         assert_one_result(reference, &trace, SystemId::Portal);
     }
-    let mut listed = Vec::new();
-    for citizen in &citizens {
-        listed.extend(
-            mesh.cabinet_list(citizen)
-                .await
-                .into_iter()
-                .map(|a| a.reference),
-        );
-    }
-    listed.sort();
-    let mut expected: Vec<String> = applications.iter().map(|(_, r)| r.clone()).collect();
-    expected.sort();
-    assert_eq!(listed, expected, "each application once in its cabinet");
-    let journal = mesh.journal().await;
-    let numbers: BTreeSet<&str> = journal.iter().map(|e| e.journal_number.as_str()).collect();
-    assert_eq!(
-        (journal.len(), numbers.len()),
-        (HALF * 2, HALF * 2),
-        "one journal entry each: {journal:?}"
-    );
+    mesh.assert_each_once_in_the_cabinets(&citizens, &applications)
+        .await;
+    mesh.assert_one_journal_entry_each(HALF * 2).await;
     let log = mesh.verify_log().await;
     assert!(log.intact, "{}", log.problem);
 }
